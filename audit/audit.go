@@ -1,0 +1,72 @@
+// Package audit holds versions: the append-only trail of every change. A
+// version is written in the same transaction as the change it records.
+package audit
+
+import (
+	"context"
+	"time"
+
+	"github.com/provisionkit/provisioning/fault"
+	"github.com/provisionkit/provisioning/resource"
+)
+
+// Event is what happened to a resource.
+type Event string
+
+// The events.
+const (
+	Create            Event = "create"
+	Update            Event = "update"
+	Destroy           Event = "destroy"
+	Accept            Event = "accept"
+	Resend            Event = "resend"
+	TransferOwnership Event = "transfer_ownership"
+)
+
+// Who is the actor of a change.
+type Who struct {
+	Type string // "user", "credential" or "system"
+	ID   string
+}
+
+// Version records one change of one resource.
+type Version struct {
+	ID             string
+	OrganizationID string // "" for resources outside any organization (users)
+	ResourceType   string // the wire type: "memberships", "roles", ...
+	ResourceID     string
+	Event          Event
+	Changes        resource.Changes
+	Who            Who
+	RequestID      string
+	resource.Common
+}
+
+// Filter selects versions of one organization.
+type Filter struct {
+	OrganizationID string // required
+	ResourceType   string // optional
+	ResourceID     string // optional
+	Event          Event  // optional
+	Since, Until   time.Time
+	resource.PageRequest
+}
+
+// Validate checks the filter.
+func (f Filter) Validate() error {
+	var p fault.Problems
+	if _, err := f.AfterID(); err != nil {
+		p.Merge(err)
+	}
+	if !f.Since.IsZero() && !f.Until.IsZero() && f.Until.Before(f.Since) {
+		p.Add("until", "format", "must not be before since")
+	}
+	return p.Err("audit.List")
+}
+
+// Store is the storage contract for versions: append and read, nothing else.
+type Store interface {
+	Append(ctx context.Context, v *Version) error
+	Get(ctx context.Context, id string) (*Version, error)
+	List(ctx context.Context, f Filter) (resource.Page[Version], error)
+}

@@ -1,0 +1,290 @@
+// Package organization holds organizations: the tenants of provisioning.
+//
+// An organization is created by a user, who becomes its owner; it gets the
+// built-in admin and read_only roles. Organizations are never deleted. The
+// slug is derived from the name and unique; the domain is derived from the slug.
+package organization
+
+import (
+	"context"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+
+	"golang.org/x/text/unicode/norm"
+
+	"github.com/provisionkit/provisioning/email"
+	"github.com/provisionkit/provisioning/fault"
+	"github.com/provisionkit/provisioning/resource"
+)
+
+// Defaults of derived and create-only attributes.
+const (
+	DefaultRegion = "eu-west-1"
+	DomainSuffix  = ".commercelayer.io"
+	MaxSlugLen    = 63
+	maxURLLen     = 2048
+	maxPhoneLen   = 32
+	maxConfigLen  = 64 << 10
+)
+
+// Organization is a tenant.
+type Organization struct {
+	ID                string
+	Name              string
+	Slug              string // derived from Name at creation, unique, read-only
+	Domain            string // Slug + DomainSuffix, read-only
+	SupportPhone      string
+	SupportEmail      string
+	LogoURL           string
+	FaviconURL        string
+	PrimaryColor      string
+	ContrastColor     string
+	GTMID             string
+	GTMIDTest         string
+	Region            string // create-only
+	Config            map[string]any
+	OwnerMembershipID string // the owner's membership; read-only, changed by TransferOwnership
+	resource.Common
+}
+
+// Create is the input of a new organization.
+type Create struct {
+	Name          string
+	SupportPhone  string
+	SupportEmail  string
+	LogoURL       string
+	FaviconURL    string
+	PrimaryColor  string
+	ContrastColor string
+	GTMID         string
+	GTMIDTest     string
+	Region        string // "" means DefaultRegion
+	Config        map[string]any
+	resource.CommonInput
+}
+
+// Validate checks the input.
+func (c Create) Validate() error {
+	var p fault.Problems
+	resource.CheckName(&p, "name", c.Name, resource.MaxNameLen)
+	if Slugify(c.Name) == "" && strings.TrimSpace(c.Name) != "" {
+		p.Add("name", "format", "must contain at least one letter or digit")
+	}
+	checkSettings(&p, settings{&c.SupportPhone, &c.SupportEmail, &c.LogoURL, &c.FaviconURL, &c.PrimaryColor, &c.ContrastColor, &c.GTMID, &c.GTMIDTest, &c.Config})
+	if c.Region != "" && !regionRE.MatchString(c.Region) {
+		p.Add("region", "format", "must look like eu-west-1")
+	}
+	c.CommonInput.Validate(&p)
+	return p.Err("organization.Create")
+}
+
+// New builds the organization for valid input; id and slug come from the caller.
+func (c Create) New(id, slug string, now time.Time) *Organization {
+	region := c.Region
+	if region == "" {
+		region = DefaultRegion
+	}
+	return &Organization{
+		ID: id, Name: c.Name, Slug: slug, Domain: slug + DomainSuffix,
+		SupportPhone: c.SupportPhone, SupportEmail: canonicalOrSame(c.SupportEmail),
+		LogoURL: c.LogoURL, FaviconURL: c.FaviconURL, PrimaryColor: c.PrimaryColor,
+		ContrastColor: c.ContrastColor, GTMID: c.GTMID, GTMIDTest: c.GTMIDTest,
+		Region: region, Config: c.Config, Common: c.CommonInput.New(now),
+	}
+}
+
+// Update changes an organization. Nil fields are left as they are; a pointer
+// to "" sets an optional attribute to null. Slug, domain and region never change.
+type Update struct {
+	Name          *string
+	SupportPhone  *string
+	SupportEmail  *string
+	LogoURL       *string
+	FaviconURL    *string
+	PrimaryColor  *string
+	ContrastColor *string
+	GTMID         *string
+	GTMIDTest     *string
+	Config        *map[string]any
+	resource.CommonUpdate
+}
+
+// Validate checks the set fields.
+func (u Update) Validate() error {
+	var p fault.Problems
+	if u.Name != nil {
+		resource.CheckName(&p, "name", *u.Name, resource.MaxNameLen)
+	}
+	var cfg *map[string]any
+	if u.Config != nil {
+		cfg = u.Config
+	}
+	checkSettings(&p, settings{u.SupportPhone, u.SupportEmail, u.LogoURL, u.FaviconURL, u.PrimaryColor, u.ContrastColor, u.GTMID, u.GTMIDTest, cfg})
+	u.CommonUpdate.Validate(&p)
+	return p.Err("organization.Update")
+}
+
+// Apply sets the fields of u on o and returns what changed.
+func (u Update) Apply(o *Organization, now time.Time) resource.Changes {
+	ch := resource.Changes{}
+	resource.SetField(ch, "name", &o.Name, u.Name)
+	resource.SetField(ch, "support_phone", &o.SupportPhone, u.SupportPhone)
+	if u.SupportEmail != nil {
+		v := canonicalOrSame(*u.SupportEmail)
+		resource.SetField(ch, "support_email", &o.SupportEmail, &v)
+	}
+	resource.SetField(ch, "logo_url", &o.LogoURL, u.LogoURL)
+	resource.SetField(ch, "favicon_url", &o.FaviconURL, u.FaviconURL)
+	resource.SetField(ch, "primary_color", &o.PrimaryColor, u.PrimaryColor)
+	resource.SetField(ch, "contrast_color", &o.ContrastColor, u.ContrastColor)
+	resource.SetField(ch, "gtm_id", &o.GTMID, u.GTMID)
+	resource.SetField(ch, "gtm_id_test", &o.GTMIDTest, u.GTMIDTest)
+	if u.Config != nil {
+		before := o.Config
+		o.Config = *u.Config
+		if resource.ChangedJSON(before, o.Config) {
+			ch.Record("config", anyMap(before), anyMap(o.Config))
+		}
+	}
+	u.CommonUpdate.Apply(&o.Common, ch)
+	if len(ch) > 0 {
+		o.UpdatedAt = now
+	}
+	return ch
+}
+
+func anyMap(m map[string]any) any {
+	if m == nil {
+		return nil
+	}
+	return m
+}
+
+// Filter selects organizations. The caller's memberships bound the result.
+type Filter struct {
+	Name string // optional, exact
+	Slug string // optional, exact
+	resource.PageRequest
+}
+
+// Store is the storage contract for organizations.
+type Store interface {
+	// Create fails with fault.ErrAlreadyExists (field "slug") when the slug is taken.
+	Create(ctx context.Context, o *Organization) error
+	Get(ctx context.Context, id string) (*Organization, error)
+	// Lock reads the organization and locks its row until the transaction
+	// ends, so that membership and ownership changes of one organization
+	// happen one at a time.
+	Lock(ctx context.Context, id string) (*Organization, error)
+	Update(ctx context.Context, o *Organization) error
+	// SetOwner makes membershipID the owner, if the owner is still from.
+	SetOwner(ctx context.Context, id, from, membershipID string) error
+	// BumpPolicy gives the organization a new policy revision.
+	BumpPolicy(ctx context.Context, id string) error
+	// ListForUser lists the organizations where userID has an active membership.
+	ListForUser(ctx context.Context, userID string, f Filter) (resource.Page[Organization], error)
+	// SlugsWithPrefix returns the taken slugs that start with prefix.
+	SlugsWithPrefix(ctx context.Context, prefix string) ([]string, error)
+}
+
+// Slugify derives a slug from a name: lower-case ASCII letters and digits
+// separated by single dashes, accents folded, at most MaxSlugLen bytes.
+func Slugify(name string) string {
+	var b strings.Builder
+	dash := false
+	for _, r := range norm.NFKD.String(name) {
+		switch {
+		case unicode.Is(unicode.Mn, r):
+			continue
+		case r < 128 && (unicode.IsLetter(r) || unicode.IsDigit(r)):
+			if dash && b.Len() > 0 {
+				b.WriteByte('-')
+			}
+			dash = false
+			b.WriteRune(unicode.ToLower(r))
+		default:
+			dash = true
+		}
+		if b.Len() >= MaxSlugLen {
+			break
+		}
+	}
+	s := b.String()
+	if len(s) > MaxSlugLen {
+		s = s[:MaxSlugLen]
+	}
+	return strings.Trim(s, "-")
+}
+
+// FreeSlug returns base, or base-2, base-3, ... whichever is not taken.
+func FreeSlug(base string, taken []string) string {
+	set := make(map[string]bool, len(taken))
+	for _, s := range taken {
+		set[s] = true
+	}
+	if !set[base] {
+		return base
+	}
+	for i := 2; ; i++ {
+		suffix := "-" + strconv.Itoa(i)
+		b := base
+		if len(b)+len(suffix) > MaxSlugLen {
+			b = strings.TrimRight(b[:MaxSlugLen-len(suffix)], "-")
+		}
+		if c := b + suffix; !set[c] {
+			return c
+		}
+	}
+}
+
+var (
+	colorRE  = regexp.MustCompile(`^#[0-9A-Fa-f]{6}$`)
+	gtmRE    = regexp.MustCompile(`^GTM-[A-Z0-9]{1,16}$`)
+	regionRE = regexp.MustCompile(`^[a-z]{2}-[a-z]{2,16}-[0-9]{1,2}$`)
+	phoneRE  = regexp.MustCompile(`^\+?[0-9 ()./-]{3,32}$`)
+)
+
+type settings struct {
+	phone, mail, logo, favicon, primary, contrast, gtm, gtmTest *string
+	config                                                      *map[string]any
+}
+
+func checkSettings(p *fault.Problems, s settings) {
+	check := func(field string, v *string, ok func(string) bool, msg string) {
+		if v != nil && *v != "" && !ok(*v) {
+			p.Add(field, "format", msg)
+		}
+	}
+	check("support_phone", s.phone, func(v string) bool { return len(v) <= maxPhoneLen && phoneRE.MatchString(v) }, "must be a phone number")
+	check("support_email", s.mail, func(v string) bool { _, err := email.Canonical("support_email", v); return err == nil }, "must be an email address")
+	check("logo_url", s.logo, validURL, "must be an absolute http(s) URL")
+	check("favicon_url", s.favicon, validURL, "must be an absolute http(s) URL")
+	check("primary_color", s.primary, colorRE.MatchString, "must be # and six hex digits")
+	check("contrast_color", s.contrast, colorRE.MatchString, "must be # and six hex digits")
+	check("gtm_id", s.gtm, gtmRE.MatchString, "must look like GTM-5FJXX6")
+	check("gtm_id_test", s.gtmTest, gtmRE.MatchString, "must look like GTM-5FJXX6")
+	if s.config != nil && *s.config != nil {
+		var q fault.Problems
+		resource.CheckJSONObject(&q, "config", *s.config, maxConfigLen)
+		p.Merge(q.Err(""))
+	}
+}
+
+func validURL(v string) bool {
+	if len(v) > maxURLLen {
+		return false
+	}
+	u, err := url.Parse(v)
+	return err == nil && (u.Scheme == "https" || u.Scheme == "http") && u.Host != "" && u.User == nil
+}
+
+func canonicalOrSame(v string) string {
+	if c, err := email.Canonical("support_email", v); err == nil {
+		return c
+	}
+	return v
+}

@@ -1,0 +1,259 @@
+// Package bunstore implements every domain Store of provisioning with bun, on
+// SQLite, PostgreSQL and MySQL (MariaDB).
+//
+// The transaction travels in the context: InTx starts one (or joins the one
+// already in ctx) and every Store method runs on it. Driver errors are
+// translated here, by code, into the kinds of package fault.
+package bunstore
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"time"
+
+	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect"
+	"github.com/uptrace/bun/migrate"
+
+	"github.com/provisionkit/provisioning/access"
+	"github.com/provisionkit/provisioning/audit"
+	"github.com/provisionkit/provisioning/fault"
+	"github.com/provisionkit/provisioning/membership"
+	"github.com/provisionkit/provisioning/organization"
+	"github.com/provisionkit/provisioning/profile"
+	"github.com/provisionkit/provisioning/role"
+	"github.com/provisionkit/provisioning/user"
+)
+
+//go:embed migrations
+var migrationFiles embed.FS
+
+// Store is the bun implementation of every provisioning Store. It is safe
+// for concurrent use. The host owns the *bun.DB.
+type Store struct {
+	db      *bun.DB
+	dialect dialect.Name
+	retries int
+
+	orgs     orgStore
+	users    userStore
+	members  memberStore
+	profiles profileStore
+	roles    roleStore
+	versions versionStore
+	policy   policyStore
+}
+
+// Compile-time checks that Store provides every contract.
+var (
+	_ organization.Store = orgStore{}
+	_ user.Store         = userStore{}
+	_ membership.Store   = memberStore{}
+	_ profile.Store      = profileStore{}
+	_ role.Store         = roleStore{}
+	_ audit.Store        = versionStore{}
+	_ access.Store       = policyStore{}
+)
+
+// Option configures a Store.
+type Option interface{ apply(*Store) }
+
+type optionFunc func(*Store)
+
+func (f optionFunc) apply(s *Store) { f(s) }
+
+// WithRetries sets how many times InTx retries a transaction that failed
+// with a transient error (a serialization failure, a deadlock, SQLite busy).
+// The default is 5.
+func WithRetries(n int) Option { return optionFunc(func(s *Store) { s.retries = max(n, 0) }) }
+
+// New returns a Store over db. db's dialect must be SQLite, PostgreSQL or MySQL.
+func New(db *bun.DB, opts ...Option) (*Store, error) {
+	name := db.Dialect().Name()
+	switch name {
+	case dialect.SQLite, dialect.PG, dialect.MySQL:
+	default:
+		return nil, fmt.Errorf("bunstore: unsupported dialect %s", name)
+	}
+	s := &Store{db: db, dialect: name, retries: 5}
+	for _, o := range opts {
+		o.apply(s)
+	}
+	b := base{s}
+	s.orgs, s.users, s.members, s.profiles = orgStore{b}, userStore{b}, memberStore{b}, profileStore{b}
+	s.roles, s.versions, s.policy = roleStore{b}, versionStore{b}, policyStore{b}
+	return s, nil
+}
+
+// DB returns the database the store works on.
+func (s *Store) DB() *bun.DB { return s.db }
+
+// Organizations returns the organization store.
+func (s *Store) Organizations() organization.Store { return s.orgs }
+
+// Users returns the user store.
+func (s *Store) Users() user.Store { return s.users }
+
+// Memberships returns the membership store.
+func (s *Store) Memberships() membership.Store { return s.members }
+
+// Profiles returns the membership profile store.
+func (s *Store) Profiles() profile.Store { return s.profiles }
+
+// Roles returns the role and permission store.
+func (s *Store) Roles() role.Store { return s.roles }
+
+// Versions returns the audit store.
+func (s *Store) Versions() audit.Store { return s.versions }
+
+// Access returns the policy snapshot store.
+func (s *Store) Access() access.Store { return s.policy }
+
+// Migrate applies the embedded migrations that are missing. It is safe to
+// call from several processes at once: a lock table lets one run them.
+func (s *Store) Migrate(ctx context.Context) error {
+	dir := map[dialect.Name]string{dialect.SQLite: "sqlite", dialect.PG: "postgres", dialect.MySQL: "mysql"}[s.dialect]
+	sub, err := fs.Sub(migrationFiles, "migrations/"+dir)
+	if err != nil {
+		return fmt.Errorf("bunstore: migrations: %w", err)
+	}
+	ms := migrate.NewMigrations()
+	if err := ms.Discover(sub); err != nil {
+		return fmt.Errorf("bunstore: migrations: %w", err)
+	}
+	m := migrate.NewMigrator(s.db, ms,
+		migrate.WithTableName("provisioning_migrations"),
+		migrate.WithLocksTableName("provisioning_migration_locks"),
+		migrate.WithMarkAppliedOnSuccess(true))
+	if err := m.Init(ctx); err != nil {
+		return fmt.Errorf("bunstore: migrations: init: %w", err)
+	}
+	for i := 0; ; i++ {
+		err := m.Lock(ctx)
+		if err == nil {
+			break
+		}
+		if i == 100 {
+			return fmt.Errorf("bunstore: migrations: lock: %w", err)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	defer m.Unlock(context.WithoutCancel(ctx)) //nolint:errcheck // an unlock failure leaves a row a later Unlock removes
+	if _, err := m.Migrate(ctx); err != nil {
+		return fmt.Errorf("bunstore: migrations: %w", err)
+	}
+	return nil
+}
+
+type txKey struct{}
+
+// InTx runs fn in a transaction carried by the ctx it passes to fn. When ctx
+// already carries one, fn joins it. A transient failure (serialization
+// failure, deadlock, SQLite busy) retries fn from the start, a bounded number
+// of times; fn must therefore have no effect outside the transaction. An
+// error on COMMIT that may hide a successful commit is fault.ErrCommitUnknown.
+func (s *Store) InTx(ctx context.Context, fn func(ctx context.Context) error) error {
+	if _, ok := ctx.Value(txKey{}).(bun.Tx); ok {
+		return fn(ctx)
+	}
+	var err error
+	for attempt := 0; ; attempt++ {
+		err = s.runTx(ctx, fn)
+		if err == nil || fault.KindOf(err) != fault.Busy || attempt >= s.retries || ctx.Err() != nil {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(time.Duration(1<<attempt) * time.Millisecond):
+		}
+	}
+}
+
+func (s *Store) runTx(ctx context.Context, fn func(ctx context.Context) error) (err error) {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return s.translate("begin", err)
+	}
+	done := false
+	defer func() {
+		if !done {
+			_ = tx.Rollback()
+			if p := recover(); p != nil {
+				panic(p)
+			}
+		}
+	}()
+	if err := fn(context.WithValue(ctx, txKey{}, tx)); err != nil {
+		done = true
+		_ = tx.Rollback()
+		return err
+	}
+	done = true
+	if err := tx.Commit(); err != nil {
+		return s.translateCommit(err)
+	}
+	return nil
+}
+
+// idb returns the transaction in ctx, or the database.
+func (s *Store) idb(ctx context.Context) bun.IDB {
+	if tx, ok := ctx.Value(txKey{}).(bun.Tx); ok {
+		return tx
+	}
+	return s.db
+}
+
+// InTransaction reports whether ctx carries a transaction of this package.
+func InTransaction(ctx context.Context) bool {
+	_, ok := ctx.Value(txKey{}).(bun.Tx)
+	return ok
+}
+
+// base gives the sub-stores the shared helpers.
+type base struct{ s *Store }
+
+func (b base) idb(ctx context.Context) bun.IDB { return b.s.idb(ctx) }
+
+// forUpdate locks the selected rows until the transaction ends, where the
+// dialect has row locks (SQLite transactions take the database write lock
+// at BEGIN, IMMEDIATE, instead).
+func (b base) forUpdate(ctx context.Context, q *bun.SelectQuery) *bun.SelectQuery {
+	if b.s.dialect != dialect.SQLite && InTransaction(ctx) {
+		q = q.For("UPDATE")
+	}
+	return q
+}
+
+func (b base) err(op string, err error) error { return b.s.translate(op, err) }
+
+// one maps sql.ErrNoRows to fault.ErrNotFound.
+func (b base) one(op string, err error) error {
+	if errors.Is(err, sql.ErrNoRows) {
+		return fault.E(op, fault.NotFound, nil)
+	}
+	return b.err(op, err)
+}
+
+// affected checks that an UPDATE or DELETE touched a row.
+func (b base) affected(op string, res sql.Result, err error) error {
+	if err != nil {
+		return b.err(op, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return b.err(op, err)
+	}
+	if n == 0 {
+		return fault.E(op, fault.NotFound, nil)
+	}
+	return nil
+}

@@ -1,0 +1,121 @@
+package bunstore
+
+import (
+	"context"
+	"database/sql/driver"
+	"errors"
+	"io"
+	"strings"
+
+	"github.com/go-sql-driver/mysql"
+	"github.com/uptrace/bun/driver/pgdriver"
+
+	"github.com/provisionkit/provisioning/fault"
+)
+
+// uniqueFields maps each unique index to the field it guards. SQLite names
+// the columns instead of the index, hence the second key.
+var uniqueFields = []struct{ index, sqliteCols, field string }{
+	{"provisioning_users_email_uq", "provisioning_users.email", "email"},
+	{"provisioning_organizations_slug_uq", "provisioning_organizations.slug", "slug"},
+	{"provisioning_permissions_role_subject_uq", "provisioning_permissions.role_id, provisioning_permissions.subject", "subject"},
+	{"provisioning_memberships_org_email_uq", "provisioning_memberships.organization_id, provisioning_memberships.user_email", "user_email"},
+	{"provisioning_memberships_org_user_uq", "provisioning_memberships.organization_id, provisioning_memberships.user_id", "user"},
+	{"provisioning_memberships_invitation_uq", "provisioning_memberships.invitation_token_hash", "invitation"},
+}
+
+type class uint8
+
+const (
+	classOther class = iota
+	classUnique
+	classForeignKey
+	classTransient   // retry the transaction
+	classConnection  // the connection broke: on COMMIT the outcome is unknown
+	classServerError // the server answered with an error: nothing was committed
+)
+
+// classify reads the driver's error code.
+func classify(err error) class {
+	var sqliteErr interface{ Code() int }
+	var pgErr pgdriver.Error
+	var myErr *mysql.MySQLError
+	switch {
+	case errors.As(err, &pgErr):
+		switch code := pgErr.Field('C'); {
+		case code == "23505":
+			return classUnique
+		case code == "23503":
+			return classForeignKey
+		case code == "40001", code == "40P01", code == "55P03":
+			return classTransient
+		case strings.HasPrefix(code, "08"), code == "57P01":
+			return classConnection
+		}
+		return classServerError
+	case errors.As(err, &myErr):
+		switch myErr.Number {
+		case 1062:
+			return classUnique
+		case 1451, 1452:
+			return classForeignKey
+		case 1213, 1205:
+			return classTransient
+		}
+		return classServerError
+	case errors.As(err, &sqliteErr):
+		switch code := sqliteErr.Code(); {
+		case code == 2067 || code == 1555: // SQLITE_CONSTRAINT_UNIQUE, _PRIMARYKEY
+			return classUnique
+		case code == 787: // SQLITE_CONSTRAINT_FOREIGNKEY
+			return classForeignKey
+		case code&0xff == 5 || code&0xff == 6: // SQLITE_BUSY, SQLITE_LOCKED
+			return classTransient
+		}
+		return classServerError
+	case errors.Is(err, driver.ErrBadConn), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
+		return classConnection
+	}
+	return classOther
+}
+
+// translate maps a driver error to the kinds of package fault, keeping it as the cause.
+func (s *Store) translate(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	var fe *fault.Error
+	if errors.As(err, &fe) {
+		return err
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return fault.E(op, fault.Internal, err)
+	}
+	switch classify(err) {
+	case classUnique:
+		msg := err.Error()
+		for _, u := range uniqueFields {
+			if strings.Contains(msg, u.index) || strings.Contains(msg, u.sqliteCols) {
+				return &fault.Error{Op: op, Kind: fault.Conflict, Field: u.field, Err: errors.Join(fault.ErrAlreadyExists, err)}
+			}
+		}
+		return &fault.Error{Op: op, Kind: fault.Conflict, Err: errors.Join(fault.ErrAlreadyExists, err)}
+	case classForeignKey:
+		return &fault.Error{Op: op, Kind: fault.Conflict, Err: errors.Join(fault.ErrInUse, err)}
+	case classTransient:
+		return &fault.Error{Op: op, Kind: fault.Busy, Err: err}
+	}
+	return &fault.Error{Op: op, Kind: fault.Internal, Err: err}
+}
+
+// translateCommit maps an error of COMMIT. Only an answer of the server
+// proves that nothing was committed; anything else may hide a commit.
+func (s *Store) translateCommit(err error) error {
+	switch classify(err) {
+	case classTransient:
+		return &fault.Error{Op: "commit", Kind: fault.Busy, Err: err}
+	case classUnique, classForeignKey, classServerError:
+		return s.translate("commit", err)
+	}
+	return &fault.Error{Op: "commit", Kind: fault.Unknown, Err: errors.Join(fault.ErrCommitUnknown, err)}
+}

@@ -1,0 +1,149 @@
+package bunstore
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+
+	"github.com/provisionkit/provisioning/fault"
+	"github.com/provisionkit/provisioning/organization"
+	"github.com/provisionkit/provisioning/resource"
+)
+
+type orgStore struct{ base }
+
+func toOrgRow(o *organization.Organization) *orgRow {
+	return &orgRow{ID: o.ID, Name: o.Name, Slug: o.Slug, Domain: o.Domain, SupportPhone: o.SupportPhone,
+		SupportEmail: o.SupportEmail, LogoURL: o.LogoURL, FaviconURL: o.FaviconURL, PrimaryColor: o.PrimaryColor,
+		ContrastColor: o.ContrastColor, GTMID: o.GTMID, GTMIDTest: o.GTMIDTest, Region: o.Region,
+		Config: jsonObject(o.Config), OwnerMembershipID: o.OwnerMembershipID, commonCols: fromCommon(o.Common)}
+}
+
+func (r *orgRow) domain() organization.Organization {
+	return organization.Organization{ID: r.ID, Name: r.Name, Slug: r.Slug, Domain: r.Domain, SupportPhone: r.SupportPhone,
+		SupportEmail: r.SupportEmail, LogoURL: r.LogoURL, FaviconURL: r.FaviconURL, PrimaryColor: r.PrimaryColor,
+		ContrastColor: r.ContrastColor, GTMID: r.GTMID, GTMIDTest: r.GTMIDTest, Region: r.Region,
+		Config: map[string]any(r.Config), OwnerMembershipID: r.OwnerMembershipID, Common: r.common()}
+}
+
+// newRevision returns a fresh policy revision token: random, so that the
+// token of a rolled-back transaction is never seen again.
+func newRevision() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+func (s orgStore) Create(ctx context.Context, o *organization.Organization) error {
+	row := toOrgRow(o)
+	row.PolicyRevision = newRevision()
+	_, err := s.idb(ctx).NewInsert().Model(row).Exec(ctx)
+	return s.err("organization.Create", err)
+}
+
+func (s orgStore) get(ctx context.Context, op, id string, lock bool) (*organization.Organization, error) {
+	if !resource.ValidID(id) {
+		return nil, fault.E(op, fault.NotFound, nil)
+	}
+	var row orgRow
+	q := s.idb(ctx).NewSelect().Model(&row).Where("o.id = ?", id)
+	if lock {
+		q = s.forUpdate(ctx, q)
+	}
+	if err := q.Scan(ctx); err != nil {
+		return nil, s.one(op, err)
+	}
+	o := row.domain()
+	return &o, nil
+}
+
+func (s orgStore) Get(ctx context.Context, id string) (*organization.Organization, error) {
+	return s.get(ctx, "organization.Get", id, false)
+}
+
+func (s orgStore) Lock(ctx context.Context, id string) (*organization.Organization, error) {
+	return s.get(ctx, "organization.Lock", id, true)
+}
+
+func (s orgStore) Update(ctx context.Context, o *organization.Organization) error {
+	row := toOrgRow(o)
+	res, err := s.idb(ctx).NewUpdate().Model(row).
+		ExcludeColumn("id", "slug", "domain", "region", "owner_membership_id", "policy_revision", "created_at").
+		WherePK().Exec(ctx)
+	return s.affected("organization.Update", res, err)
+}
+
+func (s orgStore) SetOwner(ctx context.Context, id, from, membershipID string) error {
+	q := s.idb(ctx).NewUpdate().Model((*orgRow)(nil)).
+		Set("owner_membership_id = ?", membershipID).
+		Set("policy_revision = ?", newRevision()).
+		Where("id = ?", id)
+	if from == "" {
+		q = q.Where("owner_membership_id IS NULL")
+	} else {
+		q = q.Where("owner_membership_id = ?", from)
+	}
+	res, err := q.Exec(ctx)
+	if err := s.affected("organization.SetOwner", res, err); err != nil {
+		if fault.KindOf(err) == fault.NotFound {
+			return fault.E("organization.SetOwner", fault.Conflict, fault.ErrLastOwner)
+		}
+		return err
+	}
+	return nil
+}
+
+func (s orgStore) BumpPolicy(ctx context.Context, id string) error {
+	res, err := s.idb(ctx).NewUpdate().Model((*orgRow)(nil)).
+		Set("policy_revision = ?", newRevision()).Where("id = ?", id).Exec(ctx)
+	return s.affected("organization.BumpPolicy", res, err)
+}
+
+func (s orgStore) ListForUser(ctx context.Context, userID string, f organization.Filter) (resource.Page[organization.Organization], error) {
+	const op = "organization.List"
+	after, err := f.AfterID()
+	if err != nil {
+		return resource.Page[organization.Organization]{}, err
+	}
+	var rows []orgRow
+	q := s.idb(ctx).NewSelect().Model(&rows).
+		Where("EXISTS (SELECT 1 FROM provisioning_memberships AS m WHERE m.organization_id = o.id AND m.user_id = ? AND m.status = 'active')", userID)
+	if f.Name != "" {
+		q = q.Where("o.name = ?", f.Name)
+	}
+	if f.Slug != "" {
+		q = q.Where("o.slug = ?", f.Slug)
+	}
+	if after != "" {
+		q = q.Where("o.id > ?", after)
+	}
+	size := f.Size()
+	if err := q.OrderExpr("o.id ASC").Limit(int64(size + 1)).Scan(ctx); err != nil {
+		return resource.Page[organization.Organization]{}, s.err(op, err)
+	}
+	out := make([]organization.Organization, len(rows))
+	for i := range rows {
+		out[i] = rows[i].domain()
+	}
+	return resource.NewPage(out, size, func(o organization.Organization) string { return o.ID }), nil
+}
+
+func (s orgStore) SlugsWithPrefix(ctx context.Context, prefix string) ([]string, error) {
+	var slugs []string
+	err := s.idb(ctx).NewSelect().Model((*orgRow)(nil)).Column("slug").
+		Where("slug = ? OR slug LIKE ?", prefix, escapeLike(prefix)+"-%").
+		Scan(ctx, &slugs)
+	return slugs, s.err("organization.SlugsWithPrefix", err)
+}
+
+// escapeLike guards a LIKE prefix. Slugs hold only [a-z0-9-], so a prefix
+// with a LIKE wildcard or escape character is turned into one that matches
+// nothing rather than escaped (the three dialects escape differently).
+func escapeLike(s string) string {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c == '%' || c == '_' || c == '\\' {
+			return "\x00" // matches nothing
+		}
+	}
+	return s
+}

@@ -1,0 +1,73 @@
+package bunstore
+
+import (
+	"context"
+
+	"github.com/provisionkit/provisioning/access"
+	"github.com/provisionkit/provisioning/fault"
+	"github.com/provisionkit/provisioning/profile"
+	"github.com/provisionkit/provisioning/resource"
+)
+
+type profileStore struct{ base }
+
+func toProfileRow(p *profile.Profile) *profileRow {
+	return &profileRow{ID: p.ID, OrganizationID: p.OrganizationID, Name: p.Name,
+		AccessScope: string(p.AccessScope), commonCols: fromCommon(p.Common)}
+}
+
+func (r *profileRow) domain() profile.Profile {
+	return profile.Profile{ID: r.ID, OrganizationID: r.OrganizationID, Name: r.Name,
+		AccessScope: access.Scope(r.AccessScope), Common: r.common()}
+}
+
+func (s profileStore) Create(ctx context.Context, p *profile.Profile) error {
+	_, err := s.idb(ctx).NewInsert().Model(toProfileRow(p)).Exec(ctx)
+	return s.err("profile.Create", err)
+}
+
+func (s profileStore) Get(ctx context.Context, id string) (*profile.Profile, error) {
+	if !resource.ValidID(id) {
+		return nil, fault.E("profile.Get", fault.NotFound, nil)
+	}
+	var row profileRow
+	if err := s.idb(ctx).NewSelect().Model(&row).Where("mp.id = ?", id).Scan(ctx); err != nil {
+		return nil, s.one("profile.Get", err)
+	}
+	p := row.domain()
+	return &p, nil
+}
+
+func (s profileStore) Update(ctx context.Context, p *profile.Profile) error {
+	res, err := s.idb(ctx).NewUpdate().Model(toProfileRow(p)).ExcludeColumn("id", "organization_id", "created_at").WherePK().Exec(ctx)
+	return s.affected("profile.Update", res, err)
+}
+
+func (s profileStore) Delete(ctx context.Context, id string) error {
+	res, err := s.idb(ctx).NewDelete().Model((*profileRow)(nil)).Where("id = ?", id).Exec(ctx)
+	return s.affected("profile.Delete", res, err) // a foreign key violation is fault.ErrInUse
+}
+
+func (s profileStore) List(ctx context.Context, f profile.Filter) (resource.Page[profile.Profile], error) {
+	after, err := f.AfterID()
+	if err != nil {
+		return resource.Page[profile.Profile]{}, err
+	}
+	var rows []profileRow
+	q := s.idb(ctx).NewSelect().Model(&rows).Where("mp.organization_id = ?", f.OrganizationID)
+	if f.Name != "" {
+		q = q.Where("mp.name = ?", f.Name)
+	}
+	if after != "" {
+		q = q.Where("mp.id > ?", after)
+	}
+	size := f.Size()
+	if err := q.OrderExpr("mp.id ASC").Limit(int64(size + 1)).Scan(ctx); err != nil {
+		return resource.Page[profile.Profile]{}, s.err("profile.List", err)
+	}
+	out := make([]profile.Profile, len(rows))
+	for i := range rows {
+		out[i] = rows[i].domain()
+	}
+	return resource.NewPage(out, size, func(p profile.Profile) string { return p.ID }), nil
+}

@@ -1,0 +1,148 @@
+package bunstore
+
+import (
+	"context"
+
+	"github.com/provisionkit/provisioning/fault"
+	"github.com/provisionkit/provisioning/resource"
+	"github.com/provisionkit/provisioning/role"
+)
+
+type roleStore struct{ base }
+
+func toRoleRow(r *role.Role) *roleRow {
+	return &roleRow{ID: r.ID, OrganizationID: r.OrganizationID, Name: r.Name, Kind: string(r.Kind), commonCols: fromCommon(r.Common)}
+}
+
+func (r *roleRow) domain() role.Role {
+	return role.Role{ID: r.ID, OrganizationID: r.OrganizationID, Name: r.Name, Kind: role.Kind(r.Kind), Common: r.common()}
+}
+
+func toPermissionRow(p *role.Permission) *permissionRow {
+	return &permissionRow{ID: p.ID, OrganizationID: p.OrganizationID, RoleID: p.RoleID, Subject: p.Subject,
+		CanCreate: p.CanCreate, CanRead: p.CanRead, CanUpdate: p.CanUpdate, CanDestroy: p.CanDestroy,
+		Restrictions: jsonObject(p.Restrictions), commonCols: fromCommon(p.Common)}
+}
+
+func (r *permissionRow) domain() role.Permission {
+	return role.Permission{ID: r.ID, OrganizationID: r.OrganizationID, RoleID: r.RoleID, Subject: r.Subject,
+		CanCreate: r.CanCreate, CanRead: r.CanRead, CanUpdate: r.CanUpdate, CanDestroy: r.CanDestroy,
+		Restrictions: map[string]any(r.Restrictions), Common: r.common()}
+}
+
+func (s roleStore) CreateRole(ctx context.Context, r *role.Role) error {
+	_, err := s.idb(ctx).NewInsert().Model(toRoleRow(r)).Exec(ctx)
+	return s.err("role.Create", err)
+}
+
+func (s roleStore) GetRole(ctx context.Context, id string) (*role.Role, error) {
+	if !resource.ValidID(id) {
+		return nil, fault.E("role.Get", fault.NotFound, nil)
+	}
+	var row roleRow
+	if err := s.idb(ctx).NewSelect().Model(&row).Where("r.id = ?", id).Scan(ctx); err != nil {
+		return nil, s.one("role.Get", err)
+	}
+	r := row.domain()
+	return &r, nil
+}
+
+func (s roleStore) RoleOfKind(ctx context.Context, orgID string, k role.Kind) (*role.Role, error) {
+	var row roleRow
+	err := s.idb(ctx).NewSelect().Model(&row).Where("r.organization_id = ? AND r.kind = ?", orgID, string(k)).
+		OrderExpr("r.id ASC").Limit(1).Scan(ctx)
+	if err != nil {
+		return nil, s.one("role.RoleOfKind", err)
+	}
+	r := row.domain()
+	return &r, nil
+}
+
+func (s roleStore) UpdateRole(ctx context.Context, r *role.Role) error {
+	res, err := s.idb(ctx).NewUpdate().Model(toRoleRow(r)).ExcludeColumn("id", "organization_id", "kind", "created_at").WherePK().Exec(ctx)
+	return s.affected("role.Update", res, err)
+}
+
+func (s roleStore) ListRoles(ctx context.Context, f role.Filter) (resource.Page[role.Role], error) {
+	after, err := f.AfterID()
+	if err != nil {
+		return resource.Page[role.Role]{}, err
+	}
+	var rows []roleRow
+	q := s.idb(ctx).NewSelect().Model(&rows).Where("r.organization_id = ?", f.OrganizationID)
+	if f.Kind != "" {
+		q = q.Where("r.kind = ?", string(f.Kind))
+	}
+	if f.Name != "" {
+		q = q.Where("r.name = ?", f.Name)
+	}
+	if after != "" {
+		q = q.Where("r.id > ?", after)
+	}
+	size := f.Size()
+	if err := q.OrderExpr("r.id ASC").Limit(int64(size + 1)).Scan(ctx); err != nil {
+		return resource.Page[role.Role]{}, s.err("role.List", err)
+	}
+	out := make([]role.Role, len(rows))
+	for i := range rows {
+		out[i] = rows[i].domain()
+	}
+	return resource.NewPage(out, size, func(r role.Role) string { return r.ID }), nil
+}
+
+func (s roleStore) CreatePermission(ctx context.Context, p *role.Permission) error {
+	_, err := s.idb(ctx).NewInsert().Model(toPermissionRow(p)).Exec(ctx)
+	return s.err("permission.Create", err)
+}
+
+func (s roleStore) GetPermission(ctx context.Context, id string) (*role.Permission, error) {
+	if !resource.ValidID(id) {
+		return nil, fault.E("permission.Get", fault.NotFound, nil)
+	}
+	var row permissionRow
+	if err := s.idb(ctx).NewSelect().Model(&row).Where("p.id = ?", id).Scan(ctx); err != nil {
+		return nil, s.one("permission.Get", err)
+	}
+	p := row.domain()
+	return &p, nil
+}
+
+func (s roleStore) UpdatePermission(ctx context.Context, p *role.Permission) error {
+	res, err := s.idb(ctx).NewUpdate().Model(toPermissionRow(p)).
+		Column("can_create", "can_read", "can_update", "can_destroy", "reference", "reference_origin", "metadata", "updated_at").
+		WherePK().Exec(ctx)
+	return s.affected("permission.Update", res, err)
+}
+
+func (s roleStore) ListPermissions(ctx context.Context, f role.PermissionFilter) (resource.Page[role.Permission], error) {
+	after, err := f.AfterID()
+	if err != nil {
+		return resource.Page[role.Permission]{}, err
+	}
+	var rows []permissionRow
+	q := s.idb(ctx).NewSelect().Model(&rows).Where("p.organization_id = ?", f.OrganizationID)
+	if f.RoleID != "" {
+		q = q.Where("p.role_id = ?", f.RoleID)
+	}
+	if f.Subject != "" {
+		q = q.Where("p.subject = ?", f.Subject)
+	}
+	if after != "" {
+		q = q.Where("p.id > ?", after)
+	}
+	size := f.Size()
+	if err := q.OrderExpr("p.id ASC").Limit(int64(size + 1)).Scan(ctx); err != nil {
+		return resource.Page[role.Permission]{}, s.err("permission.List", err)
+	}
+	out := make([]role.Permission, len(rows))
+	for i := range rows {
+		out[i] = rows[i].domain()
+	}
+	return resource.NewPage(out, size, func(p role.Permission) string { return p.ID }), nil
+}
+
+func (s roleStore) PermissionSubjects(ctx context.Context, roleID string) ([]string, error) {
+	var subjects []string
+	err := s.idb(ctx).NewSelect().Model((*permissionRow)(nil)).Column("subject").Where("role_id = ?", roleID).Scan(ctx, &subjects)
+	return subjects, s.err("permission.Subjects", err)
+}

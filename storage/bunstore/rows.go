@@ -1,0 +1,169 @@
+package bunstore
+
+import (
+	"database/sql/driver"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/uptrace/bun"
+
+	"github.com/provisionkit/provisioning/resource"
+)
+
+// jsonObject is a JSON object column; nil is NULL.
+type jsonObject map[string]any
+
+// Value implements driver.Valuer.
+func (j jsonObject) Value() (driver.Value, error) {
+	if j == nil {
+		return nil, nil
+	}
+	b, err := json.Marshal(map[string]any(j))
+	if err != nil {
+		return nil, err
+	}
+	return string(b), nil
+}
+
+// Scan implements sql.Scanner.
+func (j *jsonObject) Scan(src any) error {
+	var b []byte
+	switch v := src.(type) {
+	case nil:
+		*j = nil
+		return nil
+	case []byte:
+		b = v
+	case string:
+		b = []byte(v)
+	default:
+		return fmt.Errorf("bunstore: cannot scan %T into a JSON object", src)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		return err
+	}
+	*j = m
+	return nil
+}
+
+// commonCols are the columns every table has.
+type commonCols struct {
+	Reference       string     `bun:"reference,nullzero"`
+	ReferenceOrigin string     `bun:"reference_origin,nullzero"`
+	Metadata        jsonObject `bun:"metadata,type:text"`
+	CreatedAt       time.Time  `bun:"created_at,notnull"`
+	UpdatedAt       time.Time  `bun:"updated_at,notnull"`
+}
+
+func fromCommon(c resource.Common) commonCols {
+	return commonCols{c.Reference, c.ReferenceOrigin, jsonObject(c.Metadata), c.CreatedAt.UTC(), c.UpdatedAt.UTC()}
+}
+
+func (c commonCols) common() resource.Common {
+	return resource.Common{Reference: c.Reference, ReferenceOrigin: c.ReferenceOrigin,
+		Metadata: resource.Metadata(c.Metadata), CreatedAt: c.CreatedAt.UTC(), UpdatedAt: c.UpdatedAt.UTC()}
+}
+
+type userRow struct {
+	bun.BaseModel `bun:"table:provisioning_users,alias:u"`
+	ID            string `bun:"id,pk"`
+	Email         string `bun:"email,notnull"`
+	FirstName     string `bun:"first_name,notnull"`
+	LastName      string `bun:"last_name,notnull"`
+	TimeZone      string `bun:"time_zone,notnull"`
+	OTPRequired   bool   `bun:"otp_required_for_login,notnull"`
+	commonCols
+}
+
+type orgRow struct {
+	bun.BaseModel     `bun:"table:provisioning_organizations,alias:o"`
+	ID                string     `bun:"id,pk"`
+	Name              string     `bun:"name,notnull"`
+	Slug              string     `bun:"slug,notnull"`
+	Domain            string     `bun:"domain,notnull"`
+	SupportPhone      string     `bun:"support_phone,nullzero"`
+	SupportEmail      string     `bun:"support_email,nullzero"`
+	LogoURL           string     `bun:"logo_url,nullzero"`
+	FaviconURL        string     `bun:"favicon_url,nullzero"`
+	PrimaryColor      string     `bun:"primary_color,nullzero"`
+	ContrastColor     string     `bun:"contrast_color,nullzero"`
+	GTMID             string     `bun:"gtm_id,nullzero"`
+	GTMIDTest         string     `bun:"gtm_id_test,nullzero"`
+	Region            string     `bun:"region,notnull"`
+	Config            jsonObject `bun:"config,type:text"`
+	OwnerMembershipID string     `bun:"owner_membership_id,nullzero"`
+	PolicyRevision    string     `bun:"policy_revision,notnull"`
+	commonCols
+}
+
+type roleRow struct {
+	bun.BaseModel  `bun:"table:provisioning_roles,alias:r"`
+	ID             string `bun:"id,pk"`
+	OrganizationID string `bun:"organization_id,notnull"`
+	Name           string `bun:"name,notnull"`
+	Kind           string `bun:"kind,notnull"`
+	commonCols
+}
+
+type permissionRow struct {
+	bun.BaseModel  `bun:"table:provisioning_permissions,alias:p"`
+	ID             string     `bun:"id,pk"`
+	OrganizationID string     `bun:"organization_id,notnull"`
+	RoleID         string     `bun:"role_id,notnull"`
+	Subject        string     `bun:"subject,notnull"`
+	CanCreate      bool       `bun:"can_create,notnull"`
+	CanRead        bool       `bun:"can_read,notnull"`
+	CanUpdate      bool       `bun:"can_update,notnull"`
+	CanDestroy     bool       `bun:"can_destroy,notnull"`
+	Restrictions   jsonObject `bun:"restrictions,type:text"`
+	commonCols
+}
+
+type profileRow struct {
+	bun.BaseModel  `bun:"table:provisioning_membership_profiles,alias:mp"`
+	ID             string `bun:"id,pk"`
+	OrganizationID string `bun:"organization_id,notnull"`
+	Name           string `bun:"name,notnull"`
+	AccessScope    string `bun:"access_scope,notnull"`
+	commonCols
+}
+
+type membershipRow struct {
+	bun.BaseModel       `bun:"table:provisioning_memberships,alias:m"`
+	ID                  string    `bun:"id,pk"`
+	OrganizationID      string    `bun:"organization_id,notnull"`
+	UserID              string    `bun:"user_id,nullzero"`
+	UserEmail           string    `bun:"user_email,notnull"`
+	Status              string    `bun:"status,notnull"`
+	RoleID              string    `bun:"role_id,notnull"`
+	ProfileID           string    `bun:"membership_profile_id,nullzero"`
+	AccessScope         string    `bun:"access_scope,nullzero"`
+	InvitationTokenHash string    `bun:"invitation_token_hash,nullzero"`
+	InvitationExpiresAt time.Time `bun:"invitation_expires_at,nullzero"`
+	commonCols
+}
+
+// membershipView is a membership read with what it derives from other rows.
+type membershipView struct {
+	membershipRow      `bun:",extend"`
+	UserFirstName      string `bun:"user_first_name,scanonly"`
+	UserLastName       string `bun:"user_last_name,scanonly"`
+	ProfileAccessScope string `bun:"profile_access_scope,scanonly"`
+	Owner              bool   `bun:"owner,scanonly"`
+}
+
+type versionRow struct {
+	bun.BaseModel  `bun:"table:provisioning_versions,alias:v"`
+	ID             string     `bun:"id,pk"`
+	OrganizationID string     `bun:"organization_id,notnull"`
+	ResourceType   string     `bun:"resource_type,notnull"`
+	ResourceID     string     `bun:"resource_id,notnull"`
+	Event          string     `bun:"event,notnull"`
+	Changes        jsonObject `bun:"changes,type:text"`
+	WhoType        string     `bun:"who_type,notnull"`
+	WhoID          string     `bun:"who_id,notnull"`
+	RequestID      string     `bun:"request_id,nullzero"`
+	commonCols
+}

@@ -1,0 +1,50 @@
+package bunstore
+
+import (
+	"context"
+
+	"github.com/provisionkit/provisioning/fault"
+	"github.com/provisionkit/provisioning/resource"
+	"github.com/provisionkit/provisioning/user"
+)
+
+type userStore struct{ base }
+
+func toUserRow(u *user.User) *userRow {
+	return &userRow{ID: u.ID, Email: u.Email, FirstName: u.FirstName, LastName: u.LastName,
+		TimeZone: u.TimeZone, OTPRequired: u.OTPRequiredForLogin, commonCols: fromCommon(u.Common)}
+}
+
+func (r *userRow) domain() *user.User {
+	return &user.User{ID: r.ID, Email: r.Email, FirstName: r.FirstName, LastName: r.LastName,
+		TimeZone: r.TimeZone, OTPRequiredForLogin: r.OTPRequired, Common: r.common()}
+}
+
+func (s userStore) Create(ctx context.Context, u *user.User) error {
+	_, err := s.idb(ctx).NewInsert().Model(toUserRow(u)).Exec(ctx)
+	return s.err("user.Create", err)
+}
+
+func (s userStore) Get(ctx context.Context, id string) (*user.User, error) {
+	if !resource.ValidID(id) {
+		return nil, fault.E("user.Get", fault.NotFound, nil)
+	}
+	var row userRow
+	if err := s.idb(ctx).NewSelect().Model(&row).Where("u.id = ?", id).Scan(ctx); err != nil {
+		return nil, s.one("user.Get", err)
+	}
+	return row.domain(), nil
+}
+
+func (s userStore) GetByEmail(ctx context.Context, canonicalEmail string) (*user.User, error) {
+	var row userRow
+	if err := s.idb(ctx).NewSelect().Model(&row).Where("u.email = ?", canonicalEmail).Scan(ctx); err != nil {
+		return nil, s.one("user.GetByEmail", err)
+	}
+	return row.domain(), nil
+}
+
+func (s userStore) Update(ctx context.Context, u *user.User) error {
+	res, err := s.idb(ctx).NewUpdate().Model(toUserRow(u)).ExcludeColumn("id", "created_at").WherePK().Exec(ctx)
+	return s.affected("user.Update", res, err)
+}

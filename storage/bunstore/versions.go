@@ -1,0 +1,87 @@
+package bunstore
+
+import (
+	"context"
+	"encoding/json"
+
+	"github.com/provisionkit/provisioning/audit"
+	"github.com/provisionkit/provisioning/fault"
+	"github.com/provisionkit/provisioning/resource"
+)
+
+type versionStore struct{ base }
+
+func (r *versionRow) domain() audit.Version {
+	changes := resource.Changes{}
+	for k, v := range r.Changes {
+		if pair, ok := v.([]any); ok && len(pair) == 2 {
+			changes[k] = [2]any{pair[0], pair[1]}
+		}
+	}
+	return audit.Version{ID: r.ID, OrganizationID: r.OrganizationID, ResourceType: r.ResourceType, ResourceID: r.ResourceID,
+		Event: audit.Event(r.Event), Changes: changes, Who: audit.Who{Type: r.WhoType, ID: r.WhoID}, RequestID: r.RequestID,
+		Common: r.common()}
+}
+
+func (s versionStore) Append(ctx context.Context, v *audit.Version) error {
+	changes := jsonObject{}
+	for k, pair := range v.Changes {
+		changes[k] = []any{pair[0], pair[1]}
+	}
+	if _, err := json.Marshal(changes); err != nil {
+		return fault.E("version.Append", fault.Internal, err)
+	}
+	row := &versionRow{ID: v.ID, OrganizationID: v.OrganizationID, ResourceType: v.ResourceType, ResourceID: v.ResourceID,
+		Event: string(v.Event), Changes: changes, WhoType: v.Who.Type, WhoID: v.Who.ID, RequestID: v.RequestID,
+		commonCols: fromCommon(v.Common)}
+	_, err := s.idb(ctx).NewInsert().Model(row).Exec(ctx)
+	return s.err("version.Append", err)
+}
+
+func (s versionStore) Get(ctx context.Context, id string) (*audit.Version, error) {
+	if !resource.ValidID(id) {
+		return nil, fault.E("version.Get", fault.NotFound, nil)
+	}
+	var row versionRow
+	if err := s.idb(ctx).NewSelect().Model(&row).Where("v.id = ?", id).Scan(ctx); err != nil {
+		return nil, s.one("version.Get", err)
+	}
+	v := row.domain()
+	return &v, nil
+}
+
+func (s versionStore) List(ctx context.Context, f audit.Filter) (resource.Page[audit.Version], error) {
+	after, err := f.AfterID()
+	if err != nil {
+		return resource.Page[audit.Version]{}, err
+	}
+	var rows []versionRow
+	q := s.idb(ctx).NewSelect().Model(&rows).Where("v.organization_id = ?", f.OrganizationID)
+	if f.ResourceType != "" {
+		q = q.Where("v.resource_type = ?", f.ResourceType)
+	}
+	if f.ResourceID != "" {
+		q = q.Where("v.resource_id = ?", f.ResourceID)
+	}
+	if f.Event != "" {
+		q = q.Where("v.event = ?", string(f.Event))
+	}
+	if !f.Since.IsZero() {
+		q = q.Where("v.created_at >= ?", f.Since.UTC())
+	}
+	if !f.Until.IsZero() {
+		q = q.Where("v.created_at < ?", f.Until.UTC())
+	}
+	if after != "" {
+		q = q.Where("v.id > ?", after)
+	}
+	size := f.Size()
+	if err := q.OrderExpr("v.id ASC").Limit(int64(size + 1)).Scan(ctx); err != nil {
+		return resource.Page[audit.Version]{}, s.err("version.List", err)
+	}
+	out := make([]audit.Version, len(rows))
+	for i := range rows {
+		out[i] = rows[i].domain()
+	}
+	return resource.NewPage(out, size, func(v audit.Version) string { return v.ID }), nil
+}

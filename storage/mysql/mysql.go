@@ -1,0 +1,43 @@
+// Package mysql opens a *bun.DB on MySQL or MariaDB for provisioning. The
+// connection is set to UTC, parses times, and runs in strict SQL mode so
+// that an over-long value is an error, never a silent truncation.
+// MariaDB 10.11 is the server the test suite runs against.
+package mysql
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+
+	driver "github.com/go-sql-driver/mysql"
+	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect/mysqldialect"
+)
+
+// Open connects to the database named by dsn (user:password@tcp(host:port)/database).
+func Open(ctx context.Context, dsn string) (*bun.DB, error) {
+	cfg, err := driver.ParseDSN(dsn)
+	if err != nil {
+		return nil, fmt.Errorf("mysql: open: %w", err)
+	}
+	cfg.ParseTime = true
+	cfg.Loc = time.UTC
+	if cfg.Params == nil {
+		cfg.Params = map[string]string{}
+	}
+	cfg.Params["sql_mode"] = "'STRICT_ALL_TABLES,NO_ZERO_DATE,NO_ZERO_IN_DATE,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION'"
+	cfg.Params["time_zone"] = "'+00:00'"
+	connector, err := driver.NewConnector(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("mysql: open: %w", err)
+	}
+	sqldb := sql.OpenDB(connector)
+	sqldb.SetMaxOpenConns(16)
+	sqldb.SetConnMaxLifetime(5 * time.Minute)
+	if err := sqldb.PingContext(ctx); err != nil {
+		sqldb.Close()
+		return nil, fmt.Errorf("mysql: open: %w", err)
+	}
+	return bun.NewDB(sqldb, mysqldialect.New()), nil
+}

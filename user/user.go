@@ -1,0 +1,122 @@
+// Package user holds users: people who belong to organizations through memberships.
+package user
+
+import (
+	"context"
+	"time"
+
+	"github.com/provisionkit/provisioning/email"
+	"github.com/provisionkit/provisioning/fault"
+	"github.com/provisionkit/provisioning/resource"
+)
+
+const maxPersonName = 100
+
+// User is a person. Email is canonical (see package email) and unique.
+type User struct {
+	ID                  string
+	Email               string
+	FirstName           string
+	LastName            string
+	TimeZone            string
+	OTPRequiredForLogin bool // read-only: set by the host's authentication
+	resource.Common
+}
+
+// Create is the input of a new user.
+type Create struct {
+	Email     string
+	FirstName string
+	LastName  string
+	TimeZone  string // an IANA name such as "Europe/Rome"; "" means null
+	// OTPRequiredForLogin mirrors the host's 2FA setting for the user.
+	OTPRequiredForLogin bool
+	resource.CommonInput
+}
+
+// Validate checks the input and returns it with the email canonical.
+func (c Create) Validate() (Create, error) {
+	var p fault.Problems
+	canon, err := email.Canonical("email", c.Email)
+	if !p.Merge(err) {
+		c.Email = canon
+	}
+	resource.CheckOptionalText(&p, "first_name", c.FirstName, maxPersonName)
+	resource.CheckOptionalText(&p, "last_name", c.LastName, maxPersonName)
+	checkTimeZone(&p, c.TimeZone)
+	c.CommonInput.Validate(&p)
+	return c, p.Err("user.Create")
+}
+
+// New builds the user for valid input.
+func (c Create) New(id string, now time.Time) *User {
+	return &User{ID: id, Email: c.Email, FirstName: c.FirstName, LastName: c.LastName,
+		TimeZone: c.TimeZone, OTPRequiredForLogin: c.OTPRequiredForLogin, Common: c.CommonInput.New(now)}
+}
+
+// Update changes a user. Nil fields are left as they are.
+type Update struct {
+	Email     *string
+	FirstName *string
+	LastName  *string
+	TimeZone  *string
+	resource.CommonUpdate
+}
+
+// Validate checks the set fields and returns the update with the email canonical.
+func (u Update) Validate() (Update, error) {
+	var p fault.Problems
+	if u.Email != nil {
+		canon, err := email.Canonical("email", *u.Email)
+		if !p.Merge(err) {
+			u.Email = &canon
+		}
+	}
+	if u.FirstName != nil {
+		resource.CheckOptionalText(&p, "first_name", *u.FirstName, maxPersonName)
+	}
+	if u.LastName != nil {
+		resource.CheckOptionalText(&p, "last_name", *u.LastName, maxPersonName)
+	}
+	if u.TimeZone != nil {
+		checkTimeZone(&p, *u.TimeZone)
+	}
+	u.CommonUpdate.Validate(&p)
+	return u, p.Err("user.Update")
+}
+
+// Apply sets the fields of u on usr and returns what changed.
+func (u Update) Apply(usr *User, now time.Time) resource.Changes {
+	ch := resource.Changes{}
+	resource.SetField(ch, "email", &usr.Email, u.Email)
+	resource.SetField(ch, "first_name", &usr.FirstName, u.FirstName)
+	resource.SetField(ch, "last_name", &usr.LastName, u.LastName)
+	resource.SetField(ch, "time_zone", &usr.TimeZone, u.TimeZone)
+	u.CommonUpdate.Apply(&usr.Common, ch)
+	if len(ch) > 0 {
+		usr.UpdatedAt = now
+	}
+	return ch
+}
+
+func checkTimeZone(p *fault.Problems, tz string) {
+	if tz == "" {
+		return
+	}
+	if len(tz) > 64 || tz == "Local" {
+		p.Add("time_zone", "format", "must be an IANA time zone name")
+		return
+	}
+	if _, err := time.LoadLocation(tz); err != nil {
+		p.Add("time_zone", "format", "must be an IANA time zone name")
+	}
+}
+
+// Store is the storage contract for users.
+type Store interface {
+	// Create fails with fault.ErrAlreadyExists (field "email") when the email is taken.
+	Create(ctx context.Context, u *User) error
+	Get(ctx context.Context, id string) (*User, error)
+	GetByEmail(ctx context.Context, canonicalEmail string) (*User, error)
+	Update(ctx context.Context, u *User) error
+}
