@@ -1,0 +1,233 @@
+package provisioning
+
+import (
+	"context"
+	"errors"
+
+	"github.com/provisionkit/provisioning/access"
+	"github.com/provisionkit/provisioning/audit"
+	"github.com/provisionkit/provisioning/email"
+	"github.com/provisionkit/provisioning/fault"
+	"github.com/provisionkit/provisioning/membership"
+	"github.com/provisionkit/provisioning/organization"
+	"github.com/provisionkit/provisioning/resource"
+	"github.com/provisionkit/provisioning/role"
+)
+
+// Wire names of the resource types, used in versions.
+const (
+	typeOrganizations = "organizations"
+	typeUsers         = "users"
+	typeMemberships   = "memberships"
+	typeProfiles      = "membership_profiles"
+	typeRoles         = "roles"
+	typePermissions   = "permissions"
+	typeVersions      = "versions"
+)
+
+// created returns the changes of a creation: each set attribute as [null, value].
+func created(kv ...any) resource.Changes {
+	ch := resource.Changes{}
+	for i := 0; i+1 < len(kv); i += 2 {
+		v := kv[i+1]
+		if s, ok := v.(string); ok && s == "" {
+			continue
+		}
+		ch.Record(kv[i].(string), nil, v)
+	}
+	return ch
+}
+
+// CreateOrganization creates an organization owned by the calling user: the
+// user gets an active owner membership with the admin role, and the
+// organization gets its admin and read_only roles. The slug is derived from
+// the name and made unique with a numeric suffix.
+func (s *Session) CreateOrganization(ctx context.Context, in organization.Create) (*organization.Organization, error) {
+	const op = "provisioning.CreateOrganization"
+	if s.pr.Kind != access.KindUser {
+		return nil, fault.E(op, fault.Forbidden, errors.New("organizations are created by users"))
+	}
+	if err := s.authenticated(op); err != nil {
+		return nil, err
+	}
+	if err := in.Validate(); err != nil {
+		return nil, err
+	}
+	var org *organization.Organization
+	err := s.tx(ctx, func(ctx context.Context) error {
+		u, err := s.p.b.Users().Get(ctx, s.pr.ID)
+		if err != nil {
+			if fault.KindOf(err) == fault.NotFound {
+				return fault.E(op, fault.Unauthenticated, nil)
+			}
+			return fault.Wrap(op, err)
+		}
+		base := organization.Slugify(in.Name)
+		taken, err := s.p.b.Organizations().SlugsWithPrefix(ctx, base)
+		if err != nil {
+			return fault.Wrap(op, err)
+		}
+		now := s.now()
+		org = in.New(s.p.ids.NewID(), organization.FreeSlug(base, taken), now)
+		if err := s.p.b.Organizations().Create(ctx, org); err != nil {
+			if errors.Is(err, fault.ErrAlreadyExists) {
+				// Another transaction took the slug since we read: try again.
+				return fault.E(op, fault.Busy, err)
+			}
+			return fault.Wrap(op, err)
+		}
+		ch := created("name", org.Name, "slug", org.Slug, "domain", org.Domain, "region", org.Region,
+			"support_phone", org.SupportPhone, "support_email", org.SupportEmail, "logo_url", org.LogoURL,
+			"favicon_url", org.FaviconURL, "primary_color", org.PrimaryColor, "contrast_color", org.ContrastColor,
+			"gtm_id", org.GTMID, "gtm_id_test", org.GTMIDTest, "reference", org.Reference, "reference_origin", org.ReferenceOrigin)
+		if err := s.record(ctx, org.ID, typeOrganizations, org.ID, audit.Create, ch); err != nil {
+			return fault.Wrap(op, err)
+		}
+		var adminID string
+		for _, r := range []struct {
+			name string
+			kind role.Kind
+		}{{role.AdminName, role.KindAdmin}, {role.ReadOnlyName, role.KindReadOnly}} {
+			rl := &role.Role{ID: s.p.ids.NewID(), OrganizationID: org.ID, Name: r.name, Kind: r.kind, Common: resource.Common{CreatedAt: now, UpdatedAt: now}}
+			if err := s.p.b.Roles().CreateRole(ctx, rl); err != nil {
+				return fault.Wrap(op, err)
+			}
+			if err := s.record(ctx, org.ID, typeRoles, rl.ID, audit.Create, created("name", rl.Name, "kind", string(rl.Kind))); err != nil {
+				return fault.Wrap(op, err)
+			}
+			if r.kind == role.KindAdmin {
+				adminID = rl.ID
+			}
+		}
+		m := &membership.Membership{ID: s.p.ids.NewID(), OrganizationID: org.ID, UserID: u.ID, UserEmail: u.Email,
+			Status: membership.Active, Owner: true, RoleID: adminID, Common: resource.Common{CreatedAt: now, UpdatedAt: now}}
+		if err := s.p.b.Memberships().Create(ctx, m, nil); err != nil {
+			return fault.Wrap(op, err)
+		}
+		if err := s.p.b.Organizations().SetOwner(ctx, org.ID, "", m.ID); err != nil {
+			return fault.Wrap(op, err)
+		}
+		org.OwnerMembershipID = m.ID
+		return s.record(ctx, org.ID, typeMemberships, m.ID, audit.Create,
+			created("user_email", m.UserEmail, "status", string(m.Status), "owner", true, "role_id", m.RoleID))
+	})
+	if err != nil {
+		return nil, err
+	}
+	return org, nil
+}
+
+// GetOrganization returns an organization the caller is an active member of.
+func (s *Session) GetOrganization(ctx context.Context, id string) (*organization.Organization, error) {
+	const op = "provisioning.GetOrganization"
+	if _, err := s.authorize(ctx, op, id, typeOrganizations, role.ActionRead); err != nil {
+		return nil, err
+	}
+	o, err := s.p.b.Organizations().Get(ctx, id)
+	return o, fault.Wrap(op, err)
+}
+
+// ListOrganizations lists the organizations where the calling user is an
+// active member, by id (creation order).
+func (s *Session) ListOrganizations(ctx context.Context, f organization.Filter) (resource.Page[organization.Organization], error) {
+	const op = "provisioning.ListOrganizations"
+	if err := s.authenticated(op); err != nil {
+		return resource.Page[organization.Organization]{}, err
+	}
+	if s.pr.Kind != access.KindUser {
+		return resource.Page[organization.Organization]{}, fault.E(op, fault.Forbidden, nil)
+	}
+	page, err := s.p.b.Organizations().ListForUser(ctx, s.pr.ID, f)
+	return page, fault.Wrap(op, err)
+}
+
+// UpdateOrganization changes an organization's settings (admins).
+func (s *Session) UpdateOrganization(ctx context.Context, id string, u organization.Update) (*organization.Organization, error) {
+	const op = "provisioning.UpdateOrganization"
+	var org *organization.Organization
+	err := s.tx(ctx, func(ctx context.Context) error {
+		o, err := s.p.b.Organizations().Lock(ctx, id)
+		if err != nil {
+			return fault.Wrap(op, err)
+		}
+		if _, err := s.authorize(ctx, op, id, typeOrganizations, role.ActionUpdate); err != nil {
+			return err
+		}
+		if err := u.Validate(); err != nil {
+			return err
+		}
+		ch := u.Apply(o, s.now())
+		org = o
+		if len(ch) == 0 {
+			return nil
+		}
+		if err := s.p.b.Organizations().Update(ctx, o); err != nil {
+			return fault.Wrap(op, err)
+		}
+		return s.record(ctx, o.ID, typeOrganizations, o.ID, audit.Update, ch)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return org, nil
+}
+
+// TransferOwnership makes the active member with the given email the owner of
+// the organization. Only the owner may call it. The new owner gets the admin
+// role if they did not hold it; the former owner keeps their membership and role.
+func (s *Session) TransferOwnership(ctx context.Context, orgID, newOwnerEmail string) error {
+	const op = "provisioning.TransferOwnership"
+	return s.tx(ctx, func(ctx context.Context) error {
+		org, err := s.p.b.Organizations().Lock(ctx, orgID)
+		if err != nil {
+			return fault.Wrap(op, err)
+		}
+		d, err := s.authorize(ctx, op, orgID, typeOrganizations, role.ActionUpdate)
+		if err != nil && fault.KindOf(err) != fault.Forbidden {
+			return err
+		}
+		if !d.Owner {
+			return fault.E(op, fault.Forbidden, errors.New("only the owner transfers ownership"))
+		}
+		canon, err := email.Canonical("new_owner_email", newOwnerEmail)
+		if err != nil {
+			return err
+		}
+		target, err := s.p.b.Memberships().GetByEmail(ctx, orgID, canon)
+		if err != nil {
+			if fault.KindOf(err) == fault.NotFound {
+				return fault.InvalidField(op, "new_owner_email", "not_found", "is not a member of the organization")
+			}
+			return fault.Wrap(op, err)
+		}
+		switch {
+		case target.ID == org.OwnerMembershipID:
+			return fault.InvalidField(op, "new_owner_email", "format", "is already the owner")
+		case target.Status != membership.Active:
+			return fault.InvalidField(op, "new_owner_email", "format", "must be an active member")
+		}
+		if err := s.p.b.Organizations().SetOwner(ctx, orgID, org.OwnerMembershipID, target.ID); err != nil {
+			return fault.Wrap(op, err)
+		}
+		if err := s.record(ctx, orgID, typeOrganizations, orgID, audit.TransferOwnership,
+			resource.Changes{"owner_membership_id": {org.OwnerMembershipID, target.ID}}); err != nil {
+			return err
+		}
+		r, err := s.p.b.Roles().GetRole(ctx, target.RoleID)
+		if err != nil {
+			return fault.Wrap(op, err)
+		}
+		if r.Kind == role.KindAdmin {
+			return nil
+		}
+		admin, err := s.p.b.Roles().RoleOfKind(ctx, orgID, role.KindAdmin)
+		if err != nil {
+			return fault.Wrap(op, err)
+		}
+		ch := membership.Update{RoleID: &admin.ID}.Apply(target, s.now())
+		if err := s.p.b.Memberships().Update(ctx, target); err != nil {
+			return fault.Wrap(op, err)
+		}
+		return s.record(ctx, orgID, typeMemberships, target.ID, audit.Update, ch)
+	})
+}

@@ -1,0 +1,299 @@
+package provisioning
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/provisionkit/provisioning/access"
+	"github.com/provisionkit/provisioning/audit"
+	"github.com/provisionkit/provisioning/authz"
+	"github.com/provisionkit/provisioning/fault"
+	"github.com/provisionkit/provisioning/membership"
+	"github.com/provisionkit/provisioning/organization"
+	"github.com/provisionkit/provisioning/profile"
+	"github.com/provisionkit/provisioning/resource"
+	"github.com/provisionkit/provisioning/role"
+	"github.com/provisionkit/provisioning/user"
+)
+
+// Backend is the storage a Provisioner works on: every domain Store and a
+// transaction runner that carries the transaction in the context.
+// *bunstore.Store implements it.
+type Backend interface {
+	Organizations() organization.Store
+	Users() user.Store
+	Memberships() membership.Store
+	Profiles() profile.Store
+	Roles() role.Store
+	Versions() audit.Store
+	Access() access.Store
+	// InTx runs fn in one transaction (joining the one in ctx, if any),
+	// retrying it from the start on transient failures.
+	InTx(ctx context.Context, fn func(ctx context.Context) error) error
+}
+
+// Principal is who makes a call, with the request's facts (client IP, MFA).
+type Principal = access.Principal
+
+// User returns the principal of the user with the given id.
+func User(id string) Principal { return access.User(id) }
+
+// Clock tells the time. Tests inject a fake one.
+type Clock interface{ Now() time.Time }
+
+// IDGenerator makes ids: opaque, lower-case, unique and time-ordered strings.
+type IDGenerator interface{ NewID() string }
+
+// Notifier receives invitations after their transaction committed. The host
+// sends the email. An error is logged and does not undo the invitation.
+type Notifier interface {
+	Invited(ctx context.Context, inv Invitation) error
+}
+
+// Invitation tells the host to invite (or, for an existing user, to tell)
+// someone about a membership.
+type Invitation struct {
+	MembershipID     string
+	OrganizationID   string
+	OrganizationName string
+	Email            string // the canonical address stored on the membership: send only there
+	// Token is the secret the invitee presents to AcceptInvitation. It is
+	// empty when the membership is already active (the user existed).
+	Token     string
+	ExpiresAt time.Time
+	Resent    bool
+}
+
+// Provisioner is the facade over the library. It is safe for concurrent use.
+// Every call is made through a handle: As(principal) for a caller, or
+// System() for trusted bootstrap code.
+type Provisioner struct {
+	b             Backend
+	authz         *authz.Authorizer
+	clock         Clock
+	ids           IDGenerator
+	notifier      Notifier
+	log           *slog.Logger
+	subjects      *role.Subjects
+	extraSubjects []string
+	invitationTTL time.Duration
+}
+
+// Option configures a Provisioner.
+type Option interface{ apply(*Provisioner) }
+
+type optionFunc func(*Provisioner)
+
+func (f optionFunc) apply(p *Provisioner) { f(p) }
+
+// WithClock sets the clock (the default is the system clock in UTC).
+func WithClock(c Clock) Option { return optionFunc(func(p *Provisioner) { p.clock = c }) }
+
+// WithIDGenerator sets the id source (the default makes 26-character
+// time-ordered ids from crypto/rand).
+func WithIDGenerator(g IDGenerator) Option { return optionFunc(func(p *Provisioner) { p.ids = g }) }
+
+// WithNotifier sets the receiver of invitations (the default drops them).
+func WithNotifier(n Notifier) Option { return optionFunc(func(p *Provisioner) { p.notifier = n }) }
+
+// WithLogger sets the logger (the default discards).
+func WithLogger(l *slog.Logger) Option { return optionFunc(func(p *Provisioner) { p.log = l }) }
+
+// WithSubjects registers the host's own permission subjects beside the
+// built-in ones (lower-case snake_case).
+func WithSubjects(subjects ...string) Option {
+	return optionFunc(func(p *Provisioner) { p.extraSubjects = append(p.extraSubjects, subjects...) })
+}
+
+// WithInvitationTTL sets how long an invitation token works (default 7 days).
+func WithInvitationTTL(d time.Duration) Option {
+	return optionFunc(func(p *Provisioner) { p.invitationTTL = d })
+}
+
+// WithAuthorizer sets the authorizer (the default is authz.New()).
+func WithAuthorizer(a *authz.Authorizer) Option { return optionFunc(func(p *Provisioner) { p.authz = a }) }
+
+// New returns a Provisioner over the backend. The backend's schema must be
+// migrated (bunstore.Store.Migrate) before the first call.
+func New(b Backend, opts ...Option) (*Provisioner, error) {
+	if b == nil {
+		return nil, errors.New("provisioning: nil backend")
+	}
+	p := &Provisioner{b: b, clock: systemClock{}, ids: NewIDGenerator(), log: slog.New(slog.DiscardHandler), invitationTTL: 7 * 24 * time.Hour}
+	for _, o := range opts {
+		o.apply(p)
+	}
+	if p.invitationTTL <= 0 {
+		return nil, errors.New("provisioning: invitation TTL must be positive")
+	}
+	subjects, err := role.NewSubjects(p.extraSubjects...)
+	if err != nil {
+		return nil, err
+	}
+	p.subjects = subjects
+	if p.authz == nil {
+		p.authz = authz.New()
+	}
+	return p, nil
+}
+
+// Subjects returns the registry of permission subjects.
+func (p *Provisioner) Subjects() *role.Subjects { return p.subjects }
+
+// As returns a handle whose calls are made, and authorized, as principal.
+func (p *Provisioner) As(principal Principal) *Session {
+	return &Session{p: p, pr: principal}
+}
+
+// System returns the handle for trusted code (bootstrap, background jobs):
+// it is not authorized, so it offers only what such code needs.
+func (p *Provisioner) System() *System { return &System{s: &Session{p: p, pr: Principal{Kind: access.KindSystem, ID: "system"}}} }
+
+// Session is a handle bound to one principal. It is cheap to make, one per request.
+type Session struct {
+	p  *Provisioner
+	pr Principal
+}
+
+// Principal returns the session's principal.
+func (s *Session) Principal() Principal { return s.pr }
+
+func (s *Session) now() time.Time { return s.p.clock.Now().UTC().Truncate(time.Microsecond) }
+
+// authenticated checks that the session has a usable principal.
+func (s *Session) authenticated(op string) error {
+	switch {
+	case s.pr.Kind == access.KindSystem:
+		return nil
+	case s.pr.Kind == access.KindUser && resource.ValidID(s.pr.ID):
+		return nil
+	}
+	return fault.E(op, fault.Unauthenticated, nil)
+}
+
+// authorize decides whether the principal may act on subject in orgID. A
+// principal without an active membership there gets ErrNotFound, so that
+// another organization's ids look like ids that do not exist.
+func (s *Session) authorize(ctx context.Context, op, orgID, subject string, act role.Action) (authz.Decision, error) {
+	if err := s.authenticated(op); err != nil {
+		return authz.Decision{}, err
+	}
+	if s.pr.Kind == access.KindSystem {
+		if _, err := s.p.b.Access().Revision(ctx, orgID); err != nil {
+			return authz.Decision{}, fault.Wrap(op, err)
+		}
+		return authz.Decision{Allowed: true, Member: true, Owner: true}, nil
+	}
+	d, err := s.p.authz.Check(ctx, s.p.b.Access(), s.pr, orgID, subject, act)
+	switch {
+	case err != nil && fault.KindOf(err) == fault.NotFound:
+		return d, fault.E(op, fault.NotFound, nil)
+	case err != nil:
+		return d, fault.E(op, fault.Internal, err)
+	case !d.Member:
+		return d, fault.E(op, fault.NotFound, nil)
+	case !d.Allowed:
+		return d, fault.E(op, fault.Forbidden, nil)
+	}
+	return d, nil
+}
+
+// allowed reports whether the principal may act on subject in orgID, for
+// rules that compare rights (no escalation); errors deny.
+func (s *Session) allowed(ctx context.Context, orgID, subject string, act role.Action) (bool, error) {
+	if s.pr.Kind == access.KindSystem {
+		return true, nil
+	}
+	d, err := s.p.authz.Check(ctx, s.p.b.Access(), s.pr, orgID, subject, act)
+	if err != nil {
+		return false, err
+	}
+	return d.Allowed, nil
+}
+
+// tx runs fn in a transaction.
+func (s *Session) tx(ctx context.Context, fn func(ctx context.Context) error) error {
+	return s.p.b.InTx(ctx, fn)
+}
+
+// record appends the version of a change, in the transaction of the change.
+func (s *Session) record(ctx context.Context, orgID, resourceType, resourceID string, ev audit.Event, ch resource.Changes) error {
+	now := s.now()
+	v := &audit.Version{
+		ID: s.p.ids.NewID(), OrganizationID: orgID, ResourceType: resourceType, ResourceID: resourceID,
+		Event: ev, Changes: ch, Who: audit.Who{Type: string(s.pr.Kind), ID: s.pr.ID},
+		RequestID: RequestID(ctx), Common: resource.Common{CreatedAt: now, UpdatedAt: now},
+	}
+	return s.p.b.Versions().Append(ctx, v)
+}
+
+type requestIDKey struct{}
+
+// WithRequestID returns a context whose calls record id as the request id of
+// their versions.
+func WithRequestID(ctx context.Context, id string) context.Context {
+	if len(id) > 128 || strings.IndexFunc(id, func(r rune) bool { return r < 0x20 || r == 0x7f }) >= 0 {
+		id = ""
+	}
+	return context.WithValue(ctx, requestIDKey{}, id)
+}
+
+// RequestID returns the request id of ctx, or "".
+func RequestID(ctx context.Context) string {
+	id, _ := ctx.Value(requestIDKey{}).(string)
+	return id
+}
+
+type systemClock struct{}
+
+func (systemClock) Now() time.Time { return time.Now().UTC() }
+
+// NewIDGenerator returns the default id generator: 26 lower-case characters,
+// a millisecond timestamp then 80 random bits, in Crockford's base32, so that
+// ids sort by creation time (and strictly so within one generator).
+func NewIDGenerator() IDGenerator { return &idGen{} }
+
+type idGen struct {
+	mu   sync.Mutex
+	last [16]byte
+}
+
+const crockford = "0123456789abcdefghjkmnpqrstvwxyz"
+
+func (g *idGen) NewID() string {
+	var b [16]byte
+	ms := uint64(time.Now().UnixMilli())
+	for i := 5; i >= 0; i-- {
+		b[i] = byte(ms)
+		ms >>= 8
+	}
+	_, _ = rand.Read(b[6:])
+	g.mu.Lock()
+	if string(b[:6]) <= string(g.last[:6]) {
+		// Same (or earlier) millisecond: increment the last id, so ids stay ordered.
+		b = g.last
+		for i := 15; i >= 0; i-- {
+			b[i]++
+			if b[i] != 0 {
+				break
+			}
+		}
+	}
+	g.last = b
+	g.mu.Unlock()
+	// 128 bits as 26 base32 digits (the first carries 3 bits).
+	var out [26]byte
+	hi := uint64(b[0])<<56 | uint64(b[1])<<48 | uint64(b[2])<<40 | uint64(b[3])<<32 | uint64(b[4])<<24 | uint64(b[5])<<16 | uint64(b[6])<<8 | uint64(b[7])
+	lo := uint64(b[8])<<56 | uint64(b[9])<<48 | uint64(b[10])<<40 | uint64(b[11])<<32 | uint64(b[12])<<24 | uint64(b[13])<<16 | uint64(b[14])<<8 | uint64(b[15])
+	for i := 25; i >= 0; i-- {
+		out[i] = crockford[lo&31]
+		lo = lo>>5 | hi<<59
+		hi >>= 5
+	}
+	return string(out[:])
+}

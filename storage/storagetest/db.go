@@ -1,0 +1,140 @@
+// Package storagetest is the conformance suite every storage adapter runs,
+// and the helpers that give each test its own database on SQLite,
+// PostgreSQL or MySQL.
+//
+// PostgreSQL and MySQL tests run when PROVISIONING_TEST_POSTGRES_DSN and
+// PROVISIONING_TEST_MYSQL_DSN are set, and skip otherwise; CI sets both and
+// fails on any skip.
+package storagetest
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"net/url"
+	"os"
+	"strings"
+	"testing"
+
+	drv "github.com/go-sql-driver/mysql"
+	"github.com/uptrace/bun"
+
+	"github.com/provisionkit/provisioning/storage/mysql"
+	"github.com/provisionkit/provisioning/storage/postgres"
+	"github.com/provisionkit/provisioning/storage/sqlite"
+)
+
+// The environment variables that name the test servers.
+const (
+	PostgresEnv = "PROVISIONING_TEST_POSTGRES_DSN" // e.g. postgres://postgres@127.0.0.1:5432/test?sslmode=disable
+	MySQLEnv    = "PROVISIONING_TEST_MYSQL_DSN"    // e.g. root@tcp(127.0.0.1:3306)/test
+)
+
+// Opener opens a fresh, empty database for one test.
+type Opener func(t testing.TB) *bun.DB
+
+// Backends returns the openers available: SQLite always, PostgreSQL and
+// MySQL when their variables are set. Callers that must not miss a backend
+// use Postgres and MySQL directly, which skip visibly.
+func Backends() map[string]Opener {
+	out := map[string]Opener{"sqlite": SQLite}
+	if os.Getenv(PostgresEnv) != "" {
+		out["postgres"] = Postgres
+	}
+	if os.Getenv(MySQLEnv) != "" {
+		out["mysql"] = MySQL
+	}
+	return out
+}
+
+func name() string {
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	return "t_" + hex.EncodeToString(b[:])
+}
+
+// SQLite opens a fresh SQLite file database (WAL) in a temporary directory.
+func SQLite(t testing.TB) *bun.DB {
+	t.Helper()
+	db, err := sqlite.Open(context.Background(), t.TempDir()+"/test.db")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// Postgres opens the server of PostgresEnv on a fresh schema, dropped at
+// cleanup. It skips the test when the variable is unset.
+func Postgres(t testing.TB) *bun.DB {
+	t.Helper()
+	dsn := os.Getenv(PostgresEnv)
+	if dsn == "" {
+		t.Skip(PostgresEnv + " is not set")
+	}
+	ctx := context.Background()
+	admin, err := postgres.Open(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	schema := name()
+	if _, err := admin.ExecContext(ctx, "CREATE SCHEMA "+schema); err != nil {
+		admin.Close()
+		t.Fatal(err)
+	}
+	u, err := url.Parse(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	db, err := postgres.Open(ctx, u.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		db.Close()
+		_, _ = admin.ExecContext(context.Background(), "DROP SCHEMA "+schema+" CASCADE")
+		admin.Close()
+	})
+	return db
+}
+
+// MySQL opens the server of MySQLEnv on a fresh database, dropped at
+// cleanup. It skips the test when the variable is unset.
+func MySQL(t testing.TB) *bun.DB {
+	t.Helper()
+	dsn := os.Getenv(MySQLEnv)
+	if dsn == "" {
+		t.Skip(MySQLEnv + " is not set")
+	}
+	ctx := context.Background()
+	admin, err := mysql.Open(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dbName := name()
+	if _, err := admin.ExecContext(ctx, "CREATE DATABASE "+dbName+" CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"); err != nil {
+		admin.Close()
+		t.Fatal(err)
+	}
+	cfg, err := drv.ParseDSN(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.DBName = dbName
+	db, err := mysql.Open(ctx, cfg.FormatDSN())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		db.Close()
+		_, _ = admin.ExecContext(context.Background(), "DROP DATABASE "+dbName)
+		admin.Close()
+	})
+	return db
+}
+
+// InCI reports whether the tests run in CI, where a skipped backend is a failure.
+func InCI() bool { return strings.EqualFold(os.Getenv("CI"), "true") }

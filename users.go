@@ -1,0 +1,108 @@
+package provisioning
+
+import (
+	"context"
+	"errors"
+
+	"github.com/provisionkit/provisioning/access"
+	"github.com/provisionkit/provisioning/audit"
+	"github.com/provisionkit/provisioning/fault"
+	"github.com/provisionkit/provisioning/user"
+)
+
+// System is the handle for trusted code: creating users at sign-up,
+// bootstrap and background jobs. Nothing it does is authorized, so hand it
+// only to code that decides for itself.
+type System struct{ s *Session }
+
+// CreateUser creates a user. The email is stored in canonical form and must
+// be unique. Pending invitations of the email stay pending until the user
+// accepts them.
+func (y *System) CreateUser(ctx context.Context, in user.Create) (*user.User, error) {
+	const op = "provisioning.CreateUser"
+	in, err := in.Validate()
+	if err != nil {
+		return nil, err
+	}
+	u := in.New(y.s.p.ids.NewID(), y.s.now())
+	err = y.s.tx(ctx, func(ctx context.Context) error {
+		if err := y.s.p.b.Users().Create(ctx, u); err != nil {
+			return fault.Wrap(op, err)
+		}
+		return y.s.record(ctx, "", typeUsers, u.ID, audit.Create,
+			created("email", u.Email, "first_name", u.FirstName, "last_name", u.LastName, "time_zone", u.TimeZone))
+	})
+	if err != nil {
+		return nil, err
+	}
+	return u, nil
+}
+
+// UserByEmail finds a user by email (compared in canonical form).
+func (y *System) UserByEmail(ctx context.Context, address string) (*user.User, error) {
+	const op = "provisioning.UserByEmail"
+	in, err := user.Create{Email: address}.Validate()
+	if err != nil {
+		return nil, err
+	}
+	u, err := y.s.p.b.Users().GetByEmail(ctx, in.Email)
+	return u, fault.Wrap(op, err)
+}
+
+// As returns the session of principal; the same as Provisioner.As.
+func (y *System) As(p Principal) *Session { return y.s.p.As(p) }
+
+// CurrentUser returns the calling user's own record.
+func (s *Session) CurrentUser(ctx context.Context) (*user.User, error) {
+	const op = "provisioning.CurrentUser"
+	if err := s.userOnly(op); err != nil {
+		return nil, err
+	}
+	u, err := s.p.b.Users().Get(ctx, s.pr.ID)
+	if fault.KindOf(err) == fault.NotFound {
+		return nil, fault.E(op, fault.Unauthenticated, nil)
+	}
+	return u, fault.Wrap(op, err)
+}
+
+// UpdateCurrentUser changes the calling user's own record.
+func (s *Session) UpdateCurrentUser(ctx context.Context, up user.Update) (*user.User, error) {
+	const op = "provisioning.UpdateCurrentUser"
+	if err := s.userOnly(op); err != nil {
+		return nil, err
+	}
+	up, err := up.Validate()
+	if err != nil {
+		return nil, err
+	}
+	var out *user.User
+	err = s.tx(ctx, func(ctx context.Context) error {
+		u, err := s.p.b.Users().Get(ctx, s.pr.ID)
+		if err != nil {
+			if fault.KindOf(err) == fault.NotFound {
+				return fault.E(op, fault.Unauthenticated, nil)
+			}
+			return fault.Wrap(op, err)
+		}
+		out = u
+		ch := up.Apply(u, s.now())
+		if len(ch) == 0 {
+			return nil
+		}
+		if err := s.p.b.Users().Update(ctx, u); err != nil {
+			return fault.Wrap(op, err)
+		}
+		return s.record(ctx, "", typeUsers, u.ID, audit.Update, ch)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (s *Session) userOnly(op string) error {
+	if s.pr.Kind != access.KindUser {
+		return fault.E(op, fault.Forbidden, errors.New("only a user has a user record"))
+	}
+	return s.authenticated(op)
+}

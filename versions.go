@@ -1,0 +1,61 @@
+package provisioning
+
+import (
+	"context"
+
+	"github.com/provisionkit/provisioning/audit"
+	"github.com/provisionkit/provisioning/fault"
+	"github.com/provisionkit/provisioning/resource"
+	"github.com/provisionkit/provisioning/role"
+)
+
+// ListVersions lists an organization's audit trail, by id (time order), for
+// those allowed to read versions (admin and read_only roles, or a custom
+// role with read on "versions").
+func (s *Session) ListVersions(ctx context.Context, f audit.Filter) (resource.Page[audit.Version], error) {
+	const op = "provisioning.ListVersions"
+	if _, err := s.authorize(ctx, op, f.OrganizationID, typeVersions, role.ActionRead); err != nil {
+		return resource.Page[audit.Version]{}, err
+	}
+	if err := f.Validate(); err != nil {
+		return resource.Page[audit.Version]{}, err
+	}
+	page, err := s.p.b.Versions().List(ctx, f)
+	return page, fault.Wrap(op, err)
+}
+
+// GetVersion returns one version of an organization's audit trail.
+func (s *Session) GetVersion(ctx context.Context, id string) (*audit.Version, error) {
+	const op = "provisioning.GetVersion"
+	v, err := s.p.b.Versions().Get(ctx, id)
+	if err != nil {
+		return nil, fault.Wrap(op, err)
+	}
+	if v.OrganizationID == "" {
+		return nil, fault.E(op, fault.NotFound, nil)
+	}
+	if _, err := s.authorize(ctx, op, v.OrganizationID, typeVersions, role.ActionRead); err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+// Can reports whether the session's principal may act on subject in orgID:
+// the check host applications use for their own resources (register their
+// subjects with WithSubjects). A principal without an active membership
+// gets false, not an error.
+func (s *Session) Can(ctx context.Context, orgID, subject string, act role.Action) (bool, error) {
+	const op = "provisioning.Can"
+	if !act.Valid() {
+		return false, fault.InvalidField(op, "action", "enum", "must be create, read, update or destroy")
+	}
+	if !s.p.subjects.Has(subject) {
+		return false, fault.InvalidField(op, "subject", "enum", "is not a registered subject")
+	}
+	_, err := s.authorize(ctx, op, orgID, subject, act)
+	switch fault.KindOf(err) {
+	case fault.NotFound, fault.Forbidden:
+		return false, nil
+	}
+	return err == nil, err
+}
