@@ -116,7 +116,9 @@ func WithInvitationTTL(d time.Duration) Option {
 }
 
 // WithAuthorizer sets the authorizer (the default is authz.New()).
-func WithAuthorizer(a *authz.Authorizer) Option { return optionFunc(func(p *Provisioner) { p.authz = a }) }
+func WithAuthorizer(a *authz.Authorizer) Option {
+	return optionFunc(func(p *Provisioner) { p.authz = a })
+}
 
 // New returns a Provisioner over the backend. The backend's schema must be
 // migrated (bunstore.Store.Migrate) before the first call.
@@ -152,7 +154,9 @@ func (p *Provisioner) As(principal Principal) *Session {
 
 // System returns the handle for trusted code (bootstrap, background jobs):
 // it is not authorized, so it offers only what such code needs.
-func (p *Provisioner) System() *System { return &System{s: &Session{p: p, pr: Principal{Kind: access.KindSystem, ID: "system"}}} }
+func (p *Provisioner) System() *System {
+	return &System{s: &Session{p: p, pr: Principal{Kind: access.KindSystem, ID: "system"}}}
+}
 
 // Session is a handle bound to one principal. It is cheap to make, one per request.
 type Session struct {
