@@ -8,6 +8,7 @@ import (
 	"context"
 	"net/netip"
 
+	"github.com/provisionkit/provisioning/resource"
 	"github.com/provisionkit/provisioning/role"
 )
 
@@ -63,8 +64,12 @@ type Principal struct {
 // User returns the principal of a user.
 func User(id string) Principal { return Principal{Kind: KindUser, ID: id} }
 
-// Subject returns the Casbin subject of the principal: a typed, namespaced id.
+// Subject returns the Casbin subject of the principal: a typed, namespaced
+// id; "" when the id is not of the shape of an id.
 func (p Principal) Subject() string {
+	if !resource.ValidID(p.ID) {
+		return ""
+	}
 	switch p.Kind {
 	case KindUser:
 		return "user:" + p.ID

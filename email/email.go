@@ -4,6 +4,7 @@ package email
 
 import (
 	"strings"
+	"unicode/utf8"
 
 	"golang.org/x/net/idna"
 	"golang.org/x/text/unicode/norm"
@@ -17,18 +18,23 @@ const (
 	MaxLocalLen = 64
 )
 
-var profile = idna.New(idna.MapForLookup(), idna.BidiRule(), idna.Transitional(false), idna.StrictDomainName(true))
+var profile = idna.New(idna.MapForLookup(), idna.BidiRule(), idna.Transitional(false), idna.StrictDomainName(true), idna.VerifyDNSLength(true))
 
-// Canonical returns the canonical form of an address: trimmed, NFC, the local
-// part an ASCII dot-atom lower-cased, the domain lower-cased and converted to
-// its ASCII (IDNA) form with at least one dot. Display names, comments,
-// quoted local parts, IP literals and control characters are refused. The
-// field name in the error is field.
+// Canonical returns the canonical form of an address: trimmed, the local
+// part an ASCII dot-atom lower-cased (checked before any Unicode
+// normalisation, so that no character is folded into ASCII), the domain in
+// NFC, lower-cased and converted to its ASCII (IDNA) form, with at least one
+// dot, DNS label lengths, and a last label that is not all digits. Display
+// names, comments, quoted local parts, IP addresses, invalid UTF-8 and
+// control characters are refused. The field name in the error is field.
 func Canonical(field, s string) (string, error) {
 	bad := func(msg string) (string, error) {
 		return "", fault.InvalidField("email", field, "format", msg)
 	}
-	s = norm.NFC.String(strings.TrimSpace(s))
+	if !utf8.ValidString(s) {
+		return bad("must be valid UTF-8")
+	}
+	s = strings.TrimSpace(s)
 	if s == "" {
 		return "", fault.InvalidField("email", field, "required", "can't be blank")
 	}
@@ -46,11 +52,8 @@ func Canonical(field, s string) (string, error) {
 	if !dotAtom(local) {
 		return bad("has a local part with characters that are not allowed")
 	}
-	if strings.HasPrefix(domain, "[") {
-		return bad("must not use an IP address as domain")
-	}
-	ascii, err := profile.ToASCII(domain)
-	if err != nil || !strings.Contains(ascii, ".") || strings.HasSuffix(ascii, ".") {
+	ascii, err := profile.ToASCII(norm.NFC.String(domain))
+	if err != nil || !strings.Contains(ascii, ".") || strings.HasSuffix(ascii, ".") || allDigits(ascii[strings.LastIndexByte(ascii, '.')+1:]) {
 		return bad("has an invalid domain")
 	}
 	for i := 0; i < len(ascii); i++ {
@@ -77,6 +80,15 @@ func dotAtom(s string) bool {
 		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
 		case strings.IndexByte("!#$%&'*+-/=?^_`{|}~.", c) >= 0:
 		default:
+			return false
+		}
+	}
+	return true
+}
+
+func allDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
 			return false
 		}
 	}

@@ -132,6 +132,9 @@ func (e *Error) Is(target error) bool {
 
 // E builds an *Error. A nil cause is replaced by the kind's sentinel.
 func E(op string, kind Kind, cause error) error {
+	if int(kind) >= len(kindNames) {
+		kind = Internal
+	}
 	if cause == nil {
 		cause = kindSentinel(kind)
 	}
@@ -154,6 +157,8 @@ func Wrap(op string, err error) error {
 
 // KindOf reports the kind of err: the kind of the first *Error, *ValidationError
 // or *Sentinel in its chain, Internal otherwise.
+// Of errors joined with errors.Join (or several %w), the first kind that is
+// not Internal wins.
 func KindOf(err error) Kind {
 	for err != nil {
 		switch e := err.(type) {
@@ -163,6 +168,13 @@ func KindOf(err error) Kind {
 			return Invalid
 		case *Sentinel:
 			return e.kind
+		case interface{ Unwrap() []error }:
+			for _, inner := range e.Unwrap() {
+				if k := KindOf(inner); k != Internal {
+					return k
+				}
+			}
+			return Internal
 		}
 		err = errors.Unwrap(err)
 	}

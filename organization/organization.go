@@ -187,16 +187,21 @@ type Store interface {
 	BumpPolicy(ctx context.Context, id string) error
 	// ListForUser lists the organizations where userID has an active membership.
 	ListForUser(ctx context.Context, userID string, f Filter) (resource.Page[Organization], error)
-	// SlugsWithPrefix returns the taken slugs that start with prefix.
+	// SlugsWithPrefix returns the taken slugs that start with prefix
+	// (organization.SlugPrefix of the slug wanted).
 	SlugsWithPrefix(ctx context.Context, prefix string) ([]string, error)
 }
+
+// folds spells letters that do not decompose into ASCII.
+var folds = strings.NewReplacer("ß", "ss", "ẞ", "ss", "ø", "o", "Ø", "o", "æ", "ae", "Æ", "ae", "œ", "oe", "Œ", "oe",
+	"ł", "l", "Ł", "l", "đ", "d", "Đ", "d", "þ", "th", "Þ", "th", "ð", "d", "Ð", "d", "ı", "i")
 
 // Slugify derives a slug from a name: lower-case ASCII letters and digits
 // separated by single dashes, accents folded, at most MaxSlugLen bytes.
 func Slugify(name string) string {
 	var b strings.Builder
 	dash := false
-	for _, r := range norm.NFKD.String(name) {
+	for _, r := range norm.NFKD.String(folds.Replace(name)) {
 		switch {
 		case unicode.Is(unicode.Mn, r):
 			continue
@@ -220,7 +225,17 @@ func Slugify(name string) string {
 	return strings.Trim(s, "-")
 }
 
-// FreeSlug returns base, or base-2, base-3, ... whichever is not taken.
+// SlugPrefix returns the prefix that every candidate FreeSlug may propose for
+// base starts with: look up the taken slugs with it.
+func SlugPrefix(base string) string {
+	if len(base) > MaxSlugLen-8 {
+		base = strings.TrimRight(base[:MaxSlugLen-8], "-")
+	}
+	return base
+}
+
+// FreeSlug returns base, or base-2, base-3, ... whichever is not taken;
+// taken must hold every taken slug that starts with SlugPrefix(base).
 func FreeSlug(base string, taken []string) string {
 	set := make(map[string]bool, len(taken))
 	for _, s := range taken {
@@ -259,7 +274,9 @@ func checkSettings(p *fault.Problems, s settings) {
 			p.Add(field, "format", msg)
 		}
 	}
-	check("support_phone", s.phone, func(v string) bool { return len(v) <= maxPhoneLen && phoneRE.MatchString(v) }, "must be a phone number")
+	check("support_phone", s.phone, func(v string) bool {
+		return len(v) <= maxPhoneLen && phoneRE.MatchString(v) && digits(v) >= 3
+	}, "must be a phone number")
 	check("support_email", s.mail, func(v string) bool { _, err := email.Canonical("support_email", v); return err == nil }, "must be an email address")
 	check("logo_url", s.logo, validURL, "must be an absolute http(s) URL")
 	check("favicon_url", s.favicon, validURL, "must be an absolute http(s) URL")
@@ -273,6 +290,15 @@ func checkSettings(p *fault.Problems, s settings) {
 		p.Merge(q.Err(""))
 	}
 }
+
+func keepDigits(r rune) rune {
+	if r >= '0' && r <= '9' {
+		return r
+	}
+	return -1
+}
+
+func digits(v string) int { return len(strings.Map(keepDigits, v)) }
 
 func validURL(v string) bool {
 	if len(v) > maxURLLen {

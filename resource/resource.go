@@ -6,6 +6,7 @@ package resource
 import (
 	"encoding/base64"
 	"encoding/json"
+	"reflect"
 	"strings"
 	"time"
 	"unicode"
@@ -126,9 +127,13 @@ func SetField[T comparable](ch Changes, field string, dst *T, src *T) {
 	*dst = *src
 }
 
+// nullable records the empty value of any string type as null.
 func nullable[T comparable](v T) any {
-	if s, ok := any(v).(string); ok && s == "" {
-		return nil
+	if rv := reflect.ValueOf(v); rv.Kind() == reflect.String {
+		if rv.Len() == 0 {
+			return nil
+		}
+		return rv.String()
 	}
 	return v
 }
@@ -159,9 +164,14 @@ func checkText(p *fault.Problems, field, v string, max int) {
 		p.Add(field, "format", "must be valid UTF-8")
 	case len(v) > max:
 		p.Add(field, "too_long", "is too long")
-	case strings.IndexFunc(v, unicode.IsControl) >= 0:
-		p.Add(field, "format", "must not contain control characters")
+	case strings.IndexFunc(v, badRune) >= 0:
+		p.Add(field, "format", "must not contain control, line-separator or bidi-control characters")
 	}
+}
+
+// badRune reports characters that single-line text must not hold.
+func badRune(r rune) bool {
+	return unicode.IsControl(r) || unicode.In(r, unicode.Zl, unicode.Zp, unicode.Bidi_Control)
 }
 
 // CheckMetadata checks that m encodes to a bounded JSON object.
@@ -224,8 +234,9 @@ func CheckID(p *fault.Problems, field, id string) {
 	}
 }
 
-// ValidID reports whether s has the shape of an id (lower-case letters and
-// digits, at most 64 bytes). Ids of another shape never exist.
+// ValidID reports whether s has the shape of an id (lower-case ASCII
+// letters, digits, '_' and '-', at most 64 bytes). Ids of another shape
+// never exist.
 func ValidID(s string) bool {
 	if s == "" || len(s) > 64 {
 		return false
@@ -287,6 +298,7 @@ type Page[T any] struct {
 // NewPage builds a page from up to size+1 items fetched in order; the extra
 // item, when present, only tells that another page exists.
 func NewPage[T any](items []T, size int, id func(T) string) Page[T] {
+	size = max(size, 1)
 	if len(items) > size {
 		items = items[:size]
 		return Page[T]{Items: items, Next: Cursor(id(items[len(items)-1]))}

@@ -156,6 +156,9 @@ type PermissionCreate struct {
 
 // Validate checks the input against the subjects registry.
 func (c PermissionCreate) Validate(subjects *Subjects) error {
+	if subjects == nil {
+		subjects, _ = NewSubjects()
+	}
 	var p fault.Problems
 	resource.CheckID(&p, "role", c.RoleID)
 	if c.Subject == "" {

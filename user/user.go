@@ -3,7 +3,9 @@ package user
 
 import (
 	"context"
+	"regexp"
 	"time"
+	_ "time/tzdata" // time zones are checked the same way on every host
 
 	"github.com/provisionkit/provisioning/email"
 	"github.com/provisionkit/provisioning/fault"
@@ -99,17 +101,21 @@ func (u Update) Apply(usr *User, now time.Time) resource.Changes {
 	return ch
 }
 
+var tzRE = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_+-]*(/[A-Za-z0-9_+-]+)*$`)
+
 func checkTimeZone(p *fault.Problems, tz string) {
 	if tz == "" {
 		return
 	}
-	if len(tz) > 64 || tz == "Local" {
-		p.Add("time_zone", "format", "must be an IANA time zone name")
-		return
+	switch {
+	case len(tz) > 64 || !tzRE.MatchString(tz):
+	case tz == "Local" || tz == "localtime" || tz == "posixrules" || tz == "Factory":
+	default:
+		if _, err := time.LoadLocation(tz); err == nil {
+			return
+		}
 	}
-	if _, err := time.LoadLocation(tz); err != nil {
-		p.Add("time_zone", "format", "must be an IANA time zone name")
-	}
+	p.Add("time_zone", "format", "must be an IANA time zone name")
 }
 
 // Store is the storage contract for users.
