@@ -1,0 +1,261 @@
+package authz
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/provisionkit/provisioning/access"
+	"github.com/provisionkit/provisioning/fault"
+	"github.com/provisionkit/provisioning/resource"
+	"github.com/provisionkit/provisioning/role"
+)
+
+// DefaultMaxOrganizations is the number of organizations whose policy an
+// Authorizer keeps in memory unless WithMaxOrganizations says otherwise.
+const DefaultMaxOrganizations = 10_000
+
+// Decision is the outcome of a check.
+type Decision struct {
+	// Allowed reports that the principal may do the action on the subject.
+	Allowed bool
+	// Member reports that the principal is a user with an active membership
+	// in the organization.
+	Member bool
+	// Owner reports that the principal is the organization's owner.
+	Owner bool
+	// Revision is the policy revision the decision was made with.
+	Revision string
+}
+
+// Option configures an Authorizer.
+type Option interface{ apply(*Authorizer) }
+
+type optionFunc func(*Authorizer)
+
+func (f optionFunc) apply(a *Authorizer) { f(a) }
+
+// WithMaxOrganizations bounds the number of organizations whose policy is
+// kept in memory; when full, an arbitrary one is dropped to make room. A
+// value below 1 means DefaultMaxOrganizations.
+func WithMaxOrganizations(n int) Option {
+	return optionFunc(func(a *Authorizer) {
+		if n < 1 {
+			n = DefaultMaxOrganizations
+		}
+		a.max = n
+	})
+}
+
+// Authorizer decides whether a principal may do an action on a subject
+// inside an organization. It keeps one shard per organization, built from the
+// organization's snapshot through a Casbin enforcer and reused while the
+// organization's revision stays the same. It is safe for concurrent use.
+type Authorizer struct {
+	max    int
+	mu     sync.RWMutex
+	shards map[string]*shard
+}
+
+// New returns an Authorizer with an empty cache.
+func New(opts ...Option) *Authorizer {
+	a := &Authorizer{max: DefaultMaxOrganizations, shards: make(map[string]*shard)}
+	for _, o := range opts {
+		o.apply(a)
+	}
+	return a
+}
+
+// Check decides whether principal p may do act on subject inside the
+// organization orgID, with the policy src holds. It reads the organization's
+// revision from src at every call and reads a new snapshot when the revision
+// is not the cached one, so a committed change is seen by the next call.
+//
+// Any error denies: the Decision is then the zero Decision. A missing
+// organization gives an error matching fault.ErrNotFound (so does a malformed
+// organization id); an empty organization, a malformed subject or an unknown
+// action gives fault.ErrInvalid; a principal without a well-formed id gives
+// fault.ErrUnauthenticated; a system principal, whose calls are not decided
+// here, gives fault.ErrInternal, as does a snapshot that fails Lines.
+func (a *Authorizer) Check(ctx context.Context, src access.Store, p access.Principal, orgID, subject string, act role.Action) (Decision, error) {
+	const op = "authz.Check"
+	if err := checkRequest(p, orgID, subject, act); err != nil {
+		return Decision{}, fault.Wrap(op, err)
+	}
+	rev, err := src.Revision(ctx, orgID)
+	if err != nil {
+		return Decision{}, fault.Wrap(op, err)
+	}
+	if rev == "" {
+		return Decision{}, fault.E(op, fault.Internal, fmt.Errorf("organization %s: empty revision", orgID))
+	}
+	sh := a.cached(orgID, rev)
+	if sh == nil {
+		if sh, err = a.load(ctx, src, orgID); err != nil {
+			return Decision{}, fault.Wrap(op, err)
+		}
+	}
+	d := Decision{Allowed: sh.allows(p.Subject(), subject, string(act)), Revision: sh.revision}
+	if p.Kind == access.KindUser {
+		d.Member = sh.members[p.ID]
+		d.Owner = sh.owner != "" && p.ID == sh.owner
+	}
+	return d, nil
+}
+
+// Invalidate drops the cached policy of the organization; the next check
+// reads a fresh snapshot.
+func (a *Authorizer) Invalidate(orgID string) {
+	a.mu.Lock()
+	delete(a.shards, orgID)
+	a.mu.Unlock()
+}
+
+func checkRequest(p access.Principal, orgID, subject string, act role.Action) error {
+	switch {
+	case p.Kind == access.KindSystem:
+		return fault.E("", fault.Internal, errors.New("system principals are not decided by authz"))
+	case p.Kind != access.KindUser && p.Kind != access.KindCredential, !resource.ValidID(p.ID):
+		return fault.E("", fault.Unauthenticated, nil)
+	case orgID == "":
+		return fault.InvalidField("", "organization", "required", "can't be blank")
+	case !resource.ValidID(orgID):
+		return fault.E("", fault.NotFound, nil)
+	case !role.ValidSubject(subject):
+		return fault.InvalidField("", "subject", "format", "must be lower-case snake_case")
+	case !act.Valid():
+		return fault.InvalidField("", "action", "enum", "must be create, read, update or destroy")
+	}
+	return nil
+}
+
+// cached returns the organization's shard when it has revision rev.
+func (a *Authorizer) cached(orgID, rev string) *shard {
+	a.mu.RLock()
+	defer a.mu.RUnlock()
+	if sh := a.shards[orgID]; sh != nil && sh.revision == rev {
+		return sh
+	}
+	return nil
+}
+
+// load reads the organization's snapshot, builds its shard and caches it.
+// The shard is built apart and swapped in whole: nothing in use is mutated.
+func (a *Authorizer) load(ctx context.Context, src access.Store, orgID string) (*shard, error) {
+	snap, err := src.Snapshot(ctx, orgID)
+	switch {
+	case err != nil:
+		return nil, err
+	case snap == nil:
+		return nil, fault.E("", fault.Internal, fmt.Errorf("organization %s: nil snapshot", orgID))
+	case snap.OrganizationID != orgID:
+		return nil, fault.E("", fault.Internal, fmt.Errorf("organization %s: snapshot of %q", orgID, snap.OrganizationID))
+	case snap.Revision == "":
+		return nil, fault.E("", fault.Internal, fmt.Errorf("organization %s: empty revision", orgID))
+	}
+	sh, err := newShard(snap)
+	if err != nil {
+		return nil, err
+	}
+
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if _, ok := a.shards[orgID]; !ok && len(a.shards) >= a.max {
+		for k := range a.shards { // evict an arbitrary organization
+			delete(a.shards, k)
+			break
+		}
+	}
+	a.shards[orgID] = sh
+	return sh, nil
+}
+
+// shard is one organization's policy at one revision, precomputed from a
+// Casbin enforcer loaded with its lines. It is never mutated after it is
+// built; a new revision gets a new shard.
+type shard struct {
+	revision string
+	owner    string
+	members  map[string]bool
+	roles    map[string][]string // subject → the roles it holds in the domain
+	grants   map[string]grants   // subject or role → its p lines in the domain
+}
+
+// grants holds (obj, act) pairs of p lines, "*" standing for any.
+type grants map[[2]string]bool
+
+// allows applies (p.obj == "*" || r.obj == p.obj) && (p.act == "*" || r.act == p.act).
+func (g grants) allows(obj, act string) bool {
+	return g[[2]string{obj, act}] || g[[2]string{"*", act}] || g[[2]string{obj, "*"}] || g[[2]string{"*", "*"}]
+}
+
+// allows answers as the model's matcher does: some p line of the domain
+// whose subject is sub or one of sub's roles (g(r.sub, p.sub, r.dom))
+// grants obj and act.
+func (s *shard) allows(sub, obj, act string) bool {
+	if s.grants[sub].allows(obj, act) {
+		return true
+	}
+	for _, r := range s.roles[sub] {
+		if s.grants[r].allows(obj, act) {
+			return true
+		}
+	}
+	return false
+}
+
+// newShard derives the snapshot's lines, loads them into a fresh enforcer and
+// reads back, for each subject of the domain, its roles (resolved by Casbin's
+// role manager) and the grants of its p lines. The enforcer is used by this
+// goroutine only, then dropped.
+func newShard(snap *access.Snapshot) (*shard, error) {
+	p, g, err := Lines(snap)
+	if err != nil {
+		return nil, err
+	}
+	internal := func(err error) error { return fault.E("authz.newShard", fault.Internal, err) }
+	e, err := newEnforcer(p, g)
+	if err != nil {
+		return nil, internal(err)
+	}
+	dom := domain(snap.OrganizationID)
+	sh := &shard{
+		revision: snap.Revision,
+		owner:    snap.OwnerUserID,
+		members:  make(map[string]bool, len(snap.Members)),
+		roles:    make(map[string][]string),
+		grants:   make(map[string]grants),
+	}
+	for _, m := range snap.Members {
+		sh.members[m.UserID] = true
+	}
+
+	policy, err := e.GetPolicy()
+	if err != nil {
+		return nil, internal(err)
+	}
+	for _, line := range policy { // sub, dom, obj, act
+		if line[1] != dom {
+			continue
+		}
+		if sh.grants[line[0]] == nil {
+			sh.grants[line[0]] = grants{}
+		}
+		sh.grants[line[0]][[2]string{line[2], line[3]}] = true
+	}
+
+	links, err := e.GetGroupingPolicy()
+	if err != nil {
+		return nil, internal(err)
+	}
+	for _, line := range links { // user, role, dom
+		if _, done := sh.roles[line[0]]; done || line[2] != dom {
+			continue
+		}
+		if sh.roles[line[0]], err = e.GetImplicitRolesForUser(line[0], dom); err != nil {
+			return nil, internal(err)
+		}
+	}
+	return sh, nil
+}
