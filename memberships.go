@@ -338,9 +338,6 @@ func (s *Session) ResendInvitation(ctx context.Context, id string) error {
 		if err != nil {
 			return err
 		}
-		if m.Status != membership.Pending {
-			return fault.E(op, fault.Conflict, fault.ErrNotPending)
-		}
 		org, err := s.p.b.Organizations().Get(ctx, m.OrganizationID)
 		if err != nil {
 			return fault.Wrap(op, err)
@@ -348,6 +345,8 @@ func (s *Session) ResendInvitation(ctx context.Context, id string) error {
 		now := s.now()
 		token, hash := newInvitationToken()
 		expires := now.Add(s.p.invitationTTL)
+		// The update is conditional on the membership being pending:
+		// fault.ErrNotPending otherwise, even under a concurrent acceptance.
 		if err := s.p.b.Memberships().SetInvitation(ctx, m.ID, hash, expires, now); err != nil {
 			return fault.Wrap(op, err)
 		}

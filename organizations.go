@@ -63,7 +63,7 @@ func (s *Session) CreateOrganization(ctx context.Context, in organization.Create
 			return fault.Wrap(op, err)
 		}
 		base := organization.Slugify(in.Name)
-		taken, err := s.p.b.Organizations().SlugsWithPrefix(ctx, base)
+		taken, err := s.p.b.Organizations().SlugsWithPrefix(ctx, organization.SlugPrefix(base))
 		if err != nil {
 			return fault.Wrap(op, err)
 		}

@@ -8,7 +8,6 @@ import (
 	"github.com/provisionkit/provisioning/access"
 )
 
-
 func TestScopeValidAndTestEnabled(t *testing.T) {
 	tests := []struct {
 		give      access.Scope

@@ -13,7 +13,6 @@ import (
 // between the two shows.
 const field = "contact_email"
 
-
 // assertRefused checks that err is a *fault.ValidationError of kind invalid
 // naming field with the given code.
 func assertRefused(tb testing.TB, give, got string, err error, wantCode string) {

@@ -34,7 +34,6 @@ func allSentinels() []*fault.Sentinel {
 	return append(out, namedSentinels...)
 }
 
-
 func TestKindString(t *testing.T) {
 	tests := []struct {
 		give fault.Kind

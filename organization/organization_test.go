@@ -17,7 +17,6 @@ import (
 
 func ptr[T any](v T) *T { return &v }
 
-
 // badFields returns the fields named by a *fault.ValidationError, nil for a
 // nil error, and fails for any other error.
 func badFields(tb testing.TB, err error) []string {

@@ -131,7 +131,7 @@ func (s orgStore) ListForUser(ctx context.Context, userID string, f organization
 func (s orgStore) SlugsWithPrefix(ctx context.Context, prefix string) ([]string, error) {
 	var slugs []string
 	err := s.idb(ctx).NewSelect().Model((*orgRow)(nil)).Column("slug").
-		Where("slug = ? OR slug LIKE ?", prefix, escapeLike(prefix)+"-%").
+		Where("slug LIKE ?", escapeLike(prefix)+"%").
 		Scan(ctx, &slugs)
 	return slugs, s.err("organization.SlugsWithPrefix", err)
 }
