@@ -74,6 +74,8 @@ var (
 	ErrLastOwner = &Sentinel{Conflict, "organization must keep its owner"}
 	// ErrInUse: the resource is still referenced (a profile with members).
 	ErrInUse = &Sentinel{Conflict, "still in use"}
+	// ErrDangling: the change refers to a resource that no longer exists.
+	ErrDangling = &Sentinel{Conflict, "refers to a resource that does not exist"}
 	// ErrNotPending: the invitation is not pending any more.
 	ErrNotPending = &Sentinel{Conflict, "membership is not pending"}
 	// ErrInvitationInvalid: an invitation token that is unknown, used, expired or meant for another email.

@@ -196,6 +196,8 @@ func CheckJSONObject(p *fault.Problems, field string, m map[string]any, maxBytes
 		p.Add(field, "too_long", "is too large")
 	case depth(m) > MaxMetadataDepth:
 		p.Add(field, "format", "is nested too deeply")
+	case HasNUL(m):
+		p.Add(field, "format", "must not contain the NUL character")
 	default:
 		for k := range m {
 			if k == "" || !utf8.ValidString(k) {
@@ -204,6 +206,29 @@ func CheckJSONObject(p *fault.Problems, field string, m map[string]any, maxBytes
 			}
 		}
 	}
+}
+
+// HasNUL reports a U+0000 in any key or string value of a decoded JSON
+// value (PostgreSQL's jsonb refuses it, the other backends store it: the
+// library refuses it everywhere).
+func HasNUL(v any) bool {
+	switch x := v.(type) {
+	case string:
+		return strings.IndexByte(x, 0) >= 0
+	case map[string]any:
+		for k, e := range x {
+			if strings.IndexByte(k, 0) >= 0 || HasNUL(e) {
+				return true
+			}
+		}
+	case []any:
+		for _, e := range x {
+			if HasNUL(e) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func depth(v any) int {

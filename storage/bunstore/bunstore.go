@@ -1,9 +1,3 @@
-// Package bunstore implements every domain Store of provisioning with bun, on
-// SQLite, PostgreSQL and MySQL (MariaDB).
-//
-// The transaction travels in the context: InTx starts one (or joins the one
-// already in ctx) and every Store method runs on it. Driver errors are
-// translated here, by code, into the kinds of package fault.
 package bunstore
 
 import (
@@ -13,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"strings"
 	"time"
 
 	"github.com/uptrace/bun"
@@ -125,10 +120,28 @@ func (s *Store) Migrate(ctx context.Context) error {
 	if err := ms.Discover(sub); err != nil {
 		return fmt.Errorf("bunstore: migrations: %w", err)
 	}
+	data, err := s.templateData(ctx)
+	if err != nil {
+		return fmt.Errorf("bunstore: migrations: %w", err)
+	}
 	m := migrate.NewMigrator(s.db, ms,
 		migrate.WithTableName("provisioning_migrations"),
 		migrate.WithLocksTableName("provisioning_migration_locks"),
-		migrate.WithMarkAppliedOnSuccess(true))
+		migrate.WithMarkAppliedOnSuccess(true),
+		migrate.WithTemplateData(data))
+	if s.dialect == dialect.PG {
+		// CREATE TABLE IF NOT EXISTS races on PostgreSQL: serialize whole
+		// migrations across processes with an advisory lock held on one connection.
+		conn, err := s.db.Conn(ctx)
+		if err != nil {
+			return fmt.Errorf("bunstore: migrations: %w", err)
+		}
+		defer conn.Close()
+		if _, err := conn.ExecContext(ctx, "SELECT pg_advisory_lock(?)", migrationLockKey); err != nil {
+			return fmt.Errorf("bunstore: migrations: lock: %w", err)
+		}
+		defer conn.ExecContext(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock(?)", migrationLockKey) //nolint:errcheck // closing the session releases it too
+	}
 	if err := m.Init(ctx); err != nil {
 		return fmt.Errorf("bunstore: migrations: init: %w", err)
 	}
@@ -153,10 +166,37 @@ func (s *Store) Migrate(ctx context.Context) error {
 	return nil
 }
 
+// migrationLockKey is the PostgreSQL advisory lock of migrations ("provisioning" in ASCII).
+const migrationLockKey = 0x70726f7669736e
+
+// migrationData is what the SQL migrations are rendered with.
+type migrationData struct {
+	// Collation is MySQL's binary, NO PAD collation: MariaDB and MySQL 8
+	// name it differently, and a PAD SPACE one ('a' = 'a ') would make keys
+	// and filters differ from SQLite and PostgreSQL.
+	Collation string
+}
+
+func (s *Store) templateData(ctx context.Context) (migrationData, error) {
+	if s.dialect != dialect.MySQL {
+		return migrationData{}, nil
+	}
+	var version string
+	if err := s.db.QueryRowContext(ctx, "SELECT VERSION()").Scan(&version); err != nil {
+		return migrationData{}, err
+	}
+	if strings.Contains(strings.ToLower(version), "mariadb") {
+		return migrationData{Collation: "utf8mb4_nopad_bin"}, nil
+	}
+	return migrationData{Collation: "utf8mb4_0900_bin"}, nil
+}
+
 type txKey struct{}
 
 // InTx runs fn in a transaction carried by the ctx it passes to fn. When ctx
-// already carries one, fn joins it. A transient failure (serialization
+// already carries one, fn joins it. An error from a Store method ends the
+// transaction: fn must return it (PostgreSQL refuses any further statement
+// in an aborted transaction), and nothing of fn is committed. A transient failure (serialization
 // failure, deadlock, SQLite busy) retries fn from the start, a bounded number
 // of times; fn must therefore have no effect outside the transaction. An
 // error on COMMIT that may hide a successful commit is fault.ErrCommitUnknown.

@@ -24,6 +24,38 @@ var uniqueFields = []struct{ index, sqliteCols, field string }{
 	{"provisioning_memberships_invitation_uq", "provisioning_memberships.invitation_token_hash", "invitation"},
 }
 
+// uniqueField names the field of a unique violation: from the constraint
+// name (PostgreSQL's error field, MySQL's "for key '...'"), or from SQLite's
+// exact column list. It never reads the duplicated value.
+func uniqueField(err error) string {
+	var pgErr pgdriver.Error
+	var myErr *mysql.MySQLError
+	var name, cols string
+	switch {
+	case errors.As(err, &pgErr):
+		name = pgErr.Field('n')
+	case errors.As(err, &myErr):
+		if i := strings.LastIndex(myErr.Message, "for key '"); i >= 0 {
+			name = strings.TrimSuffix(myErr.Message[i+len("for key '"):], "'")
+			name = name[strings.LastIndexByte(name, '.')+1:] // MySQL 8 prefixes the table
+		}
+	default:
+		msg := err.Error()
+		if i := strings.Index(msg, "UNIQUE constraint failed: "); i >= 0 {
+			cols = msg[i+len("UNIQUE constraint failed: "):]
+			if j := strings.Index(cols, " ("); j >= 0 {
+				cols = cols[:j]
+			}
+		}
+	}
+	for _, u := range uniqueFields {
+		if name != "" && name == u.index || cols != "" && cols == u.sqliteCols {
+			return u.field
+		}
+	}
+	return ""
+}
+
 type class uint8
 
 const (
@@ -93,15 +125,11 @@ func (s *Store) translate(op string, err error) error {
 	}
 	switch classify(err) {
 	case classUnique:
-		msg := err.Error()
-		for _, u := range uniqueFields {
-			if strings.Contains(msg, u.index) || strings.Contains(msg, u.sqliteCols) {
-				return &fault.Error{Op: op, Kind: fault.Conflict, Field: u.field, Err: errors.Join(fault.ErrAlreadyExists, err)}
-			}
-		}
-		return &fault.Error{Op: op, Kind: fault.Conflict, Err: errors.Join(fault.ErrAlreadyExists, err)}
+		return &fault.Error{Op: op, Kind: fault.Conflict, Field: uniqueField(err), Err: errors.Join(fault.ErrAlreadyExists, err)}
 	case classForeignKey:
-		return &fault.Error{Op: op, Kind: fault.Conflict, Err: errors.Join(fault.ErrInUse, err)}
+		// On a write, the row refers to one that does not exist (deleted by a
+		// concurrent transaction); deletes map it to fault.ErrInUse themselves.
+		return &fault.Error{Op: op, Kind: fault.Conflict, Err: errors.Join(fault.ErrDangling, err)}
 	case classTransient:
 		return &fault.Error{Op: op, Kind: fault.Busy, Err: err}
 	}

@@ -53,6 +53,9 @@ func (s memberStore) getWhere(ctx context.Context, op string, where string, args
 
 func (s memberStore) Create(ctx context.Context, m *membership.Membership, tokenHash []byte) error {
 	row := toMembershipRow(m)
+	if err := checkJSON("membership.Create", row.Metadata); err != nil {
+		return err
+	}
 	if tokenHash != nil {
 		row.InvitationTokenHash = hex.EncodeToString(tokenHash)
 	}
@@ -68,10 +71,16 @@ func (s memberStore) Get(ctx context.Context, id string) (*membership.Membership
 }
 
 func (s memberStore) GetByEmail(ctx context.Context, orgID, canonicalEmail string) (*membership.Membership, error) {
+	if !resource.ValidID(orgID) {
+		return nil, fault.E("membership.GetByEmail", fault.NotFound, nil)
+	}
 	return s.getWhere(ctx, "membership.GetByEmail", "m.organization_id = ? AND m.user_email = ?", orgID, canonicalEmail)
 }
 
 func (s memberStore) GetByUser(ctx context.Context, orgID, userID string) (*membership.Membership, error) {
+	if !resource.ValidID(orgID) || !resource.ValidID(userID) {
+		return nil, fault.E("membership.GetByUser", fault.NotFound, nil)
+	}
 	return s.getWhere(ctx, "membership.GetByUser", "m.organization_id = ? AND m.user_id = ?", orgID, userID)
 }
 
@@ -81,6 +90,9 @@ func (s memberStore) GetByInvitation(ctx context.Context, hash []byte) (*members
 
 func (s memberStore) Update(ctx context.Context, m *membership.Membership) error {
 	row := toMembershipRow(m)
+	if err := checkJSON("membership.Update", row.Metadata); err != nil {
+		return err
+	}
 	res, err := s.idb(ctx).NewUpdate().Model(row).
 		Column("role_id", "membership_profile_id", "access_scope", "reference", "reference_origin", "metadata", "updated_at").
 		WherePK().Exec(ctx)

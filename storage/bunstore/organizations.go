@@ -37,6 +37,9 @@ func newRevision() string {
 func (s orgStore) Create(ctx context.Context, o *organization.Organization) error {
 	row := toOrgRow(o)
 	row.PolicyRevision = newRevision()
+	if err := checkJSON("organization.Create", row.Metadata, row.Config); err != nil {
+		return err
+	}
 	_, err := s.idb(ctx).NewInsert().Model(row).Exec(ctx)
 	return s.err("organization.Create", err)
 }
@@ -67,6 +70,9 @@ func (s orgStore) Lock(ctx context.Context, id string) (*organization.Organizati
 
 func (s orgStore) Update(ctx context.Context, o *organization.Organization) error {
 	row := toOrgRow(o)
+	if err := checkJSON("organization.Update", row.Metadata, row.Config); err != nil {
+		return err
+	}
 	res, err := s.idb(ctx).NewUpdate().Model(row).
 		ExcludeColumn("id", "slug", "domain", "region", "owner_membership_id", "policy_revision", "created_at").
 		WherePK().Exec(ctx)
@@ -101,6 +107,9 @@ func (s orgStore) BumpPolicy(ctx context.Context, id string) error {
 
 func (s orgStore) ListForUser(ctx context.Context, userID string, f organization.Filter) (resource.Page[organization.Organization], error) {
 	const op = "organization.List"
+	if !resource.ValidID(userID) {
+		return resource.Page[organization.Organization]{}, nil
+	}
 	after, err := f.AfterID()
 	if err != nil {
 		return resource.Page[organization.Organization]{}, err
@@ -129,21 +138,16 @@ func (s orgStore) ListForUser(ctx context.Context, userID string, f organization
 }
 
 func (s orgStore) SlugsWithPrefix(ctx context.Context, prefix string) ([]string, error) {
-	var slugs []string
-	err := s.idb(ctx).NewSelect().Model((*orgRow)(nil)).Column("slug").
-		Where("slug LIKE ?", escapeLike(prefix)+"%").
-		Scan(ctx, &slugs)
-	return slugs, s.err("organization.SlugsWithPrefix", err)
-}
-
-// escapeLike guards a LIKE prefix. Slugs hold only [a-z0-9-], so a prefix
-// with a LIKE wildcard or escape character is turned into one that matches
-// nothing rather than escaped (the three dialects escape differently).
-func escapeLike(s string) string {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c == '%' || c == '_' || c == '\\' {
-			return "\x00" // matches nothing
+	// Slugs hold only [a-z0-9-]: a prefix with any other character (a LIKE
+	// wildcard, an escape, a capital) matches nothing, and is not sent.
+	for i := 0; i < len(prefix); i++ {
+		if c := prefix[i]; !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
+			return nil, nil
 		}
 	}
-	return s
+	var slugs []string
+	err := s.idb(ctx).NewSelect().Model((*orgRow)(nil)).Column("slug").
+		Where("slug LIKE ?", prefix+"%").
+		Scan(ctx, &slugs)
+	return slugs, s.err("organization.SlugsWithPrefix", err)
 }

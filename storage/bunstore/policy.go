@@ -23,6 +23,9 @@ func (s policyStore) Revision(ctx context.Context, orgID string) (string, error)
 // Snapshot reads the organization's policy. Outside a transaction the reads
 // run in a read-only one, so that the revision and the rows agree.
 func (s policyStore) Snapshot(ctx context.Context, orgID string) (*access.Snapshot, error) {
+	if !resource.ValidID(orgID) {
+		return nil, fault.E("access.Snapshot", fault.NotFound, nil)
+	}
 	var snap *access.Snapshot
 	err := s.s.InTx(ctx, func(ctx context.Context) error {
 		var err error

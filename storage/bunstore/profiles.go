@@ -2,6 +2,7 @@ package bunstore
 
 import (
 	"context"
+	"errors"
 
 	"github.com/provisionkit/provisioning/access"
 	"github.com/provisionkit/provisioning/fault"
@@ -22,6 +23,9 @@ func (r *profileRow) domain() profile.Profile {
 }
 
 func (s profileStore) Create(ctx context.Context, p *profile.Profile) error {
+	if err := checkJSON("profile.Create", jsonObject(p.Metadata)); err != nil {
+		return err
+	}
 	_, err := s.idb(ctx).NewInsert().Model(toProfileRow(p)).Exec(ctx)
 	return s.err("profile.Create", err)
 }
@@ -39,13 +43,19 @@ func (s profileStore) Get(ctx context.Context, id string) (*profile.Profile, err
 }
 
 func (s profileStore) Update(ctx context.Context, p *profile.Profile) error {
+	if err := checkJSON("profile.Update", jsonObject(p.Metadata)); err != nil {
+		return err
+	}
 	res, err := s.idb(ctx).NewUpdate().Model(toProfileRow(p)).ExcludeColumn("id", "organization_id", "created_at").WherePK().Exec(ctx)
 	return s.affected("profile.Update", res, err)
 }
 
 func (s profileStore) Delete(ctx context.Context, id string) error {
 	res, err := s.idb(ctx).NewDelete().Model((*profileRow)(nil)).Where("id = ?", id).Exec(ctx)
-	return s.affected("profile.Delete", res, err) // a foreign key violation is fault.ErrInUse
+	if err != nil && classify(err) == classForeignKey {
+		return &fault.Error{Op: "profile.Delete", Kind: fault.Conflict, Err: errors.Join(fault.ErrInUse, err)}
+	}
+	return s.affected("profile.Delete", res, err)
 }
 
 func (s profileStore) List(ctx context.Context, f profile.Filter) (resource.Page[profile.Profile], error) {

@@ -31,6 +31,9 @@ func (r *permissionRow) domain() role.Permission {
 }
 
 func (s roleStore) CreateRole(ctx context.Context, r *role.Role) error {
+	if err := checkJSON("role.Create", jsonObject(r.Metadata)); err != nil {
+		return err
+	}
 	_, err := s.idb(ctx).NewInsert().Model(toRoleRow(r)).Exec(ctx)
 	return s.err("role.Create", err)
 }
@@ -48,6 +51,9 @@ func (s roleStore) GetRole(ctx context.Context, id string) (*role.Role, error) {
 }
 
 func (s roleStore) RoleOfKind(ctx context.Context, orgID string, k role.Kind) (*role.Role, error) {
+	if !resource.ValidID(orgID) {
+		return nil, fault.E("role.RoleOfKind", fault.NotFound, nil)
+	}
 	var row roleRow
 	err := s.idb(ctx).NewSelect().Model(&row).Where("r.organization_id = ? AND r.kind = ?", orgID, string(k)).
 		OrderExpr("r.id ASC").Limit(1).Scan(ctx)
@@ -59,6 +65,9 @@ func (s roleStore) RoleOfKind(ctx context.Context, orgID string, k role.Kind) (*
 }
 
 func (s roleStore) UpdateRole(ctx context.Context, r *role.Role) error {
+	if err := checkJSON("role.Update", jsonObject(r.Metadata)); err != nil {
+		return err
+	}
 	res, err := s.idb(ctx).NewUpdate().Model(toRoleRow(r)).ExcludeColumn("id", "organization_id", "kind", "created_at").WherePK().Exec(ctx)
 	return s.affected("role.Update", res, err)
 }
@@ -91,6 +100,9 @@ func (s roleStore) ListRoles(ctx context.Context, f role.Filter) (resource.Page[
 }
 
 func (s roleStore) CreatePermission(ctx context.Context, p *role.Permission) error {
+	if err := checkJSON("permission.Create", jsonObject(p.Metadata), jsonObject(p.Restrictions)); err != nil {
+		return err
+	}
 	_, err := s.idb(ctx).NewInsert().Model(toPermissionRow(p)).Exec(ctx)
 	return s.err("permission.Create", err)
 }
@@ -108,6 +120,9 @@ func (s roleStore) GetPermission(ctx context.Context, id string) (*role.Permissi
 }
 
 func (s roleStore) UpdatePermission(ctx context.Context, p *role.Permission) error {
+	if err := checkJSON("permission.Update", jsonObject(p.Metadata)); err != nil {
+		return err
+	}
 	res, err := s.idb(ctx).NewUpdate().Model(toPermissionRow(p)).
 		Column("can_create", "can_read", "can_update", "can_destroy", "reference", "reference_origin", "metadata", "updated_at").
 		WherePK().Exec(ctx)

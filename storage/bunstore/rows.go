@@ -3,13 +3,27 @@ package bunstore
 import (
 	"database/sql/driver"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
 	"github.com/uptrace/bun"
 
+	"github.com/provisionkit/provisioning/fault"
 	"github.com/provisionkit/provisioning/resource"
 )
+
+// checkJSON refuses a U+0000 in the JSON columns of a row on every backend,
+// since PostgreSQL's jsonb cannot hold one. It runs before the query: bun
+// does not pass a Valuer's error on, it writes it into the SQL text.
+func checkJSON(op string, cols ...jsonObject) error {
+	for _, c := range cols {
+		if resource.HasNUL(map[string]any(c)) {
+			return fault.E(op, fault.Invalid, errors.New("JSON must not contain the NUL character"))
+		}
+	}
+	return nil
+}
 
 // jsonObject is a JSON object column; nil is NULL.
 type jsonObject map[string]any

@@ -21,6 +21,9 @@ func (r *userRow) domain() *user.User {
 }
 
 func (s userStore) Create(ctx context.Context, u *user.User) error {
+	if err := checkJSON("user.Create", jsonObject(u.Metadata)); err != nil {
+		return err
+	}
 	_, err := s.idb(ctx).NewInsert().Model(toUserRow(u)).Exec(ctx)
 	return s.err("user.Create", err)
 }
@@ -45,6 +48,9 @@ func (s userStore) GetByEmail(ctx context.Context, canonicalEmail string) (*user
 }
 
 func (s userStore) Update(ctx context.Context, u *user.User) error {
+	if err := checkJSON("user.Update", jsonObject(u.Metadata)); err != nil {
+		return err
+	}
 	res, err := s.idb(ctx).NewUpdate().Model(toUserRow(u)).ExcludeColumn("id", "created_at").WherePK().Exec(ctx)
 	return s.affected("user.Update", res, err)
 }

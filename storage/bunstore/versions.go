@@ -31,6 +31,9 @@ func (s versionStore) Append(ctx context.Context, v *audit.Version) error {
 	if _, err := json.Marshal(changes); err != nil {
 		return fault.E("version.Append", fault.Internal, err)
 	}
+	if err := checkJSON("version.Append", changes, jsonObject(v.Metadata)); err != nil {
+		return err
+	}
 	row := &versionRow{ID: v.ID, OrganizationID: v.OrganizationID, ResourceType: v.ResourceType, ResourceID: v.ResourceID,
 		Event: string(v.Event), Changes: changes, WhoType: v.Who.Type, WhoID: v.Who.ID, RequestID: v.RequestID,
 		commonCols: fromCommon(v.Common)}

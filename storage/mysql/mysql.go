@@ -1,6 +1,9 @@
 // Package mysql opens a *bun.DB on MySQL or MariaDB for provisioning. The
-// connection is set to UTC, parses times, and runs in strict SQL mode so
-// that an over-long value is an error, never a silent truncation.
+// connection is set to UTC, parses times, reports found (not changed) rows,
+// and runs in strict SQL mode so that an over-long value is an error, never a
+// silent truncation. A host that opens its own *bun.DB must set the same
+// (go-sql-driver/mysql: parseTime=true, loc=UTC, clientFoundRows=true, a
+// strict sql_mode).
 // MariaDB 10.11 is the server the test suite runs against.
 package mysql
 
@@ -22,6 +25,9 @@ func Open(ctx context.Context, dsn string) (*bun.DB, error) {
 		return nil, fmt.Errorf("mysql: open: %w", err)
 	}
 	cfg.ParseTime = true
+	// Affected rows must count the rows matched, not only those changed, or an
+	// update that sets equal values would look like a missing row.
+	cfg.ClientFoundRows = true
 	cfg.Loc = time.UTC
 	if cfg.Params == nil {
 		cfg.Params = map[string]string{}

@@ -10,7 +10,7 @@ CREATE TABLE provisioning_users (
   metadata LONGTEXT,
   created_at DATETIME(6) NOT NULL,
   updated_at DATETIME(6) NOT NULL
-) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE={{.Collation}}
 
 --bun:split
 
@@ -40,7 +40,7 @@ CREATE TABLE provisioning_organizations (
   metadata LONGTEXT,
   created_at DATETIME(6) NOT NULL,
   updated_at DATETIME(6) NOT NULL
-) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE={{.Collation}}
 
 --bun:split
 
@@ -58,7 +58,7 @@ CREATE TABLE provisioning_roles (
   metadata LONGTEXT,
   created_at DATETIME(6) NOT NULL,
   updated_at DATETIME(6) NOT NULL
-) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE={{.Collation}}
 
 --bun:split
 
@@ -81,7 +81,7 @@ CREATE TABLE provisioning_permissions (
   metadata LONGTEXT,
   created_at DATETIME(6) NOT NULL,
   updated_at DATETIME(6) NOT NULL
-) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE={{.Collation}}
 
 --bun:split
 
@@ -103,7 +103,7 @@ CREATE TABLE provisioning_membership_profiles (
   metadata LONGTEXT,
   created_at DATETIME(6) NOT NULL,
   updated_at DATETIME(6) NOT NULL
-) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE={{.Collation}}
 
 --bun:split
 
@@ -127,7 +127,7 @@ CREATE TABLE provisioning_memberships (
   metadata LONGTEXT,
   created_at DATETIME(6) NOT NULL,
   updated_at DATETIME(6) NOT NULL
-) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE={{.Collation}}
 
 --bun:split
 
@@ -178,7 +178,7 @@ CREATE TABLE provisioning_versions (
   metadata LONGTEXT,
   created_at DATETIME(6) NOT NULL,
   updated_at DATETIME(6) NOT NULL
-) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE={{.Collation}}
 
 --bun:split
 

@@ -1,0 +1,29 @@
+// Package bunstore implements every domain Store of provisioning with bun, on
+// SQLite, PostgreSQL and MySQL (MariaDB), and is the provisioning.Backend.
+//
+// Quick start:
+//
+//	db, err := sqlite.Open(ctx, "app.db") // or postgres.Open, mysql.Open: the host owns db
+//	store, err := bunstore.New(db)
+//	err = store.Migrate(ctx)               // explicit; safe from several processes at once
+//	p, err := provisioning.New(store)
+//
+// Tables are prefixed provisioning_ so they live beside the host's own; the
+// embedded migrations (one directory per dialect) record themselves in
+// provisioning_migrations.
+//
+// The transaction travels in the context: InTx starts one (or joins the one
+// already in ctx) and every Store method runs on it; transient failures
+// (serialization failures, deadlocks, SQLite busy) retry the whole function
+// a bounded number of times. Driver errors are translated here, by code, into
+// the kinds of package fault: a unique violation is fault.ErrAlreadyExists
+// with the field, a foreign-key violation fault.ErrInUse, a lost connection
+// on COMMIT fault.ErrCommitUnknown.
+//
+// Invariants the database holds rather than Go code: one membership per
+// (organization, email) and per (organization, user); the organization's
+// owner is a foreign key to the owner's membership, so that membership cannot
+// be deleted; a profile in use cannot be deleted. Membership and ownership
+// changes of one organization lock its row (FOR UPDATE on PostgreSQL and
+// MySQL; SQLite write transactions begin IMMEDIATE).
+package bunstore
