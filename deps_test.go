@@ -1,0 +1,83 @@
+package provisioning_test
+
+import (
+	"go/build"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+)
+
+const module = "github.com/provisionkit/provisioning"
+
+// domainPackages import only the standard library, golang.org/x/text and
+// golang.org/x/net/idna, and each other.
+var domainPackages = []string{"fault", "resource", "email", "access", "role", "organization", "user", "membership", "profile", "audit"}
+
+// TestImportRules keeps the layers of DESIGN.md: domain packages never import
+// storage, authz, fx, HTTP or the root; storage and authz never import each
+// other; only provisioningfx imports fx; only storage imports bun and SQL
+// drivers; only authz imports Casbin.
+func TestImportRules(t *testing.T) {
+	forbidden := func(pkg string) []string {
+		var out []string
+		if pkg != "provisioningfx" && !strings.HasPrefix(pkg, "examples") {
+			out = append(out, "go.uber.org/fx", module+"/provisioningfx", module+"/examples")
+		}
+		switch {
+		case slices.Contains(domainPackages, pkg):
+			out = append(out, "net/http", "database/sql", "github.com/uptrace/bun", "github.com/casbin",
+				module+"/storage", module+"/authz", module+"/httpapi")
+		case strings.HasPrefix(pkg, "storage"):
+			out = append(out, "github.com/casbin", module+"/authz", module+"/httpapi")
+		case pkg == "authz":
+			out = append(out, "github.com/uptrace/bun", "database/sql", module+"/storage", module+"/httpapi")
+		case pkg == ".":
+			out = append(out, "github.com/uptrace/bun", "database/sql", "github.com/casbin", module+"/storage", module+"/httpapi")
+		}
+		return out
+	}
+	allowedDomainThirdParty := []string{"golang.org/x/text", "golang.org/x/net/idna"}
+	checked := 0
+	err := filepath.WalkDir(".", func(path string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if !d.IsDir() {
+			return nil
+		}
+		if name := d.Name(); path != "." && (strings.HasPrefix(name, ".") || strings.HasPrefix(name, "_") || name == "testdata" || name == "node_modules") {
+			return filepath.SkipDir
+		}
+		p, err := build.ImportDir(path, 0)
+		if err != nil {
+			if _, ok := err.(*build.NoGoError); ok {
+				return nil
+			}
+			return err
+		}
+		pkg := filepath.ToSlash(path)
+		checked++
+		for _, imp := range p.Imports {
+			for _, bad := range forbidden(pkg) {
+				if imp == bad || strings.HasPrefix(imp, bad+"/") {
+					t.Errorf("package %s imports %s", pkg, imp)
+				}
+			}
+			thirdParty := strings.Contains(strings.SplitN(imp, "/", 2)[0], ".") && !strings.HasPrefix(imp, module+"/")
+			if slices.Contains(domainPackages, pkg) && thirdParty && !slices.ContainsFunc(allowedDomainThirdParty, func(a string) bool {
+				return imp == a || strings.HasPrefix(imp, a+"/")
+			}) {
+				t.Errorf("domain package %s imports %s", pkg, imp)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if checked < 15 {
+		t.Fatalf("checked %d packages: the walk missed the tree", checked)
+	}
+}
