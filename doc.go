@@ -1,0 +1,101 @@
+// Package provisioning is an embeddable, multi-tenant organization
+// provisioning library: organizations (tenants), users, memberships invited
+// by email, membership profiles, roles and permissions, and an audit trail,
+// stored with bun (SQLite, PostgreSQL, MySQL) and authorized with Casbin.
+//
+// The Provisioner is the facade; the domain packages (organization,
+// membership, profile, role, user, audit, access) hold the types, their
+// inputs and their rules; storage/bunstore stores them; package fault holds
+// the errors. With fx, use package provisioningfx.
+//
+// # Quick start
+//
+//	db, err := sqlite.Open(ctx, "app.db") // or postgres.Open, mysql.Open: the host owns db
+//	store, err := bunstore.New(db)
+//	err = store.Migrate(ctx)               // explicit, never on import
+//	p, err := provisioning.New(store, provisioning.WithNotifier(mailer))
+//
+//	owner, err := p.System().CreateUser(ctx, user.Create{Email: "ada@example.com"})
+//	s := p.As(provisioning.User(owner.ID))
+//	org, err := s.CreateOrganization(ctx, organization.Create{Name: "Acme"})
+//	roles, err := s.ListRoles(ctx, role.Filter{OrganizationID: org.ID, Kind: role.KindReadOnly})
+//	m, err := s.Invite(ctx, membership.Invite{OrganizationID: org.ID, UserEmail: "bob@example.com", RoleID: roles.Items[0].ID})
+//
+// The invitee signs up (System().CreateUser) and accepts with the token that
+// the Notifier received: p.As(provisioning.User(bob.ID)).AcceptInvitation(ctx, token).
+//
+// # Principals: As and System
+//
+// Every call is made as a principal. p.As(principal) returns a Session whose
+// methods authorize first (with the principal's role in the organization),
+// then validate, then run. Create one Session per request; it is cheap.
+// A principal is a user (provisioning.User(id)) with the request's facts
+// (client IP, MFA). p.System() is a separate, explicitly named handle for
+// trusted code: creating users at sign-up, bootstrap, background jobs. It
+// is not authorized and offers only what such code needs, so an
+// unauthenticated call cannot happen by accident.
+//
+// Whoever is not an active member of an organization gets fault.ErrNotFound
+// for its resources, so that ids of other tenants look like ids that do not
+// exist. The organization's owner is its creator until TransferOwnership;
+// every organization keeps exactly one owner. Nobody grants a role or a
+// permission with rights they do not hold. Hosts register their own
+// permission subjects with WithSubjects and check them with Session.Can.
+//
+// # Errors
+//
+// Errors carry a kind from package fault. Test them with errors.Is against
+// the kind sentinels (fault.ErrNotFound, fault.ErrForbidden,
+// fault.ErrConflict, fault.ErrInvalid, fault.ErrUnauthenticated,
+// fault.ErrBusy, fault.ErrCommitUnknown) or the named cases that match them
+// (fault.ErrAlreadyExists, fault.ErrLastOwner, fault.ErrInvitationInvalid,
+// ...). Bad input is a *fault.ValidationError naming each bad field:
+//
+//	_, err := s.Invite(ctx, in)
+//	var ve *fault.ValidationError
+//	switch {
+//	case errors.As(err, &ve):          // ve.Fields: field, code, message
+//	case errors.Is(err, fault.ErrForbidden):
+//	case errors.Is(err, fault.ErrNotFound):
+//	}
+//
+// Nothing, in the library or its callers, should inspect error strings.
+//
+// # Transactions and versions
+//
+// Each write runs in one transaction that also appends its version: the
+// audit record of the change (resource type and id, event, changes as
+// {field: [before, after]}, who, request id). Either both commit or neither
+// does. Transient failures (serialization, deadlock, SQLite busy) are
+// retried from the start; a commit whose outcome is unknown gives
+// fault.ErrCommitUnknown. Read an organization's trail with
+// Session.ListVersions; tag calls with WithRequestID to find them there.
+//
+// Invitations reach the Notifier after their transaction committed; a
+// Notifier error is logged and does not undo the invitation.
+//
+// # Lists
+//
+// List calls take a filter struct with a resource.PageRequest and return a
+// resource.Page ordered by id (creation order). Page.Next is the cursor of
+// the following page, "" on the last one:
+//
+//	f := membership.Filter{OrganizationID: org.ID}
+//	for {
+//		page, err := s.ListMemberships(ctx, f)
+//		if err != nil {
+//			return err
+//		}
+//		// use page.Items
+//		if page.Next == "" {
+//			break
+//		}
+//		f.After = page.Next
+//	}
+//
+// # Time and ids
+//
+// Time comes from a Clock (WithClock) and ids from an IDGenerator
+// (WithIDGenerator), so tests are deterministic. Ids are opaque, lower-case,
+// time-ordered strings.
+package provisioning

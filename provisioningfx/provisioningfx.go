@@ -1,0 +1,86 @@
+package provisioningfx
+
+import (
+	"context"
+	"log/slog"
+
+	"github.com/uptrace/bun"
+	"go.uber.org/fx"
+
+	"github.com/provisionkit/provisioning"
+	"github.com/provisionkit/provisioning/storage/bunstore"
+)
+
+// OptionsGroup is the name of the value group of provisioning.Option values
+// that NewProvisioner applies.
+const OptionsGroup = "provisioning_options"
+
+// Module provides *bunstore.Store and *provisioning.Provisioner from the
+// host's *bun.DB, and migrates the schema on start. See the package
+// documentation for its optional dependencies.
+var Module = fx.Module("provisioning",
+	fx.Provide(
+		NewStore,
+		NewProvisioner,
+	),
+	// Build the store even when nothing asks for it, so the migration runs.
+	fx.Invoke(func(*bunstore.Store) {}),
+)
+
+// Options adds opts to the value group the Provisioner is built with.
+func Options(opts ...provisioning.Option) fx.Option {
+	return fx.Provide(fx.Annotate(
+		func() []provisioning.Option { return opts },
+		fx.ResultTags(`group:"`+OptionsGroup+`,flatten"`),
+	))
+}
+
+// StoreParams are the dependencies of NewStore.
+type StoreParams struct {
+	fx.In
+
+	Lifecycle fx.Lifecycle
+	DB        *bun.DB
+}
+
+// NewStore returns a bunstore.Store over the host's database and appends the
+// OnStart hook that migrates it. Outside fx, use bunstore.New.
+func NewStore(p StoreParams) (*bunstore.Store, error) {
+	st, err := bunstore.New(p.DB)
+	if err != nil {
+		return nil, err
+	}
+	p.Lifecycle.Append(fx.Hook{
+		OnStart: func(ctx context.Context) error { return st.Migrate(ctx) },
+	})
+	return st, nil
+}
+
+// ProvisionerParams are the dependencies of NewProvisioner: a store and,
+// optionally, what the host provides of the rest.
+type ProvisionerParams struct {
+	fx.In
+
+	Store    *bunstore.Store
+	Notifier provisioning.Notifier `optional:"true"`
+	Logger   *slog.Logger          `optional:"true"`
+	Clock    provisioning.Clock    `optional:"true"`
+	Options  []provisioning.Option `group:"provisioning_options"`
+}
+
+// NewProvisioner builds the Provisioner. Options from the group come last.
+// Outside fx, use provisioning.New.
+func NewProvisioner(p ProvisionerParams) (*provisioning.Provisioner, error) {
+	opts := make([]provisioning.Option, 0, 3+len(p.Options))
+	if p.Notifier != nil {
+		opts = append(opts, provisioning.WithNotifier(p.Notifier))
+	}
+	if p.Logger != nil {
+		opts = append(opts, provisioning.WithLogger(p.Logger))
+	}
+	if p.Clock != nil {
+		opts = append(opts, provisioning.WithClock(p.Clock))
+	}
+	opts = append(opts, p.Options...)
+	return provisioning.New(p.Store, opts...)
+}
