@@ -1,33 +1,14 @@
 package audit_test
 
 import (
-	"errors"
 	"slices"
 	"testing"
 	"time"
 
 	"github.com/provisionkit/provisioning/audit"
-	"github.com/provisionkit/provisioning/fault"
+	"github.com/provisionkit/provisioning/internal/testkit"
 	"github.com/provisionkit/provisioning/resource"
 )
-
-// badFields returns the fields named by a *fault.ValidationError, nil for a
-// nil error, and fails for any other error.
-func badFields(tb testing.TB, err error) []string {
-	tb.Helper()
-	if err == nil {
-		return nil
-	}
-	var ve *fault.ValidationError
-	if !errors.As(err, &ve) || !errors.Is(err, fault.ErrInvalid) {
-		tb.Fatalf("error %v (%T) is not a *fault.ValidationError", err, err)
-	}
-	var out []string
-	for _, f := range ve.Fields {
-		out = append(out, f.Field)
-	}
-	return out
-}
 
 func TestFilterValidate(t *testing.T) {
 	t0 := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -49,7 +30,7 @@ func TestFilterValidate(t *testing.T) {
 		{"both", audit.Filter{Since: t0, Until: t0.Add(-time.Hour), PageRequest: resource.PageRequest{After: "x"}}, []string{"page", "until"}},
 	}
 	for _, tt := range tests {
-		if got := badFields(t, tt.give.Validate()); !slices.Equal(got, tt.wantFields) {
+		if got := testkit.BadFields(t, tt.give.Validate()); !slices.Equal(got, tt.wantFields) {
 			t.Errorf("%s: Validate() fields = %q, want %q", tt.name, got, tt.wantFields)
 		}
 	}

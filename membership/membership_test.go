@@ -1,7 +1,6 @@
 package membership_test
 
 import (
-	"errors"
 	"reflect"
 	"slices"
 	"strings"
@@ -9,30 +8,10 @@ import (
 	"time"
 
 	"github.com/provisionkit/provisioning/access"
-	"github.com/provisionkit/provisioning/fault"
+	"github.com/provisionkit/provisioning/internal/testkit"
 	"github.com/provisionkit/provisioning/membership"
 	"github.com/provisionkit/provisioning/resource"
 )
-
-func ptr[T any](v T) *T { return &v }
-
-// badFields returns the fields named by a *fault.ValidationError, nil for a
-// nil error, and fails for any other error.
-func badFields(tb testing.TB, err error) []string {
-	tb.Helper()
-	if err == nil {
-		return nil
-	}
-	var ve *fault.ValidationError
-	if !errors.As(err, &ve) || !errors.Is(err, fault.ErrInvalid) {
-		tb.Fatalf("error %v (%T) is not a *fault.ValidationError", err, err)
-	}
-	var out []string
-	for _, f := range ve.Fields {
-		out = append(out, f.Field)
-	}
-	return out
-}
 
 func validInvite() membership.Invite {
 	return membership.Invite{OrganizationID: "org1", UserEmail: " Bob@Example.COM ", RoleID: "role1"}
@@ -91,7 +70,7 @@ func TestInviteValidateNamesBadFields(t *testing.T) {
 		in := validInvite()
 		tt.give(&in)
 		_, err := in.Validate()
-		if got := badFields(t, err); !slices.Equal(got, tt.wantFields) {
+		if got := testkit.BadFields(t, err); !slices.Equal(got, tt.wantFields) {
 			t.Errorf("%s: Validate() fields = %q, want %q", tt.name, got, tt.wantFields)
 		}
 	}
@@ -173,16 +152,16 @@ func TestUpdateValidate(t *testing.T) {
 		wantFields []string
 	}{
 		{"nothing", membership.Update{}, nil},
-		{"unlink profile and null scope", membership.Update{ProfileID: ptr(""), AccessScope: ptr(access.Scope(""))}, nil},
-		{"valid", membership.Update{RoleID: ptr("role2"), ProfileID: ptr("prof2"), AccessScope: ptr(access.TestAccess)}, nil},
-		{"empty role", membership.Update{RoleID: ptr("")}, []string{"role"}},
-		{"malformed role", membership.Update{RoleID: ptr("ROLE")}, []string{"role"}},
-		{"malformed profile", membership.Update{ProfileID: ptr("a b")}, []string{"membership_profile"}},
-		{"bad scope", membership.Update{AccessScope: ptr(access.Scope("everything"))}, []string{"access_scope"}},
+		{"unlink profile and null scope", membership.Update{ProfileID: testkit.Ptr(""), AccessScope: testkit.Ptr(access.Scope(""))}, nil},
+		{"valid", membership.Update{RoleID: testkit.Ptr("role2"), ProfileID: testkit.Ptr("prof2"), AccessScope: testkit.Ptr(access.TestAccess)}, nil},
+		{"empty role", membership.Update{RoleID: testkit.Ptr("")}, []string{"role"}},
+		{"malformed role", membership.Update{RoleID: testkit.Ptr("ROLE")}, []string{"role"}},
+		{"malformed profile", membership.Update{ProfileID: testkit.Ptr("a b")}, []string{"membership_profile"}},
+		{"bad scope", membership.Update{AccessScope: testkit.Ptr(access.Scope("everything"))}, []string{"access_scope"}},
 		{"bad metadata", membership.Update{CommonUpdate: resource.CommonUpdate{Metadata: &resource.Metadata{"": 1}}}, []string{"metadata"}},
 	}
 	for _, tt := range tests {
-		if got := badFields(t, tt.give.Validate()); !slices.Equal(got, tt.wantFields) {
+		if got := testkit.BadFields(t, tt.give.Validate()); !slices.Equal(got, tt.wantFields) {
 			t.Errorf("%s: Validate() fields = %q, want %q", tt.name, got, tt.wantFields)
 		}
 	}
@@ -211,22 +190,22 @@ func TestUpdateApply(t *testing.T) {
 		wantMember  func(m *membership.Membership)
 	}{
 		{"nothing", membership.Update{}, resource.Changes{}, func(m *membership.Membership) {}},
-		{"same values", membership.Update{RoleID: ptr("role1"), ProfileID: ptr("prof1"), AccessScope: ptr(access.LiveAccess)}, resource.Changes{}, func(m *membership.Membership) {}},
+		{"same values", membership.Update{RoleID: testkit.Ptr("role1"), ProfileID: testkit.Ptr("prof1"), AccessScope: testkit.Ptr(access.LiveAccess)}, resource.Changes{}, func(m *membership.Membership) {}},
 		{
 			"role",
-			membership.Update{RoleID: ptr("role2")},
+			membership.Update{RoleID: testkit.Ptr("role2")},
 			resource.Changes{"role_id": {"role1", "role2"}},
 			func(m *membership.Membership) { m.RoleID, m.UpdatedAt = "role2", now },
 		},
 		{
 			"unlink profile",
-			membership.Update{ProfileID: ptr("")},
+			membership.Update{ProfileID: testkit.Ptr("")},
 			resource.Changes{"membership_profile_id": {"prof1", nil}},
 			func(m *membership.Membership) { m.ProfileID, m.UpdatedAt = "", now },
 		},
 		{
 			"set scope",
-			membership.Update{AccessScope: ptr(access.TestAccess)},
+			membership.Update{AccessScope: testkit.Ptr(access.TestAccess)},
 			resource.Changes{"access_scope": {"live_access", "test_access"}},
 			func(m *membership.Membership) { m.AccessScope, m.UpdatedAt = access.TestAccess, now },
 		},
@@ -255,7 +234,7 @@ func TestUpdateApplyRecordsNullScopeAsNil(t *testing.T) {
 	}
 	for _, tt := range tests {
 		m := membership.Membership{AccessScope: tt.giveBefore}
-		if got := (membership.Update{AccessScope: ptr(tt.giveAfter)}).Apply(&m, time.Now()); !reflect.DeepEqual(got, tt.wantChanges) {
+		if got := (membership.Update{AccessScope: testkit.Ptr(tt.giveAfter)}).Apply(&m, time.Now()); !reflect.DeepEqual(got, tt.wantChanges) {
 			t.Errorf("scope %q → %q: changes = %#v, want %#v", tt.giveBefore, tt.giveAfter, got, tt.wantChanges)
 		}
 	}
@@ -284,7 +263,7 @@ func TestFilterValidate(t *testing.T) {
 	}
 	for _, tt := range tests {
 		got, err := tt.give.Validate()
-		if fields := badFields(t, err); !slices.Equal(fields, tt.wantFields) || got.UserEmail != tt.wantEmail {
+		if fields := testkit.BadFields(t, err); !slices.Equal(fields, tt.wantFields) || got.UserEmail != tt.wantEmail {
 			t.Errorf("%s: Validate() = email %q fields %q; want email %q fields %q", tt.name, got.UserEmail, fields, tt.wantEmail, tt.wantFields)
 		}
 	}

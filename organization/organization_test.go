@@ -1,7 +1,6 @@
 package organization_test
 
 import (
-	"errors"
 	"reflect"
 	"regexp"
 	"slices"
@@ -10,30 +9,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/provisionkit/provisioning/fault"
+	"github.com/provisionkit/provisioning/internal/testkit"
 	"github.com/provisionkit/provisioning/organization"
 	"github.com/provisionkit/provisioning/resource"
 )
-
-func ptr[T any](v T) *T { return &v }
-
-// badFields returns the fields named by a *fault.ValidationError, nil for a
-// nil error, and fails for any other error.
-func badFields(tb testing.TB, err error) []string {
-	tb.Helper()
-	if err == nil {
-		return nil
-	}
-	var ve *fault.ValidationError
-	if !errors.As(err, &ve) || !errors.Is(err, fault.ErrInvalid) {
-		tb.Fatalf("error %v (%T) is not a *fault.ValidationError", err, err)
-	}
-	var out []string
-	for _, f := range ve.Fields {
-		out = append(out, f.Field)
-	}
-	return out
-}
 
 var slugRE = regexp.MustCompile(`^([a-z0-9]+(-[a-z0-9]+)*)?$`)
 
@@ -268,7 +247,7 @@ func TestCreateValidateNamesBadField(t *testing.T) {
 	for _, tt := range tests {
 		c := validCreate()
 		tt.give(&c)
-		if got := badFields(t, c.Validate()); !slices.Equal(got, tt.wantFields) {
+		if got := testkit.BadFields(t, c.Validate()); !slices.Equal(got, tt.wantFields) {
 			t.Errorf("%s: Validate() fields = %q, want %q", tt.name, got, tt.wantFields)
 		}
 	}
@@ -285,7 +264,7 @@ func TestCreateValidateConfigLimit(t *testing.T) {
 	}
 	for _, tt := range tests {
 		c := organization.Create{Name: "Acme", Config: map[string]any{"k": strings.Repeat("x", tt.giveBytes-len(`{"k":""}`))}}
-		if got := badFields(t, c.Validate()); !slices.Equal(got, tt.wantFields) {
+		if got := testkit.BadFields(t, c.Validate()); !slices.Equal(got, tt.wantFields) {
 			t.Errorf("config of %d bytes: fields = %q, want %q", tt.giveBytes, got, tt.wantFields)
 		}
 	}
@@ -339,22 +318,22 @@ func TestUpdateValidate(t *testing.T) {
 	}{
 		{"nothing", organization.Update{}, nil},
 		{"clear optional settings", organization.Update{
-			SupportPhone: ptr(""), SupportEmail: ptr(""), LogoURL: ptr(""), FaviconURL: ptr(""),
-			PrimaryColor: ptr(""), ContrastColor: ptr(""), GTMID: ptr(""), GTMIDTest: ptr(""), Config: new(map[string]any),
+			SupportPhone: testkit.Ptr(""), SupportEmail: testkit.Ptr(""), LogoURL: testkit.Ptr(""), FaviconURL: testkit.Ptr(""),
+			PrimaryColor: testkit.Ptr(""), ContrastColor: testkit.Ptr(""), GTMID: testkit.Ptr(""), GTMIDTest: testkit.Ptr(""), Config: new(map[string]any),
 		}, nil},
-		{"valid values", organization.Update{Name: ptr("New Name"), PrimaryColor: ptr("#000000"), LogoURL: ptr("https://x.example/l.png")}, nil},
-		{"blank name", organization.Update{Name: ptr("")}, []string{"name"}},
-		{"javascript logo", organization.Update{LogoURL: ptr("javascript:alert(1)")}, []string{"logo_url"}},
-		{"relative favicon", organization.Update{FaviconURL: ptr("/f.ico")}, []string{"favicon_url"}},
-		{"bad color", organization.Update{ContrastColor: ptr("white")}, []string{"contrast_color"}},
-		{"bad gtm", organization.Update{GTMID: ptr("GTM_1")}, []string{"gtm_id"}},
-		{"bad email", organization.Update{SupportEmail: ptr("a@b")}, []string{"support_email"}},
-		{"bad phone", organization.Update{SupportPhone: ptr("phone")}, []string{"support_phone"}},
+		{"valid values", organization.Update{Name: testkit.Ptr("New Name"), PrimaryColor: testkit.Ptr("#000000"), LogoURL: testkit.Ptr("https://x.example/l.png")}, nil},
+		{"blank name", organization.Update{Name: testkit.Ptr("")}, []string{"name"}},
+		{"javascript logo", organization.Update{LogoURL: testkit.Ptr("javascript:alert(1)")}, []string{"logo_url"}},
+		{"relative favicon", organization.Update{FaviconURL: testkit.Ptr("/f.ico")}, []string{"favicon_url"}},
+		{"bad color", organization.Update{ContrastColor: testkit.Ptr("white")}, []string{"contrast_color"}},
+		{"bad gtm", organization.Update{GTMID: testkit.Ptr("GTM_1")}, []string{"gtm_id"}},
+		{"bad email", organization.Update{SupportEmail: testkit.Ptr("a@b")}, []string{"support_email"}},
+		{"bad phone", organization.Update{SupportPhone: testkit.Ptr("phone")}, []string{"support_phone"}},
 		{"bad config", organization.Update{Config: &map[string]any{"": true}}, []string{"config"}},
-		{"bad reference", organization.Update{CommonUpdate: resource.CommonUpdate{Reference: ptr("a\x00")}}, []string{"reference"}},
+		{"bad reference", organization.Update{CommonUpdate: resource.CommonUpdate{Reference: testkit.Ptr("a\x00")}}, []string{"reference"}},
 	}
 	for _, tt := range tests {
-		if got := badFields(t, tt.give.Validate()); !slices.Equal(got, tt.wantFields) {
+		if got := testkit.BadFields(t, tt.give.Validate()); !slices.Equal(got, tt.wantFields) {
 			t.Errorf("%s: Validate() fields = %q, want %q", tt.name, got, tt.wantFields)
 		}
 	}
@@ -380,19 +359,19 @@ func TestUpdateApply(t *testing.T) {
 		{"nothing", organization.Update{}, resource.Changes{}, func(o *organization.Organization) {}},
 		{
 			"same values",
-			organization.Update{Name: ptr("Acme"), LogoURL: ptr("https://acme.example/l.png"), Config: &map[string]any{"a": 1.0}},
+			organization.Update{Name: testkit.Ptr("Acme"), LogoURL: testkit.Ptr("https://acme.example/l.png"), Config: &map[string]any{"a": 1.0}},
 			resource.Changes{},
 			func(o *organization.Organization) {},
 		},
 		{
 			"name",
-			organization.Update{Name: ptr("Acme Two")},
+			organization.Update{Name: testkit.Ptr("Acme Two")},
 			resource.Changes{"name": {"Acme", "Acme Two"}},
 			func(o *organization.Organization) { o.Name = "Acme Two"; o.UpdatedAt = now },
 		},
 		{
 			"several",
-			organization.Update{PrimaryColor: ptr("#ffffff"), GTMID: ptr("GTM-1"), SupportPhone: ptr("+39 02 123")},
+			organization.Update{PrimaryColor: testkit.Ptr("#ffffff"), GTMID: testkit.Ptr("GTM-1"), SupportPhone: testkit.Ptr("+39 02 123")},
 			resource.Changes{"primary_color": {"#000000", "#ffffff"}, "gtm_id": {nil, "GTM-1"}, "support_phone": {nil, "+39 02 123"}},
 			func(o *organization.Organization) {
 				o.PrimaryColor, o.GTMID, o.SupportPhone, o.UpdatedAt = "#ffffff", "GTM-1", "+39 02 123", now
@@ -400,19 +379,19 @@ func TestUpdateApply(t *testing.T) {
 		},
 		{
 			"clear logo",
-			organization.Update{LogoURL: ptr("")},
+			organization.Update{LogoURL: testkit.Ptr("")},
 			resource.Changes{"logo_url": {"https://acme.example/l.png", nil}},
 			func(o *organization.Organization) { o.LogoURL = ""; o.UpdatedAt = now },
 		},
 		{
 			"support email canonicalised, same address",
-			organization.Update{SupportEmail: ptr("  HELP@Acme.Example ")},
+			organization.Update{SupportEmail: testkit.Ptr("  HELP@Acme.Example ")},
 			resource.Changes{},
 			func(o *organization.Organization) {},
 		},
 		{
 			"support email canonicalised, new address",
-			organization.Update{SupportEmail: ptr("Care@BÜCHER.example")},
+			organization.Update{SupportEmail: testkit.Ptr("Care@BÜCHER.example")},
 			resource.Changes{"support_email": {"help@acme.example", "care@xn--bcher-kva.example"}},
 			func(o *organization.Organization) { o.SupportEmail = "care@xn--bcher-kva.example"; o.UpdatedAt = now },
 		},
@@ -430,7 +409,7 @@ func TestUpdateApply(t *testing.T) {
 		},
 		{
 			"common fields",
-			organization.Update{CommonUpdate: resource.CommonUpdate{Reference: ptr(""), Metadata: &resource.Metadata{"x": "y"}}},
+			organization.Update{CommonUpdate: resource.CommonUpdate{Reference: testkit.Ptr(""), Metadata: &resource.Metadata{"x": "y"}}},
 			resource.Changes{"reference": {"r1", nil}, "metadata": {nil, map[string]any{"x": "y"}}},
 			func(o *organization.Organization) {
 				o.Reference = ""

@@ -1,7 +1,6 @@
 package profile_test
 
 import (
-	"errors"
 	"reflect"
 	"slices"
 	"strings"
@@ -9,30 +8,10 @@ import (
 	"time"
 
 	"github.com/provisionkit/provisioning/access"
-	"github.com/provisionkit/provisioning/fault"
+	"github.com/provisionkit/provisioning/internal/testkit"
 	"github.com/provisionkit/provisioning/profile"
 	"github.com/provisionkit/provisioning/resource"
 )
-
-func ptr[T any](v T) *T { return &v }
-
-// problemsOf returns field:code for each problem of a *fault.ValidationError,
-// nil for a nil error, and fails for any other error.
-func problemsOf(tb testing.TB, err error) []string {
-	tb.Helper()
-	if err == nil {
-		return nil
-	}
-	var ve *fault.ValidationError
-	if !errors.As(err, &ve) || !errors.Is(err, fault.ErrInvalid) {
-		tb.Fatalf("error %v (%T) is not a *fault.ValidationError", err, err)
-	}
-	var out []string
-	for _, f := range ve.Fields {
-		out = append(out, f.Field+":"+f.Code)
-	}
-	return out
-}
 
 func TestCreateValidate(t *testing.T) {
 	tests := []struct {
@@ -58,7 +37,7 @@ func TestCreateValidate(t *testing.T) {
 		{"nothing", profile.Create{}, []string{"organization:required", "name:required", "access_scope:required"}},
 	}
 	for _, tt := range tests {
-		if got := problemsOf(t, tt.give.Validate()); !slices.Equal(got, tt.wantProblems) {
+		if got := testkit.Problems(t, tt.give.Validate()); !slices.Equal(got, tt.wantProblems) {
 			t.Errorf("%s: Validate() = %q, want %q", tt.name, got, tt.wantProblems)
 		}
 	}
@@ -81,14 +60,14 @@ func TestUpdateValidate(t *testing.T) {
 		wantProblems []string
 	}{
 		{"nothing", profile.Update{}, nil},
-		{"valid", profile.Update{Name: ptr("Ops"), AccessScope: ptr(access.AllAccess)}, nil},
-		{"blank name", profile.Update{Name: ptr("")}, []string{"name:required"}},
-		{"scope cannot be null", profile.Update{AccessScope: ptr(access.Scope(""))}, []string{"access_scope:enum"}},
-		{"unknown scope", profile.Update{AccessScope: ptr(access.Scope("sandbox"))}, []string{"access_scope:enum"}},
-		{"bad reference", profile.Update{CommonUpdate: resource.CommonUpdate{Reference: ptr("\n")}}, []string{"reference:format"}},
+		{"valid", profile.Update{Name: testkit.Ptr("Ops"), AccessScope: testkit.Ptr(access.AllAccess)}, nil},
+		{"blank name", profile.Update{Name: testkit.Ptr("")}, []string{"name:required"}},
+		{"scope cannot be null", profile.Update{AccessScope: testkit.Ptr(access.Scope(""))}, []string{"access_scope:enum"}},
+		{"unknown scope", profile.Update{AccessScope: testkit.Ptr(access.Scope("sandbox"))}, []string{"access_scope:enum"}},
+		{"bad reference", profile.Update{CommonUpdate: resource.CommonUpdate{Reference: testkit.Ptr("\n")}}, []string{"reference:format"}},
 	}
 	for _, tt := range tests {
-		if got := problemsOf(t, tt.give.Validate()); !slices.Equal(got, tt.wantProblems) {
+		if got := testkit.Problems(t, tt.give.Validate()); !slices.Equal(got, tt.wantProblems) {
 			t.Errorf("%s: Validate() = %q, want %q", tt.name, got, tt.wantProblems)
 		}
 	}
@@ -108,16 +87,16 @@ func TestUpdateApply(t *testing.T) {
 		wantProfile func(p *profile.Profile)
 	}{
 		{"nothing", profile.Update{}, resource.Changes{}, func(p *profile.Profile) {}},
-		{"same values", profile.Update{Name: ptr("Support"), AccessScope: ptr(access.LiveAccess)}, resource.Changes{}, func(p *profile.Profile) {}},
+		{"same values", profile.Update{Name: testkit.Ptr("Support"), AccessScope: testkit.Ptr(access.LiveAccess)}, resource.Changes{}, func(p *profile.Profile) {}},
 		{
 			"name",
-			profile.Update{Name: ptr("Help desk")},
+			profile.Update{Name: testkit.Ptr("Help desk")},
 			resource.Changes{"name": {"Support", "Help desk"}},
 			func(p *profile.Profile) { p.Name, p.UpdatedAt = "Help desk", now },
 		},
 		{
 			"scope",
-			profile.Update{AccessScope: ptr(access.AllAccess)},
+			profile.Update{AccessScope: testkit.Ptr(access.AllAccess)},
 			resource.Changes{"access_scope": {"live_access", "all_access"}},
 			func(p *profile.Profile) { p.AccessScope, p.UpdatedAt = access.AllAccess, now },
 		},

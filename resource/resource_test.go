@@ -11,10 +11,9 @@ import (
 	"time"
 
 	"github.com/provisionkit/provisioning/fault"
+	"github.com/provisionkit/provisioning/internal/testkit"
 	"github.com/provisionkit/provisioning/resource"
 )
-
-func ptr[T any](v T) *T { return &v }
 
 // problems runs check against a fresh fault.Problems and returns the codes
 // recorded for field, in order, and every field named.
@@ -367,9 +366,9 @@ func TestCommonUpdateValidateChecksOnlySetFields(t *testing.T) {
 		wantFields []string
 	}{
 		{resource.CommonUpdate{}, nil},
-		{resource.CommonUpdate{Reference: ptr(""), ReferenceOrigin: ptr(""), Metadata: new(resource.Metadata)}, nil},
-		{resource.CommonUpdate{Reference: ptr("a\nb")}, []string{"reference"}},
-		{resource.CommonUpdate{ReferenceOrigin: ptr(strings.Repeat("o", 256))}, []string{"reference_origin"}},
+		{resource.CommonUpdate{Reference: testkit.Ptr(""), ReferenceOrigin: testkit.Ptr(""), Metadata: new(resource.Metadata)}, nil},
+		{resource.CommonUpdate{Reference: testkit.Ptr("a\nb")}, []string{"reference"}},
+		{resource.CommonUpdate{ReferenceOrigin: testkit.Ptr(strings.Repeat("o", 256))}, []string{"reference_origin"}},
 		{resource.CommonUpdate{Metadata: &bad}, []string{"metadata"}},
 	}
 	for _, tt := range tests {
@@ -386,8 +385,8 @@ func TestCommonUpdateEmpty(t *testing.T) {
 		want bool
 	}{
 		{resource.CommonUpdate{}, true},
-		{resource.CommonUpdate{Reference: ptr("")}, false},
-		{resource.CommonUpdate{ReferenceOrigin: ptr("x")}, false},
+		{resource.CommonUpdate{Reference: testkit.Ptr("")}, false},
+		{resource.CommonUpdate{ReferenceOrigin: testkit.Ptr("x")}, false},
 		{resource.CommonUpdate{Metadata: new(resource.Metadata)}, false},
 	}
 	for _, tt := range tests {
@@ -425,35 +424,35 @@ func TestCommonUpdateApply(t *testing.T) {
 		{
 			name:        "same values",
 			giveCommon:  resource.Common{Reference: "r", ReferenceOrigin: "o", Metadata: meta},
-			giveUpdate:  resource.CommonUpdate{Reference: ptr("r"), ReferenceOrigin: ptr("o"), Metadata: &resource.Metadata{"plan": "gold"}},
+			giveUpdate:  resource.CommonUpdate{Reference: testkit.Ptr("r"), ReferenceOrigin: testkit.Ptr("o"), Metadata: &resource.Metadata{"plan": "gold"}},
 			wantCommon:  resource.Common{Reference: "r", ReferenceOrigin: "o", Metadata: meta},
 			wantChanges: resource.Changes{},
 		},
 		{
 			name:        "null to null",
 			giveCommon:  resource.Common{},
-			giveUpdate:  resource.CommonUpdate{Reference: ptr(""), Metadata: new(resource.Metadata)},
+			giveUpdate:  resource.CommonUpdate{Reference: testkit.Ptr(""), Metadata: new(resource.Metadata)},
 			wantCommon:  resource.Common{},
 			wantChanges: resource.Changes{},
 		},
 		{
 			name:        "reference changed",
 			giveCommon:  resource.Common{Reference: "a"},
-			giveUpdate:  resource.CommonUpdate{Reference: ptr("b")},
+			giveUpdate:  resource.CommonUpdate{Reference: testkit.Ptr("b")},
 			wantCommon:  resource.Common{Reference: "b"},
 			wantChanges: resource.Changes{"reference": {"a", "b"}},
 		},
 		{
 			name:        "null to value",
 			giveCommon:  resource.Common{},
-			giveUpdate:  resource.CommonUpdate{ReferenceOrigin: ptr("erp")},
+			giveUpdate:  resource.CommonUpdate{ReferenceOrigin: testkit.Ptr("erp")},
 			wantCommon:  resource.Common{ReferenceOrigin: "erp"},
 			wantChanges: resource.Changes{"reference_origin": {nil, "erp"}},
 		},
 		{
 			name:        "value to null",
 			giveCommon:  resource.Common{Reference: "a", ReferenceOrigin: "erp"},
-			giveUpdate:  resource.CommonUpdate{Reference: ptr(""), ReferenceOrigin: ptr("erp")},
+			giveUpdate:  resource.CommonUpdate{Reference: testkit.Ptr(""), ReferenceOrigin: testkit.Ptr("erp")},
 			wantCommon:  resource.Common{ReferenceOrigin: "erp"},
 			wantChanges: resource.Changes{"reference": {"a", nil}},
 		},
@@ -504,11 +503,11 @@ func TestSetFieldNullOnlyForEmptyStrings(t *testing.T) {
 		want resource.Changes
 	}{
 		{"nil src", func(ch resource.Changes) { s := "a"; resource.SetField(ch, "f", &s, nil) }, resource.Changes{}},
-		{"equal", func(ch resource.Changes) { s := "a"; resource.SetField(ch, "f", &s, ptr("a")) }, resource.Changes{}},
-		{"string to empty", func(ch resource.Changes) { s := "a"; resource.SetField(ch, "f", &s, ptr("")) }, resource.Changes{"f": {"a", nil}}},
-		{"bool false to true", func(ch resource.Changes) { b := false; resource.SetField(ch, "f", &b, ptr(true)) }, resource.Changes{"f": {false, true}}},
-		{"bool true to false", func(ch resource.Changes) { b := true; resource.SetField(ch, "f", &b, ptr(false)) }, resource.Changes{"f": {true, false}}},
-		{"int to zero", func(ch resource.Changes) { n := 3; resource.SetField(ch, "f", &n, ptr(0)) }, resource.Changes{"f": {3, 0}}},
+		{"equal", func(ch resource.Changes) { s := "a"; resource.SetField(ch, "f", &s, testkit.Ptr("a")) }, resource.Changes{}},
+		{"string to empty", func(ch resource.Changes) { s := "a"; resource.SetField(ch, "f", &s, testkit.Ptr("")) }, resource.Changes{"f": {"a", nil}}},
+		{"bool false to true", func(ch resource.Changes) { b := false; resource.SetField(ch, "f", &b, testkit.Ptr(true)) }, resource.Changes{"f": {false, true}}},
+		{"bool true to false", func(ch resource.Changes) { b := true; resource.SetField(ch, "f", &b, testkit.Ptr(false)) }, resource.Changes{"f": {true, false}}},
+		{"int to zero", func(ch resource.Changes) { n := 3; resource.SetField(ch, "f", &n, testkit.Ptr(0)) }, resource.Changes{"f": {3, 0}}},
 	}
 	for _, tt := range tests {
 		ch := resource.Changes{}
@@ -521,7 +520,7 @@ func TestSetFieldNullOnlyForEmptyStrings(t *testing.T) {
 
 func TestSetFieldSetsDestination(t *testing.T) {
 	s := "old"
-	resource.SetField(resource.Changes{}, "f", &s, ptr("new"))
+	resource.SetField(resource.Changes{}, "f", &s, testkit.Ptr("new"))
 	if s != "new" {
 		t.Fatalf("SetField left %q, want new", s)
 	}

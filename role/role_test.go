@@ -10,29 +10,10 @@ import (
 	"time"
 
 	"github.com/provisionkit/provisioning/fault"
+	"github.com/provisionkit/provisioning/internal/testkit"
 	"github.com/provisionkit/provisioning/resource"
 	"github.com/provisionkit/provisioning/role"
 )
-
-func ptr[T any](v T) *T { return &v }
-
-// problemsOf returns field:code for each problem of a *fault.ValidationError,
-// nil for a nil error, and fails for any other error.
-func problemsOf(tb testing.TB, err error) []string {
-	tb.Helper()
-	if err == nil {
-		return nil
-	}
-	var ve *fault.ValidationError
-	if !errors.As(err, &ve) || !errors.Is(err, fault.ErrInvalid) {
-		tb.Fatalf("error %v (%T) is not a *fault.ValidationError", err, err)
-	}
-	var out []string
-	for _, f := range ve.Fields {
-		out = append(out, f.Field+":"+f.Code)
-	}
-	return out
-}
 
 func defaultSubjects(tb testing.TB) *role.Subjects {
 	tb.Helper()
@@ -237,7 +218,7 @@ func TestPermissionCreateValidate(t *testing.T) {
 		{"nothing", role.PermissionCreate{}, []string{"role:required", "subject:required"}},
 	}
 	for _, tt := range tests {
-		if got := problemsOf(t, tt.give.Validate(subjects)); !slices.Equal(got, tt.wantProblems) {
+		if got := testkit.Problems(t, tt.give.Validate(subjects)); !slices.Equal(got, tt.wantProblems) {
 			t.Errorf("%s: Validate() = %q, want %q", tt.name, got, tt.wantProblems)
 		}
 	}
@@ -254,7 +235,7 @@ func TestCreateValidate(t *testing.T) {
 		{"missing organization", role.Create{Name: "Warehouse"}, []string{"organization:required"}},
 	}
 	for _, tt := range tests {
-		if got := problemsOf(t, tt.give.Validate()); !slices.Equal(got, tt.wantProblems) {
+		if got := testkit.Problems(t, tt.give.Validate()); !slices.Equal(got, tt.wantProblems) {
 			t.Errorf("%s: Validate() = %q, want %q", tt.name, got, tt.wantProblems)
 		}
 	}
@@ -272,13 +253,13 @@ func TestUpdateValidateAndApply(t *testing.T) {
 		wantUpdated  time.Time
 	}{
 		{"nothing", role.Update{}, nil, resource.Changes{}, "Warehouse", then},
-		{"same name", role.Update{Name: ptr("Warehouse")}, nil, resource.Changes{}, "Warehouse", then},
-		{"rename", role.Update{Name: ptr("Shipping")}, nil, resource.Changes{"name": {"Warehouse", "Shipping"}}, "Shipping", now},
-		{"blank name", role.Update{Name: ptr("")}, []string{"name:required"}, resource.Changes{"name": {"Warehouse", nil}}, "", now},
+		{"same name", role.Update{Name: testkit.Ptr("Warehouse")}, nil, resource.Changes{}, "Warehouse", then},
+		{"rename", role.Update{Name: testkit.Ptr("Shipping")}, nil, resource.Changes{"name": {"Warehouse", "Shipping"}}, "Shipping", now},
+		{"blank name", role.Update{Name: testkit.Ptr("")}, []string{"name:required"}, resource.Changes{"name": {"Warehouse", nil}}, "", now},
 	}
 	for _, tt := range tests {
 		r := role.Role{ID: "r1", Name: "Warehouse", Kind: role.KindCustom, Common: resource.Common{CreatedAt: then, UpdatedAt: then}}
-		problems := problemsOf(t, tt.give.Validate())
+		problems := testkit.Problems(t, tt.give.Validate())
 		changes := tt.give.Apply(&r, now)
 		if !slices.Equal(problems, tt.wantProblems) || !reflect.DeepEqual(changes, tt.wantChanges) || r.Name != tt.wantName || !r.UpdatedAt.Equal(tt.wantUpdated) || r.Kind != role.KindCustom {
 			t.Errorf("%s: Validate = %q, Apply = %#v, role %+v; want %q, %#v, name %q at %v", tt.name, problems, changes, r, tt.wantProblems, tt.wantChanges, tt.wantName, tt.wantUpdated)
@@ -299,22 +280,22 @@ func TestPermissionUpdateApply(t *testing.T) {
 		wantPerm    func(p *role.Permission)
 	}{
 		{"nothing", role.PermissionUpdate{}, resource.Changes{}, func(p *role.Permission) {}},
-		{"same flags", role.PermissionUpdate{CanRead: ptr(true), CanCreate: ptr(false)}, resource.Changes{}, func(p *role.Permission) {}},
+		{"same flags", role.PermissionUpdate{CanRead: testkit.Ptr(true), CanCreate: testkit.Ptr(false)}, resource.Changes{}, func(p *role.Permission) {}},
 		{
 			"grant create",
-			role.PermissionUpdate{CanCreate: ptr(true)},
+			role.PermissionUpdate{CanCreate: testkit.Ptr(true)},
 			resource.Changes{"can_create": {false, true}},
 			func(p *role.Permission) { p.CanCreate, p.UpdatedAt = true, now },
 		},
 		{
 			"revoke read, grant update and destroy",
-			role.PermissionUpdate{CanRead: ptr(false), CanUpdate: ptr(true), CanDestroy: ptr(true)},
+			role.PermissionUpdate{CanRead: testkit.Ptr(false), CanUpdate: testkit.Ptr(true), CanDestroy: testkit.Ptr(true)},
 			resource.Changes{"can_read": {true, false}, "can_update": {false, true}, "can_destroy": {false, true}},
 			func(p *role.Permission) { p.CanRead, p.CanUpdate, p.CanDestroy, p.UpdatedAt = false, true, true, now },
 		},
 		{
 			"reference",
-			role.PermissionUpdate{CommonUpdate: resource.CommonUpdate{Reference: ptr("x")}},
+			role.PermissionUpdate{CommonUpdate: resource.CommonUpdate{Reference: testkit.Ptr("x")}},
 			resource.Changes{"reference": {nil, "x"}},
 			func(p *role.Permission) { p.Reference, p.UpdatedAt = "x", now },
 		},
@@ -334,11 +315,11 @@ func TestPermissionUpdateValidate(t *testing.T) {
 		give         role.PermissionUpdate
 		wantProblems []string
 	}{
-		{role.PermissionUpdate{CanRead: ptr(true)}, nil},
+		{role.PermissionUpdate{CanRead: testkit.Ptr(true)}, nil},
 		{role.PermissionUpdate{CommonUpdate: resource.CommonUpdate{Metadata: &resource.Metadata{"": 1}}}, []string{"metadata:format"}},
 	}
 	for _, tt := range tests {
-		if got := problemsOf(t, tt.give.Validate()); !slices.Equal(got, tt.wantProblems) {
+		if got := testkit.Problems(t, tt.give.Validate()); !slices.Equal(got, tt.wantProblems) {
 			t.Errorf("Validate() = %q, want %q", got, tt.wantProblems)
 		}
 	}

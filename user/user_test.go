@@ -1,7 +1,6 @@
 package user_test
 
 import (
-	"errors"
 	"reflect"
 	"slices"
 	"strings"
@@ -9,30 +8,10 @@ import (
 	"time"
 	_ "time/tzdata" // time zone checks must not depend on the host's zoneinfo
 
-	"github.com/provisionkit/provisioning/fault"
+	"github.com/provisionkit/provisioning/internal/testkit"
 	"github.com/provisionkit/provisioning/resource"
 	"github.com/provisionkit/provisioning/user"
 )
-
-func ptr[T any](v T) *T { return &v }
-
-// badFields returns the fields named by a *fault.ValidationError, nil for a
-// nil error, and fails for any other error.
-func badFields(tb testing.TB, err error) []string {
-	tb.Helper()
-	if err == nil {
-		return nil
-	}
-	var ve *fault.ValidationError
-	if !errors.As(err, &ve) || !errors.Is(err, fault.ErrInvalid) {
-		tb.Fatalf("error %v (%T) is not a *fault.ValidationError", err, err)
-	}
-	var out []string
-	for _, f := range ve.Fields {
-		out = append(out, f.Field)
-	}
-	return out
-}
 
 func TestCreateValidateCanonicalisesEmail(t *testing.T) {
 	tests := []struct {
@@ -79,7 +58,7 @@ func TestCreateValidateRefuses(t *testing.T) {
 	}
 	for _, tt := range tests {
 		got, err := tt.give.Validate()
-		if fields := badFields(t, err); !slices.Equal(fields, tt.wantFields) {
+		if fields := testkit.BadFields(t, err); !slices.Equal(fields, tt.wantFields) {
 			t.Errorf("%s: Validate() fields = %q, want %q", tt.name, fields, tt.wantFields)
 		}
 		if got.Email != tt.give.Email {
@@ -104,7 +83,7 @@ func TestCreateValidateRefusesHostSpecificTimeZones(t *testing.T) {
 	tests := []string{"localtime", "posixrules", "Factory", "Europe//Rome", "Europe/./Rome"}
 	for _, give := range tests {
 		_, err := user.Create{Email: "bob@x.com", TimeZone: give}.Validate()
-		if fields := badFields(t, err); !slices.Equal(fields, []string{"time_zone"}) {
+		if fields := testkit.BadFields(t, err); !slices.Equal(fields, []string{"time_zone"}) {
 			t.Errorf("time zone %q: fields = %q, want [time_zone]", give, fields)
 		}
 	}
@@ -129,17 +108,17 @@ func TestUpdateValidate(t *testing.T) {
 		wantEmail  *string
 	}{
 		{"nothing", user.Update{}, nil, nil},
-		{"canonical email", user.Update{Email: ptr(" Bob@X.COM ")}, nil, ptr("bob@x.com")},
-		{"clear names and zone", user.Update{FirstName: ptr(""), LastName: ptr(""), TimeZone: ptr("")}, nil, nil},
-		{"bad email", user.Update{Email: ptr("bob")}, []string{"email"}, ptr("bob")},
-		{"empty email", user.Update{Email: ptr("")}, []string{"email"}, ptr("")},
-		{"bad time zone", user.Update{TimeZone: ptr("Local")}, []string{"time_zone"}, nil},
-		{"long first name", user.Update{FirstName: ptr(strings.Repeat("x", 101))}, []string{"first_name"}, nil},
-		{"bad reference origin", user.Update{CommonUpdate: resource.CommonUpdate{ReferenceOrigin: ptr("\t")}}, []string{"reference_origin"}, nil},
+		{"canonical email", user.Update{Email: testkit.Ptr(" Bob@X.COM ")}, nil, testkit.Ptr("bob@x.com")},
+		{"clear names and zone", user.Update{FirstName: testkit.Ptr(""), LastName: testkit.Ptr(""), TimeZone: testkit.Ptr("")}, nil, nil},
+		{"bad email", user.Update{Email: testkit.Ptr("bob")}, []string{"email"}, testkit.Ptr("bob")},
+		{"empty email", user.Update{Email: testkit.Ptr("")}, []string{"email"}, testkit.Ptr("")},
+		{"bad time zone", user.Update{TimeZone: testkit.Ptr("Local")}, []string{"time_zone"}, nil},
+		{"long first name", user.Update{FirstName: testkit.Ptr(strings.Repeat("x", 101))}, []string{"first_name"}, nil},
+		{"bad reference origin", user.Update{CommonUpdate: resource.CommonUpdate{ReferenceOrigin: testkit.Ptr("\t")}}, []string{"reference_origin"}, nil},
 	}
 	for _, tt := range tests {
 		got, err := tt.give.Validate()
-		if fields := badFields(t, err); !slices.Equal(fields, tt.wantFields) || !reflect.DeepEqual(got.Email, tt.wantEmail) {
+		if fields := testkit.BadFields(t, err); !slices.Equal(fields, tt.wantFields) || !reflect.DeepEqual(got.Email, tt.wantEmail) {
 			t.Errorf("%s: Validate() = email %v, fields %q; want email %v, fields %q", tt.name, got.Email, fields, tt.wantEmail, tt.wantFields)
 		}
 	}
@@ -159,22 +138,22 @@ func TestUpdateApply(t *testing.T) {
 		wantUser    func(u *user.User)
 	}{
 		{"nothing", user.Update{}, resource.Changes{}, func(u *user.User) {}},
-		{"same values", user.Update{Email: ptr("bob@x.com"), FirstName: ptr("Bob"), TimeZone: ptr("UTC")}, resource.Changes{}, func(u *user.User) {}},
+		{"same values", user.Update{Email: testkit.Ptr("bob@x.com"), FirstName: testkit.Ptr("Bob"), TimeZone: testkit.Ptr("UTC")}, resource.Changes{}, func(u *user.User) {}},
 		{
 			"email",
-			user.Update{Email: ptr("robert@x.com")},
+			user.Update{Email: testkit.Ptr("robert@x.com")},
 			resource.Changes{"email": {"bob@x.com", "robert@x.com"}},
 			func(u *user.User) { u.Email, u.UpdatedAt = "robert@x.com", now },
 		},
 		{
 			"set last name, clear time zone",
-			user.Update{LastName: ptr("Smith"), TimeZone: ptr("")},
+			user.Update{LastName: testkit.Ptr("Smith"), TimeZone: testkit.Ptr("")},
 			resource.Changes{"last_name": {nil, "Smith"}, "time_zone": {"UTC", nil}},
 			func(u *user.User) { u.LastName, u.TimeZone, u.UpdatedAt = "Smith", "", now },
 		},
 		{
 			"reference",
-			user.Update{CommonUpdate: resource.CommonUpdate{Reference: ptr("idp-2")}},
+			user.Update{CommonUpdate: resource.CommonUpdate{Reference: testkit.Ptr("idp-2")}},
 			resource.Changes{"reference": {nil, "idp-2"}},
 			func(u *user.User) { u.Reference, u.UpdatedAt = "idp-2", now },
 		},
