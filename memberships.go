@@ -144,20 +144,20 @@ func (s *Session) mayGrant(ctx context.Context, op, orgID string, d authz.Decisi
 	if s.pr.Kind == access.KindSystem {
 		return nil
 	}
-	deny := fault.E(op, fault.Forbidden, errors.New("cannot grant a role with rights the caller does not hold"))
-	switch r.Kind {
-	case role.KindAdmin:
+	if r.Kind == role.KindAdmin {
 		if !d.Owner {
 			return fault.E(op, fault.Forbidden, errors.New("only the owner grants the admin role"))
 		}
 		return nil
-	case role.KindReadOnly:
+	}
+	rights, err := s.p.authz.Rights(ctx, s.p.b.Access(), s.pr, orgID)
+	if err != nil {
+		return fault.E(op, fault.Internal, err)
+	}
+	deny := fault.E(op, fault.Forbidden, errors.New("cannot grant a role with rights the caller does not hold"))
+	if r.Kind == role.KindReadOnly {
 		for _, subject := range s.p.subjects.List() {
-			ok, err := s.allowed(ctx, orgID, subject, role.ActionRead)
-			if err != nil {
-				return fault.E(op, fault.Internal, err)
-			}
-			if !ok {
+			if !rights.Allows(subject, role.ActionRead) {
 				return deny
 			}
 		}
@@ -171,14 +171,7 @@ func (s *Session) mayGrant(ctx context.Context, op, orgID string, d authz.Decisi
 		}
 		for _, p := range page.Items {
 			for _, a := range role.Actions {
-				if !p.Allows(a) {
-					continue
-				}
-				ok, err := s.allowed(ctx, orgID, p.Subject, a)
-				if err != nil {
-					return fault.E(op, fault.Internal, err)
-				}
-				if !ok {
+				if p.Allows(a) && !rights.Allows(p.Subject, a) {
 					return deny
 				}
 			}

@@ -207,19 +207,6 @@ func (s *Session) authorize(ctx context.Context, op, orgID, subject string, act 
 	return d, nil
 }
 
-// allowed reports whether the principal may act on subject in orgID, for
-// rules that compare rights (no escalation); errors deny.
-func (s *Session) allowed(ctx context.Context, orgID, subject string, act role.Action) (bool, error) {
-	if s.pr.Kind == access.KindSystem {
-		return true, nil
-	}
-	d, err := s.p.authz.Check(ctx, s.p.b.Access(), s.pr, orgID, subject, act)
-	if err != nil {
-		return false, err
-	}
-	return d.Allowed, nil
-}
-
 // tx runs fn in a transaction.
 func (s *Session) tx(ctx context.Context, fn func(ctx context.Context) error) error {
 	return s.p.b.InTx(ctx, fn)

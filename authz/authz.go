@@ -83,25 +83,62 @@ func (a *Authorizer) Check(ctx context.Context, src access.Store, p access.Princ
 	if err := checkRequest(p, orgID, subject, act); err != nil {
 		return Decision{}, fault.Wrap(op, err)
 	}
-	rev, err := src.Revision(ctx, orgID)
+	r, err := a.rights(ctx, src, p, orgID)
 	if err != nil {
 		return Decision{}, fault.Wrap(op, err)
 	}
+	return Decision{Allowed: r.Allows(subject, act), Member: r.Member(), Owner: r.Owner(), Revision: r.sh.revision}, nil
+}
+
+// Rights are one principal's rights in one organization at one policy
+// revision: many questions answered with a single read of the revision, as
+// rules that compare rights (no escalation) need.
+type Rights struct {
+	p  access.Principal
+	sh *shard
+}
+
+// Rights returns the rights of principal p in orgID, reading the revision
+// (and, when it changed, the snapshot) from src once. Errors are those of
+// Check.
+func (a *Authorizer) Rights(ctx context.Context, src access.Store, p access.Principal, orgID string) (*Rights, error) {
+	const op = "authz.Rights"
+	if err := checkRequest(p, orgID, role.ProvisioningSubjects[0], role.ActionRead); err != nil {
+		return nil, fault.Wrap(op, err)
+	}
+	r, err := a.rights(ctx, src, p, orgID)
+	return r, fault.Wrap(op, err)
+}
+
+func (a *Authorizer) rights(ctx context.Context, src access.Store, p access.Principal, orgID string) (*Rights, error) {
+	rev, err := src.Revision(ctx, orgID)
+	if err != nil {
+		return nil, err
+	}
 	if rev == "" {
-		return Decision{}, fault.E(op, fault.Internal, fmt.Errorf("organization %s: empty revision", orgID))
+		return nil, fault.E("", fault.Internal, fmt.Errorf("organization %s: empty revision", orgID))
 	}
 	sh := a.cached(orgID, rev)
 	if sh == nil {
 		if sh, err = a.load(ctx, src, orgID); err != nil {
-			return Decision{}, fault.Wrap(op, err)
+			return nil, err
 		}
 	}
-	d := Decision{Allowed: sh.allows(p.Subject(), subject, string(act)), Revision: sh.revision}
-	if p.Kind == access.KindUser {
-		d.Member = sh.members[p.ID]
-		d.Owner = sh.owner != "" && p.ID == sh.owner
-	}
-	return d, nil
+	return &Rights{p: p, sh: sh}, nil
+}
+
+// Allows reports whether the principal may do act on subject; a malformed
+// subject or action is never allowed.
+func (r *Rights) Allows(subject string, act role.Action) bool {
+	return role.ValidSubject(subject) && act.Valid() && r.sh.allows(r.p.Subject(), subject, string(act))
+}
+
+// Member reports whether the principal is a user with an active membership.
+func (r *Rights) Member() bool { return r.p.Kind == access.KindUser && r.sh.members[r.p.ID] }
+
+// Owner reports whether the principal is the organization's owner.
+func (r *Rights) Owner() bool {
+	return r.p.Kind == access.KindUser && r.sh.owner != "" && r.p.ID == r.sh.owner
 }
 
 // Invalidate drops the cached policy of the organization; the next check
