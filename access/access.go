@@ -67,13 +67,12 @@ func User(id string) Principal { return Principal{Kind: KindUser, ID: id} }
 // Subject returns the Casbin subject of the principal: a typed, namespaced
 // id; "" when the id is not of the shape of an id.
 func (p Principal) Subject() string {
-	if !resource.ValidID(p.ID) {
+	switch {
+	case !resource.ValidID(p.ID):
 		return ""
-	}
-	switch p.Kind {
-	case KindUser:
+	case p.Kind == KindUser:
 		return "user:" + p.ID
-	case KindCredential:
+	case p.Kind == KindCredential:
 		return "cred:" + p.ID
 	}
 	return ""

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 
 	"github.com/provisionkit/provisioning/access"
@@ -83,11 +84,12 @@ func (a *Authorizer) Check(ctx context.Context, src access.Store, p access.Princ
 	if err := checkRequest(p, orgID, subject, act); err != nil {
 		return Decision{}, fault.Wrap(op, err)
 	}
-	r, err := a.rights(ctx, src, p, orgID)
+	sh, err := a.shard(ctx, src, orgID)
 	if err != nil {
 		return Decision{}, fault.Wrap(op, err)
 	}
-	return Decision{Allowed: r.Allows(subject, act), Member: r.Member(), Owner: r.Owner(), Revision: r.sh.revision}, nil
+	r := Rights{p: p, sh: sh}
+	return Decision{Allowed: r.Allows(subject, act), Member: r.Member(), Owner: r.Owner(), Revision: sh.revision}, nil
 }
 
 // Rights are one principal's rights in one organization at one policy
@@ -106,11 +108,15 @@ func (a *Authorizer) Rights(ctx context.Context, src access.Store, p access.Prin
 	if err := checkRequest(p, orgID, role.ProvisioningSubjects[0], role.ActionRead); err != nil {
 		return nil, fault.Wrap(op, err)
 	}
-	r, err := a.rights(ctx, src, p, orgID)
-	return r, fault.Wrap(op, err)
+	sh, err := a.shard(ctx, src, orgID)
+	if err != nil {
+		return nil, fault.Wrap(op, err)
+	}
+	return &Rights{p: p, sh: sh}, nil
 }
 
-func (a *Authorizer) rights(ctx context.Context, src access.Store, p access.Principal, orgID string) (*Rights, error) {
+// shard returns the organization's policy at its current revision.
+func (a *Authorizer) shard(ctx context.Context, src access.Store, orgID string) (*shard, error) {
 	rev, err := src.Revision(ctx, orgID)
 	if err != nil {
 		return nil, err
@@ -118,19 +124,16 @@ func (a *Authorizer) rights(ctx context.Context, src access.Store, p access.Prin
 	if rev == "" {
 		return nil, fault.E("", fault.Internal, fmt.Errorf("organization %s: empty revision", orgID))
 	}
-	sh := a.cached(orgID, rev)
-	if sh == nil {
-		if sh, err = a.load(ctx, src, orgID); err != nil {
-			return nil, err
-		}
+	if sh := a.cached(orgID, rev); sh != nil {
+		return sh, nil
 	}
-	return &Rights{p: p, sh: sh}, nil
+	return a.load(ctx, src, orgID)
 }
 
 // Allows reports whether the principal may do act on subject; a malformed
 // subject or action is never allowed.
 func (r *Rights) Allows(subject string, act role.Action) bool {
-	return role.ValidSubject(subject) && act.Valid() && r.sh.allows(r.p.Subject(), subject, string(act))
+	return role.ValidSubject(subject) && act.Valid() && r.sh.allowsPrincipal(r.p, subject, string(act))
 }
 
 // Member reports whether the principal is a user with an active membership.
@@ -205,7 +208,25 @@ func (a *Authorizer) load(ctx context.Context, src access.Store, orgID string) (
 		}
 	}
 	a.shards[orgID] = sh
+	sh.principals = make(map[principalKey]principalRights, len(sh.roles))
+	for _, subjects := range []map[string][]string{sh.roles, keysOf(sh.grants)} {
+		for sub := range subjects {
+			for kind, prefix := range map[access.PrincipalKind]string{access.KindUser: "user:", access.KindCredential: "cred:"} {
+				if id, ok := strings.CutPrefix(sub, prefix); ok {
+					sh.principals[principalKey{kind, id}] = principalRights{direct: sh.grants[sub], roles: sh.roles[sub]}
+				}
+			}
+		}
+	}
 	return sh, nil
+}
+
+func keysOf(g map[string]grants) map[string][]string {
+	out := make(map[string][]string, len(g))
+	for k := range g {
+		out[k] = nil
+	}
+	return out
 }
 
 // shard is one organization's policy at one revision, precomputed from a
@@ -217,6 +238,38 @@ type shard struct {
 	members  map[string]bool
 	roles    map[string][]string // subject → the roles it holds in the domain
 	grants   map[string]grants   // subject or role → its p lines in the domain
+	// principals holds, for each user and credential of the domain, its own
+	// grants and roles, keyed so that a check builds no "user:<id>" string.
+	principals map[principalKey]principalRights
+}
+
+type principalKey struct {
+	kind access.PrincipalKind
+	id   string
+}
+
+type principalRights struct {
+	direct grants
+	roles  []string
+}
+
+// allowsPrincipal answers as the model's matcher does: some p line of the
+// domain whose subject is p's subject or one of its roles (g(r.sub, p.sub,
+// r.dom)) grants obj and act.
+func (s *shard) allowsPrincipal(p access.Principal, obj, act string) bool {
+	pr, ok := s.principals[principalKey{p.Kind, p.ID}]
+	if !ok {
+		return false
+	}
+	if pr.direct.allows(obj, act) {
+		return true
+	}
+	for _, r := range pr.roles {
+		if s.grants[r].allows(obj, act) {
+			return true
+		}
+	}
+	return false
 }
 
 // grants holds (obj, act) pairs of p lines, "*" standing for any.
@@ -225,21 +278,6 @@ type grants map[[2]string]bool
 // allows applies (p.obj == "*" || r.obj == p.obj) && (p.act == "*" || r.act == p.act).
 func (g grants) allows(obj, act string) bool {
 	return g[[2]string{obj, act}] || g[[2]string{"*", act}] || g[[2]string{obj, "*"}] || g[[2]string{"*", "*"}]
-}
-
-// allows answers as the model's matcher does: some p line of the domain
-// whose subject is sub or one of sub's roles (g(r.sub, p.sub, r.dom))
-// grants obj and act.
-func (s *shard) allows(sub, obj, act string) bool {
-	if s.grants[sub].allows(obj, act) {
-		return true
-	}
-	for _, r := range s.roles[sub] {
-		if s.grants[r].allows(obj, act) {
-			return true
-		}
-	}
-	return false
 }
 
 // newShard derives the snapshot's lines, loads them into a fresh enforcer and
