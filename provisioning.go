@@ -197,6 +197,8 @@ func (s *Session) authorize(ctx context.Context, op, orgID, subject string, act 
 	switch {
 	case err != nil && fault.KindOf(err) == fault.NotFound:
 		return d, fault.E(op, fault.NotFound, nil)
+	case err != nil && (fault.KindOf(err) == fault.Invalid || fault.KindOf(err) == fault.Unauthenticated):
+		return d, fault.Wrap(op, err) // a blank organization, a malformed principal
 	case err != nil:
 		return d, fault.E(op, fault.Internal, err)
 	case !d.Member:

@@ -11,6 +11,7 @@ import (
 
 	"github.com/provisionkit/provisioning"
 	"github.com/provisionkit/provisioning/access"
+	"github.com/provisionkit/provisioning/audit"
 	"github.com/provisionkit/provisioning/fault"
 	"github.com/provisionkit/provisioning/membership"
 	"github.com/provisionkit/provisioning/organization"
@@ -575,6 +576,14 @@ func TestBadInputNamesTheFieldAndChangesNothing(t *testing.T) {
 			return err
 		}, "access_scope"},
 		{"role without name", func() error { _, err := own.CreateRole(ctx, role.Create{OrganizationID: w.org.ID}); return err }, "name"},
+		{"list without organization", func() error {
+			_, err := own.ListMemberships(ctx, membership.Filter{})
+			return err
+		}, "organization"},
+		{"versions without organization", func() error {
+			_, err := own.ListVersions(ctx, audit.Filter{})
+			return err
+		}, "organization"},
 		{"reference with newline", func() error {
 			ref := "a\nb"
 			_, err := own.UpdateRole(ctx, w.custom.ID, role.Update{CommonUpdate: resource.CommonUpdate{Reference: &ref}})
