@@ -594,8 +594,8 @@ func TestBadInputNamesTheFieldAndChangesNothing(t *testing.T) {
 		before := w.fingerprint(t)
 		err := tt.give()
 		var ve *fault.ValidationError
-		if !errors.Is(err, fault.ErrInvalid) || !errors.As(err, &ve) || !ve.Has(tt.wantField) {
-			t.Errorf("%s: %v, want a validation error on %s", tt.giveName, err, tt.wantField)
+		if fault.KindOf(err) != fault.Invalid || !errors.As(err, &ve) || !ve.Has(tt.wantField) {
+			t.Errorf("%s: %v (kind %s), want a validation error on %s", tt.giveName, err, fault.KindOf(err), tt.wantField)
 			continue
 		}
 		if tt.giveName != "foreign profile" {
