@@ -12,6 +12,7 @@ import (
 	"github.com/provisionkit/provisioning/authz"
 	"github.com/provisionkit/provisioning/fault"
 	"github.com/provisionkit/provisioning/membership"
+	"github.com/provisionkit/provisioning/organization"
 	"github.com/provisionkit/provisioning/resource"
 	"github.com/provisionkit/provisioning/role"
 )
@@ -62,15 +63,18 @@ func (s *Session) Invite(ctx context.Context, in membership.Invite) (*membership
 		if err := s.mayGrant(ctx, op, org.ID, d, r); err != nil {
 			return err
 		}
+		var profileScope access.Scope
 		if in.ProfileID != "" {
-			if _, err := s.profileIn(ctx, op, org.ID, in.ProfileID); err != nil {
+			p, err := s.profileIn(ctx, op, org.ID, in.ProfileID)
+			if err != nil {
 				return err
 			}
+			profileScope = p.AccessScope
 		}
 		now := s.now()
 		m = &membership.Membership{ID: s.p.ids.NewID(), OrganizationID: org.ID, UserEmail: in.UserEmail,
 			Status: membership.Pending, RoleID: r.ID, ProfileID: in.ProfileID, AccessScope: in.AccessScope,
-			Common: in.CommonInput.New(now)}
+			ProfileAccessScope: profileScope, Common: in.CommonInput.New(now)}
 		inv = &Invitation{MembershipID: m.ID, OrganizationID: org.ID, OrganizationName: org.Name, Email: m.UserEmail}
 		var tokenHash []byte
 		switch u, err := s.p.b.Users().GetByEmail(ctx, in.UserEmail); {
@@ -85,19 +89,17 @@ func (s *Session) Invite(ctx context.Context, in membership.Invite) (*membership
 			return fault.Wrap(op, err)
 		}
 		if err := s.p.b.Memberships().Create(ctx, m, tokenHash); err != nil {
-			return takenAs(op, err, "user_email")
+			if errors.Is(err, fault.ErrAlreadyExists) {
+				// Both unique keys that can fire here, (organization, email) and
+				// (organization, user), come from the email the caller gave.
+				return &fault.Error{Op: op, Kind: fault.Conflict, Field: "user_email", Err: err}
+			}
+			return fault.Wrap(op, err)
 		}
 		if m.Status == membership.Active {
 			if err := s.p.b.Organizations().BumpPolicy(ctx, org.ID); err != nil {
 				return fault.Wrap(op, err)
 			}
-		}
-		if in.ProfileID != "" {
-			p, err := s.p.b.Profiles().Get(ctx, in.ProfileID)
-			if err != nil {
-				return fault.Wrap(op, err)
-			}
-			m.ProfileAccessScope = p.AccessScope
 		}
 		return s.record(ctx, org.ID, typeMemberships, m.ID, audit.Create,
 			created("user_email", m.UserEmail, "status", string(m.Status), "role_id", m.RoleID,
@@ -119,14 +121,6 @@ func (s *Session) notify(ctx context.Context, inv Invitation) {
 	if err := s.p.notifier.Invited(ctx, inv); err != nil {
 		s.p.log.ErrorContext(ctx, "provisioning: notifier failed", "membership_id", inv.MembershipID, "error", err)
 	}
-}
-
-// takenAs turns a unique-key conflict into a validation error on field.
-func takenAs(op string, err error, field string) error {
-	if errors.Is(err, fault.ErrAlreadyExists) {
-		return &fault.Error{Op: op, Kind: fault.Conflict, Field: field, Err: fault.ErrAlreadyExists}
-	}
-	return fault.Wrap(op, err)
 }
 
 // roleIn loads a role that must belong to orgID; otherwise the field "role" does not exist.
@@ -210,22 +204,38 @@ func (s *Session) ListMemberships(ctx context.Context, f membership.Filter) (res
 	return page, fault.Wrap(op, err)
 }
 
+// lockedMembership is a membership read under its organization's lock.
+type lockedMembership struct {
+	*membership.Membership
+	org *organization.Organization
+	d   authz.Decision
+}
+
 // lockMembership loads a membership, locks its organization, authorizes the
-// action and reads the membership again under the lock.
-func (s *Session) lockMembership(ctx context.Context, op, id string, act role.Action) (*membership.Membership, authz.Decision, error) {
+// action act chooses for it and reads the membership again under the lock.
+func (s *Session) lockMembership(ctx context.Context, op, id string, act func(*membership.Membership) role.Action) (lockedMembership, error) {
 	m, err := s.p.b.Memberships().Get(ctx, id)
 	if err != nil {
-		return nil, authz.Decision{}, fault.Wrap(op, err)
+		return lockedMembership{}, fault.Wrap(op, err)
 	}
-	if _, err := s.p.b.Organizations().Lock(ctx, m.OrganizationID); err != nil {
-		return nil, authz.Decision{}, fault.Wrap(op, err)
-	}
-	d, err := s.authorize(ctx, op, m.OrganizationID, typeMemberships, act)
+	org, err := s.p.b.Organizations().Lock(ctx, m.OrganizationID)
 	if err != nil {
-		return nil, d, err
+		return lockedMembership{}, fault.Wrap(op, err)
+	}
+	d, err := s.authorize(ctx, op, m.OrganizationID, typeMemberships, act(m))
+	if err != nil {
+		return lockedMembership{}, err
 	}
 	m, err = s.p.b.Memberships().Get(ctx, id)
-	return m, d, fault.Wrap(op, err)
+	if err != nil {
+		return lockedMembership{}, fault.Wrap(op, err)
+	}
+	return lockedMembership{Membership: m, org: org, d: d}, nil
+}
+
+// always returns a chooser of the one action a.
+func always(a role.Action) func(*membership.Membership) role.Action {
+	return func(*membership.Membership) role.Action { return a }
 }
 
 // UpdateMembership changes a membership's role, profile, access scope or
@@ -234,10 +244,11 @@ func (s *Session) UpdateMembership(ctx context.Context, id string, u membership.
 	const op = "provisioning.UpdateMembership"
 	var out *membership.Membership
 	err := s.tx(ctx, func(ctx context.Context) error {
-		m, d, err := s.lockMembership(ctx, op, id, role.ActionUpdate)
+		lm, err := s.lockMembership(ctx, op, id, always(role.ActionUpdate))
 		if err != nil {
 			return err
 		}
+		m, d := lm.Membership, lm.d
 		if err := u.Validate(); err != nil {
 			return err
 		}
@@ -289,24 +300,16 @@ func (s *Session) UpdateMembership(ctx context.Context, id string, u membership.
 func (s *Session) DeleteMembership(ctx context.Context, id string) error {
 	const op = "provisioning.DeleteMembership"
 	return s.tx(ctx, func(ctx context.Context) error {
-		m, err := s.p.b.Memberships().Get(ctx, id)
+		lm, err := s.lockMembership(ctx, op, id, func(m *membership.Membership) role.Action {
+			if s.pr.Kind == access.KindUser && m.UserID == s.pr.ID {
+				return role.ActionRead // a member leaving needs only to be a member
+			}
+			return role.ActionDestroy
+		})
 		if err != nil {
-			return fault.Wrap(op, err)
-		}
-		if _, err := s.p.b.Organizations().Lock(ctx, m.OrganizationID); err != nil {
-			return fault.Wrap(op, err)
-		}
-		self := s.pr.Kind == access.KindUser && m.UserID == s.pr.ID
-		act := role.ActionDestroy
-		if self {
-			act = role.ActionRead // a member leaving needs only to be a member
-		}
-		if _, err := s.authorize(ctx, op, m.OrganizationID, typeMemberships, act); err != nil {
 			return err
 		}
-		if m, err = s.p.b.Memberships().Get(ctx, id); err != nil {
-			return fault.Wrap(op, err)
-		}
+		m := lm.Membership
 		if m.Owner {
 			return fault.E(op, fault.Conflict, fault.ErrLastOwner)
 		}
@@ -327,13 +330,9 @@ func (s *Session) ResendInvitation(ctx context.Context, id string) error {
 	const op = "provisioning.ResendInvitation"
 	var inv Invitation
 	err := s.tx(ctx, func(ctx context.Context) error {
-		m, _, err := s.lockMembership(ctx, op, id, role.ActionUpdate)
+		m, err := s.lockMembership(ctx, op, id, always(role.ActionUpdate))
 		if err != nil {
 			return err
-		}
-		org, err := s.p.b.Organizations().Get(ctx, m.OrganizationID)
-		if err != nil {
-			return fault.Wrap(op, err)
 		}
 		now := s.now()
 		token, hash := newInvitationToken()
@@ -343,7 +342,7 @@ func (s *Session) ResendInvitation(ctx context.Context, id string) error {
 		if err := s.p.b.Memberships().SetInvitation(ctx, m.ID, hash, expires, now); err != nil {
 			return fault.Wrap(op, err)
 		}
-		inv = Invitation{MembershipID: m.ID, OrganizationID: m.OrganizationID, OrganizationName: org.Name,
+		inv = Invitation{MembershipID: m.ID, OrganizationID: m.OrganizationID, OrganizationName: m.org.Name,
 			Email: m.UserEmail, Token: token, ExpiresAt: expires, Resent: true}
 		return s.record(ctx, m.OrganizationID, typeMemberships, m.ID, audit.Resend, resource.Changes{})
 	})
@@ -368,12 +367,9 @@ func (s *Session) AcceptInvitation(ctx context.Context, token string) (*membersh
 	}
 	var out *membership.Membership
 	err := s.tx(ctx, func(ctx context.Context) error {
-		u, err := s.p.b.Users().Get(ctx, s.pr.ID)
+		u, err := s.currentUser(ctx, op)
 		if err != nil {
-			if fault.KindOf(err) == fault.NotFound {
-				return fault.E(op, fault.Unauthenticated, nil)
-			}
-			return fault.Wrap(op, err)
+			return err
 		}
 		m, err := s.p.b.Memberships().GetByInvitation(ctx, hashToken(token))
 		if err != nil {
@@ -402,12 +398,9 @@ func (s *Session) AcceptPendingInvitations(ctx context.Context) ([]membership.Me
 	var out []membership.Membership
 	err := s.tx(ctx, func(ctx context.Context) error {
 		out = out[:0]
-		u, err := s.p.b.Users().Get(ctx, s.pr.ID)
+		u, err := s.currentUser(ctx, op)
 		if err != nil {
-			if fault.KindOf(err) == fault.NotFound {
-				return fault.E(op, fault.Unauthenticated, nil)
-			}
-			return fault.Wrap(op, err)
+			return err
 		}
 		pending, err := s.p.b.Memberships().PendingForEmail(ctx, u.Email)
 		if err != nil {
@@ -435,7 +428,7 @@ func (s *Session) activate(ctx context.Context, op string, m *membership.Members
 		if errors.Is(err, fault.ErrNotPending) {
 			return nil, fault.E(op, fault.NotFound, fault.ErrInvitationInvalid)
 		}
-		return nil, takenAs(op, err, "user")
+		return nil, fault.Wrap(op, err) // another membership of the organization has the user
 	}
 	if err := s.p.b.Organizations().BumpPolicy(ctx, m.OrganizationID); err != nil {
 		return nil, fault.Wrap(op, err)

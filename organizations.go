@@ -44,10 +44,7 @@ func created(kv ...any) resource.Changes {
 // the name and made unique with a numeric suffix.
 func (s *Session) CreateOrganization(ctx context.Context, in organization.Create) (*organization.Organization, error) {
 	const op = "provisioning.CreateOrganization"
-	if s.pr.Kind != access.KindUser {
-		return nil, fault.E(op, fault.Forbidden, errors.New("organizations are created by users"))
-	}
-	if err := s.authenticated(op); err != nil {
+	if err := s.userOnly(op); err != nil {
 		return nil, err
 	}
 	if err := in.Validate(); err != nil {
@@ -55,12 +52,9 @@ func (s *Session) CreateOrganization(ctx context.Context, in organization.Create
 	}
 	var org *organization.Organization
 	err := s.tx(ctx, func(ctx context.Context) error {
-		u, err := s.p.b.Users().Get(ctx, s.pr.ID)
+		u, err := s.currentUser(ctx, op)
 		if err != nil {
-			if fault.KindOf(err) == fault.NotFound {
-				return fault.E(op, fault.Unauthenticated, nil)
-			}
-			return fault.Wrap(op, err)
+			return err
 		}
 		base := organization.Slugify(in.Name)
 		taken, err := s.p.b.Organizations().SlugsWithPrefix(ctx, organization.SlugPrefix(base))

@@ -185,14 +185,9 @@ func (s *Session) CreatePermission(ctx context.Context, in role.PermissionCreate
 	const op = "provisioning.CreatePermission"
 	var out *role.Permission
 	err := s.tx(ctx, func(ctx context.Context) error {
-		r, err := s.p.b.Roles().GetRole(ctx, in.RoleID)
+		r, err := s.lockRole(ctx, op, in.RoleID, typePermissions, role.ActionCreate)
 		if err != nil {
-			if fault.KindOf(err) == fault.NotFound {
-				return fault.InvalidField(op, "role", "not_found", "does not exist")
-			}
-			return fault.Wrap(op, err)
-		}
-		if _, err := s.lockRole(ctx, op, r.ID, typePermissions, role.ActionCreate); err != nil {
+			// An unknown role and one of an organization the caller is not in look alike.
 			if fault.KindOf(err) == fault.NotFound {
 				return fault.InvalidField(op, "role", "not_found", "does not exist")
 			}
@@ -213,7 +208,7 @@ func (s *Session) CreatePermission(ctx context.Context, in role.PermissionCreate
 			CanCreate: in.CanCreate, CanRead: in.CanRead, CanUpdate: in.CanUpdate, CanDestroy: in.CanDestroy,
 			Common: in.CommonInput.New(s.now())}
 		if err := s.p.b.Roles().CreatePermission(ctx, out); err != nil {
-			return takenAs(op, err, "subject")
+			return fault.Wrap(op, err) // a taken (role, subject) names subject
 		}
 		if err := s.p.b.Organizations().BumpPolicy(ctx, r.OrganizationID); err != nil {
 			return fault.Wrap(op, err)

@@ -58,11 +58,7 @@ func (s *Session) CurrentUser(ctx context.Context) (*user.User, error) {
 	if err := s.userOnly(op); err != nil {
 		return nil, err
 	}
-	u, err := s.p.b.Users().Get(ctx, s.pr.ID)
-	if fault.KindOf(err) == fault.NotFound {
-		return nil, fault.E(op, fault.Unauthenticated, nil)
-	}
-	return u, fault.Wrap(op, err)
+	return s.currentUser(ctx, op)
 }
 
 // UpdateCurrentUser changes the calling user's own record.
@@ -77,12 +73,9 @@ func (s *Session) UpdateCurrentUser(ctx context.Context, up user.Update) (*user.
 	}
 	var out *user.User
 	err = s.tx(ctx, func(ctx context.Context) error {
-		u, err := s.p.b.Users().Get(ctx, s.pr.ID)
+		u, err := s.currentUser(ctx, op)
 		if err != nil {
-			if fault.KindOf(err) == fault.NotFound {
-				return fault.E(op, fault.Unauthenticated, nil)
-			}
-			return fault.Wrap(op, err)
+			return err
 		}
 		out = u
 		ch := up.Apply(u, s.now())
@@ -98,6 +91,16 @@ func (s *Session) UpdateCurrentUser(ctx context.Context, up user.Update) (*user.
 		return nil, err
 	}
 	return out, nil
+}
+
+// currentUser reads the calling user's record; a user that does not exist
+// (any more) is not authenticated.
+func (s *Session) currentUser(ctx context.Context, op string) (*user.User, error) {
+	u, err := s.p.b.Users().Get(ctx, s.pr.ID)
+	if fault.KindOf(err) == fault.NotFound {
+		return nil, fault.E(op, fault.Unauthenticated, nil)
+	}
+	return u, fault.Wrap(op, err)
 }
 
 func (s *Session) userOnly(op string) error {

@@ -149,12 +149,18 @@ func Taken(op, field string) error {
 	return &Error{Op: op, Kind: Conflict, Field: field, Err: ErrAlreadyExists}
 }
 
-// Wrap gives err an operation name, keeping its kind. A nil err stays nil.
+// Wrap gives err an operation name, keeping its kind and, when it has one,
+// the field at fault. A nil err stays nil.
 func Wrap(op string, err error) error {
 	if err == nil {
 		return nil
 	}
-	return &Error{Op: op, Kind: KindOf(err), Err: err}
+	w := &Error{Op: op, Kind: KindOf(err), Err: err}
+	var inner *Error
+	if errors.As(err, &inner) {
+		w.Field = inner.Field
+	}
+	return w
 }
 
 // KindOf reports the kind of err: the kind of the first *Error, *ValidationError
