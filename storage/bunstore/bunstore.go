@@ -20,6 +20,7 @@ import (
 	"github.com/provisionkit/provisioning/membership"
 	"github.com/provisionkit/provisioning/organization"
 	"github.com/provisionkit/provisioning/profile"
+	"github.com/provisionkit/provisioning/resource"
 	"github.com/provisionkit/provisioning/role"
 	"github.com/provisionkit/provisioning/user"
 )
@@ -281,6 +282,28 @@ func (b base) one(op string, err error) error {
 		return fault.E(op, fault.NotFound, nil)
 	}
 	return b.err(op, err)
+}
+
+// page runs q as one keyset page: rows after the cursor of pr, by the id
+// column of alias, at most pr.Size(), mapped to domain values by conv.
+func page[R, T any](ctx context.Context, b base, op string, q *bun.SelectQuery, rows *[]R, alias string,
+	pr resource.PageRequest, conv func(*R) T, id func(T) string) (resource.Page[T], error) {
+	after, err := pr.AfterID()
+	if err != nil {
+		return resource.Page[T]{}, err
+	}
+	if after != "" {
+		q = q.Where(alias+".id > ?", after)
+	}
+	size := pr.Size()
+	if err := q.OrderExpr(alias + ".id ASC").Limit(int64(size + 1)).Scan(ctx); err != nil {
+		return resource.Page[T]{}, b.err(op, err)
+	}
+	out := make([]T, len(*rows))
+	for i := range *rows {
+		out[i] = conv(&(*rows)[i])
+	}
+	return resource.NewPage(out, size, id), nil
 }
 
 // affected checks that an UPDATE or DELETE touched a row.

@@ -143,11 +143,6 @@ func (s memberStore) Delete(ctx context.Context, id string) error {
 }
 
 func (s memberStore) List(ctx context.Context, f membership.Filter) (resource.Page[membership.Membership], error) {
-	const op = "membership.List"
-	after, err := f.AfterID()
-	if err != nil {
-		return resource.Page[membership.Membership]{}, err
-	}
 	var views []membershipView
 	q := s.view(ctx, &views).Where("m.organization_id = ?", f.OrganizationID)
 	if f.Status != "" {
@@ -165,18 +160,8 @@ func (s memberStore) List(ctx context.Context, f membership.Filter) (resource.Pa
 	if f.UserEmail != "" {
 		q = q.Where("m.user_email = ?", f.UserEmail)
 	}
-	if after != "" {
-		q = q.Where("m.id > ?", after)
-	}
-	size := f.Size()
-	if err := q.OrderExpr("m.id ASC").Limit(int64(size + 1)).Scan(ctx); err != nil {
-		return resource.Page[membership.Membership]{}, s.err(op, err)
-	}
-	out := make([]membership.Membership, len(views))
-	for i := range views {
-		out[i] = views[i].domain()
-	}
-	return resource.NewPage(out, size, func(m membership.Membership) string { return m.ID }), nil
+	return page(ctx, s.base, "membership.List", q, &views, "m", f.PageRequest, (*membershipView).domain,
+		func(m membership.Membership) string { return m.ID })
 }
 
 func (s memberStore) PendingForEmail(ctx context.Context, canonicalEmail string) ([]membership.Membership, error) {

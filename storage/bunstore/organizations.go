@@ -106,13 +106,8 @@ func (s orgStore) BumpPolicy(ctx context.Context, id string) error {
 }
 
 func (s orgStore) ListForUser(ctx context.Context, userID string, f organization.Filter) (resource.Page[organization.Organization], error) {
-	const op = "organization.List"
 	if !resource.ValidID(userID) {
 		return resource.Page[organization.Organization]{}, nil
-	}
-	after, err := f.AfterID()
-	if err != nil {
-		return resource.Page[organization.Organization]{}, err
 	}
 	var rows []orgRow
 	q := s.idb(ctx).NewSelect().Model(&rows).
@@ -123,18 +118,8 @@ func (s orgStore) ListForUser(ctx context.Context, userID string, f organization
 	if f.Slug != "" {
 		q = q.Where("o.slug = ?", f.Slug)
 	}
-	if after != "" {
-		q = q.Where("o.id > ?", after)
-	}
-	size := f.Size()
-	if err := q.OrderExpr("o.id ASC").Limit(int64(size + 1)).Scan(ctx); err != nil {
-		return resource.Page[organization.Organization]{}, s.err(op, err)
-	}
-	out := make([]organization.Organization, len(rows))
-	for i := range rows {
-		out[i] = rows[i].domain()
-	}
-	return resource.NewPage(out, size, func(o organization.Organization) string { return o.ID }), nil
+	return page(ctx, s.base, "organization.List", q, &rows, "o", f.PageRequest, (*orgRow).domain,
+		func(o organization.Organization) string { return o.ID })
 }
 
 func (s orgStore) SlugsWithPrefix(ctx context.Context, prefix string) ([]string, error) {

@@ -59,25 +59,11 @@ func (s profileStore) Delete(ctx context.Context, id string) error {
 }
 
 func (s profileStore) List(ctx context.Context, f profile.Filter) (resource.Page[profile.Profile], error) {
-	after, err := f.AfterID()
-	if err != nil {
-		return resource.Page[profile.Profile]{}, err
-	}
 	var rows []profileRow
 	q := s.idb(ctx).NewSelect().Model(&rows).Where("mp.organization_id = ?", f.OrganizationID)
 	if f.Name != "" {
 		q = q.Where("mp.name = ?", f.Name)
 	}
-	if after != "" {
-		q = q.Where("mp.id > ?", after)
-	}
-	size := f.Size()
-	if err := q.OrderExpr("mp.id ASC").Limit(int64(size + 1)).Scan(ctx); err != nil {
-		return resource.Page[profile.Profile]{}, s.err("profile.List", err)
-	}
-	out := make([]profile.Profile, len(rows))
-	for i := range rows {
-		out[i] = rows[i].domain()
-	}
-	return resource.NewPage(out, size, func(p profile.Profile) string { return p.ID }), nil
+	return page(ctx, s.base, "profile.List", q, &rows, "mp", f.PageRequest, (*profileRow).domain,
+		func(p profile.Profile) string { return p.ID })
 }

@@ -73,10 +73,6 @@ func (s roleStore) UpdateRole(ctx context.Context, r *role.Role) error {
 }
 
 func (s roleStore) ListRoles(ctx context.Context, f role.Filter) (resource.Page[role.Role], error) {
-	after, err := f.AfterID()
-	if err != nil {
-		return resource.Page[role.Role]{}, err
-	}
 	var rows []roleRow
 	q := s.idb(ctx).NewSelect().Model(&rows).Where("r.organization_id = ?", f.OrganizationID)
 	if f.Kind != "" {
@@ -85,18 +81,8 @@ func (s roleStore) ListRoles(ctx context.Context, f role.Filter) (resource.Page[
 	if f.Name != "" {
 		q = q.Where("r.name = ?", f.Name)
 	}
-	if after != "" {
-		q = q.Where("r.id > ?", after)
-	}
-	size := f.Size()
-	if err := q.OrderExpr("r.id ASC").Limit(int64(size + 1)).Scan(ctx); err != nil {
-		return resource.Page[role.Role]{}, s.err("role.List", err)
-	}
-	out := make([]role.Role, len(rows))
-	for i := range rows {
-		out[i] = rows[i].domain()
-	}
-	return resource.NewPage(out, size, func(r role.Role) string { return r.ID }), nil
+	return page(ctx, s.base, "role.List", q, &rows, "r", f.PageRequest, (*roleRow).domain,
+		func(r role.Role) string { return r.ID })
 }
 
 func (s roleStore) CreatePermission(ctx context.Context, p *role.Permission) error {
@@ -130,10 +116,6 @@ func (s roleStore) UpdatePermission(ctx context.Context, p *role.Permission) err
 }
 
 func (s roleStore) ListPermissions(ctx context.Context, f role.PermissionFilter) (resource.Page[role.Permission], error) {
-	after, err := f.AfterID()
-	if err != nil {
-		return resource.Page[role.Permission]{}, err
-	}
 	var rows []permissionRow
 	q := s.idb(ctx).NewSelect().Model(&rows).Where("p.organization_id = ?", f.OrganizationID)
 	if f.RoleID != "" {
@@ -142,18 +124,8 @@ func (s roleStore) ListPermissions(ctx context.Context, f role.PermissionFilter)
 	if f.Subject != "" {
 		q = q.Where("p.subject = ?", f.Subject)
 	}
-	if after != "" {
-		q = q.Where("p.id > ?", after)
-	}
-	size := f.Size()
-	if err := q.OrderExpr("p.id ASC").Limit(int64(size + 1)).Scan(ctx); err != nil {
-		return resource.Page[role.Permission]{}, s.err("permission.List", err)
-	}
-	out := make([]role.Permission, len(rows))
-	for i := range rows {
-		out[i] = rows[i].domain()
-	}
-	return resource.NewPage(out, size, func(p role.Permission) string { return p.ID }), nil
+	return page(ctx, s.base, "permission.List", q, &rows, "p", f.PageRequest, (*permissionRow).domain,
+		func(p role.Permission) string { return p.ID })
 }
 
 func (s roleStore) PermissionSubjects(ctx context.Context, roleID string) ([]string, error) {

@@ -54,10 +54,6 @@ func (s versionStore) Get(ctx context.Context, id string) (*audit.Version, error
 }
 
 func (s versionStore) List(ctx context.Context, f audit.Filter) (resource.Page[audit.Version], error) {
-	after, err := f.AfterID()
-	if err != nil {
-		return resource.Page[audit.Version]{}, err
-	}
 	var rows []versionRow
 	q := s.idb(ctx).NewSelect().Model(&rows).Where("v.organization_id = ?", f.OrganizationID)
 	if f.ResourceType != "" {
@@ -75,16 +71,6 @@ func (s versionStore) List(ctx context.Context, f audit.Filter) (resource.Page[a
 	if !f.Until.IsZero() {
 		q = q.Where("v.created_at < ?", f.Until.UTC())
 	}
-	if after != "" {
-		q = q.Where("v.id > ?", after)
-	}
-	size := f.Size()
-	if err := q.OrderExpr("v.id ASC").Limit(int64(size + 1)).Scan(ctx); err != nil {
-		return resource.Page[audit.Version]{}, s.err("version.List", err)
-	}
-	out := make([]audit.Version, len(rows))
-	for i := range rows {
-		out[i] = rows[i].domain()
-	}
-	return resource.NewPage(out, size, func(v audit.Version) string { return v.ID }), nil
+	return page(ctx, s.base, "version.List", q, &rows, "v", f.PageRequest, (*versionRow).domain,
+		func(v audit.Version) string { return v.ID })
 }
