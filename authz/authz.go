@@ -105,7 +105,7 @@ type Rights struct {
 // Check.
 func (a *Authorizer) Rights(ctx context.Context, src access.Store, p access.Principal, orgID string) (*Rights, error) {
 	const op = "authz.Rights"
-	if err := checkRequest(p, orgID, role.ProvisioningSubjects[0], role.ActionRead); err != nil {
+	if err := checkPrincipal(p, orgID); err != nil {
 		return nil, fault.Wrap(op, err)
 	}
 	sh, err := a.shard(ctx, src, orgID)
@@ -153,6 +153,20 @@ func (a *Authorizer) Invalidate(orgID string) {
 }
 
 func checkRequest(p access.Principal, orgID, subject string, act role.Action) error {
+	if err := checkPrincipal(p, orgID); err != nil {
+		return err
+	}
+	switch {
+	case !role.ValidSubject(subject):
+		return fault.InvalidField("", "subject", "format", "must be lower-case snake_case")
+	case !act.Valid():
+		return fault.InvalidField("", "action", "enum", "must be create, read, update or destroy")
+	}
+	return nil
+}
+
+// checkPrincipal checks who asks and in which organization.
+func checkPrincipal(p access.Principal, orgID string) error {
 	switch {
 	case p.Kind == access.KindSystem:
 		return fault.E("", fault.Internal, errors.New("system principals are not decided by authz"))
@@ -162,10 +176,6 @@ func checkRequest(p access.Principal, orgID, subject string, act role.Action) er
 		return fault.InvalidField("", "organization", "required", "can't be blank")
 	case !resource.ValidID(orgID):
 		return fault.E("", fault.NotFound, nil)
-	case !role.ValidSubject(subject):
-		return fault.InvalidField("", "subject", "format", "must be lower-case snake_case")
-	case !act.Valid():
-		return fault.InvalidField("", "action", "enum", "must be create, read, update or destroy")
 	}
 	return nil
 }
@@ -208,25 +218,7 @@ func (a *Authorizer) load(ctx context.Context, src access.Store, orgID string) (
 		}
 	}
 	a.shards[orgID] = sh
-	sh.principals = make(map[principalKey]principalRights, len(sh.roles))
-	for _, subjects := range []map[string][]string{sh.roles, keysOf(sh.grants)} {
-		for sub := range subjects {
-			for kind, prefix := range map[access.PrincipalKind]string{access.KindUser: "user:", access.KindCredential: "cred:"} {
-				if id, ok := strings.CutPrefix(sub, prefix); ok {
-					sh.principals[principalKey{kind, id}] = principalRights{direct: sh.grants[sub], roles: sh.roles[sub]}
-				}
-			}
-		}
-	}
 	return sh, nil
-}
-
-func keysOf(g map[string]grants) map[string][]string {
-	out := make(map[string][]string, len(g))
-	for k := range g {
-		out[k] = nil
-	}
-	return out
 }
 
 // shard is one organization's policy at one revision, precomputed from a
@@ -236,8 +228,7 @@ type shard struct {
 	revision string
 	owner    string
 	members  map[string]bool
-	roles    map[string][]string // subject → the roles it holds in the domain
-	grants   map[string]grants   // subject or role → its p lines in the domain
+	grants   map[string]grants // subject or role → its p lines in the domain
 	// principals holds, for each user and credential of the domain, its own
 	// grants and roles, keyed so that a check builds no "user:<id>" string.
 	principals map[principalKey]principalRights
@@ -299,7 +290,6 @@ func newShard(snap *access.Snapshot) (*shard, error) {
 		revision: snap.Revision,
 		owner:    snap.OwnerUserID,
 		members:  make(map[string]bool, len(snap.Members)),
-		roles:    make(map[string][]string),
 		grants:   make(map[string]grants),
 	}
 	for _, m := range snap.Members {
@@ -324,13 +314,39 @@ func newShard(snap *access.Snapshot) (*shard, error) {
 	if err != nil {
 		return nil, internal(err)
 	}
-	for _, line := range links { // user, role, dom
-		if _, done := sh.roles[line[0]]; done || line[2] != dom {
+	roles := map[string][]string{} // subject → the roles it holds in the domain
+	for _, line := range links {   // user, role, dom
+		if _, done := roles[line[0]]; done || line[2] != dom {
 			continue
 		}
-		if sh.roles[line[0]], err = e.GetImplicitRolesForUser(line[0], dom); err != nil {
+		if roles[line[0]], err = e.GetImplicitRolesForUser(line[0], dom); err != nil {
 			return nil, internal(err)
 		}
 	}
+
+	// Index each principal's own grants and roles by (kind, id).
+	sh.principals = make(map[principalKey]principalRights, len(roles))
+	index := func(sub string) {
+		if k, ok := principalOf(sub); ok {
+			sh.principals[k] = principalRights{direct: sh.grants[sub], roles: roles[sub]}
+		}
+	}
+	for sub := range roles {
+		index(sub)
+	}
+	for sub := range sh.grants {
+		index(sub)
+	}
 	return sh, nil
+}
+
+// principalOf reads the principal of a "user:<id>" or "cred:<id>" subject.
+func principalOf(sub string) (principalKey, bool) {
+	if id, ok := strings.CutPrefix(sub, "user:"); ok {
+		return principalKey{access.KindUser, id}, true
+	}
+	if id, ok := strings.CutPrefix(sub, "cred:"); ok {
+		return principalKey{access.KindCredential, id}, true
+	}
+	return principalKey{}, false
 }

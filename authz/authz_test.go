@@ -601,6 +601,16 @@ func TestDifferential(t *testing.T) {
 			t.Errorf("seed %d, question %d: Check(%s, %s, %s, %s) = %+v; stock enforcer allowed=%v member=%v, owner=%v",
 				seed, i, p.Subject(), org, subj, act, got, want, wantMember, wantOwner)
 		}
+		// Rights answers the same questions from one read of the revision.
+		if rights, err := a.Rights(context.Background(), st, p, org); err == nil {
+			if rights.Allows(subj, act) != want || rights.Member() != wantMember || rights.Owner() != wantOwner {
+				disagreements++
+				t.Errorf("seed %d, question %d: Rights(%s, %s).Allows(%s, %s) = %v; stock enforcer allowed=%v",
+					seed, i, p.Subject(), org, subj, act, rights.Allows(subj, act), want)
+			}
+		} else if !errors.Is(err, fault.ErrNotFound) {
+			t.Fatalf("seed %d, question %d: Rights: %v", seed, i, err)
+		}
 	}
 	if disagreements > 0 {
 		t.Fatalf("seed %d: %d disagreements", seed, disagreements)
