@@ -672,3 +672,28 @@ func TestEveryMutationWritesOneVersion(t *testing.T) {
 		t.Errorf("no-op update wrote %d versions", got)
 	}
 }
+
+func TestUserByEmailComparesCanonicalForms(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	ada := e.user(t, "ada@example.com")
+	tests := []struct {
+		give    string
+		wantErr error
+	}{
+		{" ADA@Example.COM ", nil},
+		{"ada@example.com", nil},
+		{"bob@example.com", fault.ErrNotFound},
+		{"Ada <ada@example.com>", fault.ErrInvalid},
+	}
+	for _, tt := range tests {
+		u, err := e.p.System().UserByEmail(ctx, tt.give)
+		if !errors.Is(err, tt.wantErr) || (tt.wantErr == nil) != (err == nil) {
+			t.Errorf("UserByEmail(%q): %v, want %v", tt.give, err, tt.wantErr)
+			continue
+		}
+		if err == nil && u.ID != ada.ID {
+			t.Errorf("UserByEmail(%q) = %s, want %s", tt.give, u.ID, ada.ID)
+		}
+	}
+}

@@ -6,6 +6,7 @@ import (
 
 	"github.com/provisionkit/provisioning/access"
 	"github.com/provisionkit/provisioning/audit"
+	"github.com/provisionkit/provisioning/email"
 	"github.com/provisionkit/provisioning/fault"
 	"github.com/provisionkit/provisioning/user"
 )
@@ -41,11 +42,11 @@ func (y *System) CreateUser(ctx context.Context, in user.Create) (*user.User, er
 // UserByEmail finds a user by email (compared in canonical form).
 func (y *System) UserByEmail(ctx context.Context, address string) (*user.User, error) {
 	const op = "provisioning.UserByEmail"
-	in, err := user.Create{Email: address}.Validate()
+	canon, err := email.Canonical("email", address)
 	if err != nil {
 		return nil, err
 	}
-	u, err := y.s.p.b.Users().GetByEmail(ctx, in.Email)
+	u, err := y.s.p.b.Users().GetByEmail(ctx, canon)
 	return u, fault.Wrap(op, err)
 }
 
