@@ -133,7 +133,9 @@ func (s *Session) roleIn(ctx context.Context, op, orgID, roleID string) (*role.R
 }
 
 // mayGrant refuses to let the caller give someone role r when r carries
-// rights the caller does not hold: the admin kind only the owner grants.
+// rights the caller does not hold (Kubernetes' escalation rule, through
+// authz.Rights.Covers: a wildcard is covered only by a wildcard); the admin
+// kind only the owner grants.
 func (s *Session) mayGrant(ctx context.Context, op, orgID string, d authz.Decision, r *role.Role) error {
 	if s.pr.Kind == access.KindSystem {
 		return nil
@@ -148,33 +150,10 @@ func (s *Session) mayGrant(ctx context.Context, op, orgID string, d authz.Decisi
 	if err != nil {
 		return fault.E(op, fault.Internal, err)
 	}
-	deny := fault.E(op, fault.Forbidden, errors.New("cannot grant a role with rights the caller does not hold"))
-	if r.Kind == role.KindReadOnly {
-		for _, subject := range s.p.subjects.List() {
-			if !rights.Allows(subject, role.ActionRead) {
-				return deny
-			}
-		}
-		return nil
+	if !rights.Covers(r.ID) {
+		return fault.E(op, fault.Forbidden, errors.New("cannot grant a role with rights the caller does not hold"))
 	}
-	f := role.PermissionFilter{OrganizationID: orgID, RoleID: r.ID, PageRequest: resource.PageRequest{Limit: resource.MaxPageLimit}}
-	for {
-		page, err := s.p.b.Roles().ListPermissions(ctx, f)
-		if err != nil {
-			return fault.Wrap(op, err)
-		}
-		for _, p := range page.Items {
-			for _, a := range role.Actions {
-				if p.Allows(a) && !rights.Allows(p.Subject, a) {
-					return deny
-				}
-			}
-		}
-		if page.Next == "" {
-			return nil
-		}
-		f.After = page.Next
-	}
+	return nil
 }
 
 // GetMembership returns a membership of an organization the caller belongs to.
@@ -273,7 +252,7 @@ func (s *Session) UpdateMembership(ctx context.Context, id string, u membership.
 		} else if u.ProfileID != nil {
 			m.ProfileAccessScope = ""
 		}
-		roleBefore := m.RoleID
+		roleBefore, profileBefore := m.RoleID, m.ProfileID
 		ch := u.Apply(m, s.now())
 		out = m
 		if len(ch) == 0 {
@@ -282,7 +261,9 @@ func (s *Session) UpdateMembership(ctx context.Context, id string, u membership.
 		if err := s.p.b.Memberships().Update(ctx, m); err != nil {
 			return fault.Wrap(op, err)
 		}
-		if m.RoleID != roleBefore {
+		// The role decides rights; the profile decides the application
+		// memberships the member inherits.
+		if m.RoleID != roleBefore || m.ProfileID != profileBefore {
 			if err := s.p.b.Organizations().BumpPolicy(ctx, m.OrganizationID); err != nil {
 				return fault.Wrap(op, err)
 			}

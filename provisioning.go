@@ -115,7 +115,9 @@ func WithInvitationTTL(d time.Duration) Option {
 	return optionFunc(func(p *Provisioner) { p.invitationTTL = d })
 }
 
-// WithAuthorizer sets the authorizer (the default is authz.New()).
+// WithAuthorizer sets the authorizer (the default is authz.New with the
+// Provisioner's clock). Give each Provisioner its own, or share one between
+// Provisioners over the same database.
 func WithAuthorizer(a *authz.Authorizer) Option {
 	return optionFunc(func(p *Provisioner) { p.authz = a })
 }
@@ -139,7 +141,7 @@ func New(b Backend, opts ...Option) (*Provisioner, error) {
 	}
 	p.subjects = subjects
 	if p.authz == nil {
-		p.authz = authz.New()
+		p.authz = authz.New(authz.WithClock(p.clock.Now))
 	}
 	return p, nil
 }
@@ -201,12 +203,26 @@ func (s *Session) authorize(ctx context.Context, op, orgID, subject string, act 
 		return d, fault.Wrap(op, err) // a blank organization, a malformed principal
 	case err != nil:
 		return d, fault.E(op, fault.Internal, err)
-	case !d.Member:
-		return d, fault.E(op, fault.NotFound, nil)
-	case !d.Allowed:
-		return d, fault.E(op, fault.Forbidden, nil)
 	}
-	return d, nil
+	return d, refusal(op, d)
+}
+
+// refusal turns a refused decision into its error: those who hold no
+// membership (or an expired one) see not found, so that another
+// organization's ids look like ids that do not exist; a refused address or a
+// missing second factor get their own errors, so that the host can react.
+func refusal(op string, d authz.Decision) error {
+	switch d.Reason {
+	case authz.Granted:
+		return nil
+	case authz.NotMember, authz.Expired:
+		return fault.E(op, fault.NotFound, nil)
+	case authz.IPRefused:
+		return fault.Wrap(op, fault.ErrIPRefused)
+	case authz.MFARequired:
+		return fault.Wrap(op, fault.ErrMFARequired)
+	}
+	return fault.E(op, fault.Forbidden, nil)
 }
 
 // tx runs fn in a transaction.

@@ -3,6 +3,7 @@ package provisioning_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"reflect"
 	"slices"
 	"strings"
@@ -704,5 +705,69 @@ func TestUserByEmailComparesCanonicalForms(t *testing.T) {
 		if err == nil && u.ID != ada.ID {
 			t.Errorf("UserByEmail(%q) = %s, want %s", tt.give, u.ID, ada.ID)
 		}
+	}
+}
+
+// TestWildcardIsCoveredOnlyByAWildcard: Kubernetes' escalation rule. A role
+// that reads every registered subject one by one still does not hold "read
+// anything" (read_only's wildcard, which also covers subjects registered
+// later), so it cannot grant read_only; an admin, who holds the wildcard,
+// can; only the owner grants admin.
+func TestWildcardIsCoveredOnlyByAWildcard(t *testing.T) {
+	ctx := context.Background()
+	w := newWorld(t)
+	own := w.as(w.owner)
+	everyReader, err := own.CreateRole(ctx, role.Create{OrganizationID: w.org.ID, Name: "Reads each subject"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, subject := range w.p.Subjects().List() {
+		in := role.PermissionCreate{RoleID: everyReader.ID, Subject: subject, CanRead: true}
+		if subject == "memberships" {
+			in.CanCreate, in.CanUpdate = true, true
+		}
+		if _, err := own.CreatePermission(ctx, in); err != nil {
+			t.Fatal(err)
+		}
+	}
+	eu := w.user(t, "each@example.com")
+	w.member(t, own, w.org.ID, eu, everyReader.ID)
+	each := w.as(eu)
+	admin := w.as(w.adminUser)
+	tests := []struct {
+		name    string
+		as      *provisioning.Session
+		roleID  string
+		wantErr error
+	}{
+		{"each-subject reader grants read_only", each, w.readOnly.ID, fault.ErrForbidden},
+		{"each-subject reader grants its own role", each, everyReader.ID, nil},
+		{"each-subject reader grants a subset role", each, w.custom.ID, fault.ErrForbidden}, // custom updates orders
+		{"admin grants read_only", admin, w.readOnly.ID, nil},
+		{"admin grants a custom role", admin, w.custom.ID, nil},
+		{"admin grants admin", admin, w.admin.ID, fault.ErrForbidden},
+		{"owner grants admin", own, w.admin.ID, nil},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			// By invitation...
+			before := w.fingerprint(t)
+			_, err := tt.as.Invite(ctx, membership.Invite{OrganizationID: w.org.ID, UserEmail: fmt.Sprintf("new%d@example.com", i), RoleID: tt.roleID})
+			if !errors.Is(err, tt.wantErr) || (tt.wantErr == nil) != (err == nil) {
+				t.Errorf("Invite: %v, want %v", err, tt.wantErr)
+			}
+			if tt.wantErr != nil {
+				assertUnchanged(t, w.env, before)
+			}
+			// ...and by changing an existing member's role.
+			before = w.fingerprint(t)
+			_, err = tt.as.UpdateMembership(ctx, w.customMembership.ID, membership.Update{RoleID: &tt.roleID})
+			if !errors.Is(err, tt.wantErr) || (tt.wantErr == nil) != (err == nil) {
+				t.Errorf("UpdateMembership: %v, want %v", err, tt.wantErr)
+			}
+			if tt.wantErr != nil {
+				assertUnchanged(t, w.env, before)
+			}
+		})
 	}
 }

@@ -7,6 +7,7 @@ package access
 import (
 	"context"
 	"net/netip"
+	"time"
 
 	"github.com/provisionkit/provisioning/resource"
 	"github.com/provisionkit/provisioning/role"
@@ -55,6 +56,11 @@ const (
 type Principal struct {
 	Kind PrincipalKind
 	ID   string
+	// App is, for a user working through an application (an API credential
+	// of the organization, such as a Dashboard app), the credential's id:
+	// the user's rights are then those of their application memberships for
+	// that application, not those of their membership's roles.
+	App string
 	// IP is the client address of the request, when known.
 	IP netip.Addr
 	// MFA reports that the principal authenticated with a second factor.
@@ -85,9 +91,13 @@ type Snapshot struct {
 	OrganizationID string
 	Revision       string
 	OwnerUserID    string
+	// MFARequired requires every member to authenticate with a second factor.
+	MFARequired    bool
 	Roles          []RoleGrant
 	Permissions    []role.Permission
 	Members        []Member
+	Credentials    []Credential
+	AppMemberships []AppMembership
 }
 
 // RoleGrant is a role as the policy sees it.
@@ -98,8 +108,61 @@ type RoleGrant struct {
 
 // Member is an active membership as the policy sees it.
 type Member struct {
-	UserID string
+	// MembershipID names the membership (for explanations); may be empty.
+	MembershipID string
+	UserID       string
+	// RoleIDs are the membership's roles, the primary one first; its rights
+	// are their union.
+	RoleIDs []string
+	// ProfileID is the membership profile, whose application memberships
+	// the member inherits; empty for none.
+	ProfileID string
+	// Grants are direct permissions on top of the roles; "*" as subject or
+	// action means any.
+	Grants []Grant
+	// Guest members never manage the organization (see GuestDenied).
+	Guest bool
+	// ExpiresAt, when not zero, ends the membership's rights.
+	ExpiresAt time.Time
+	// MFARequired requires this member to authenticate with a second factor.
+	MFARequired bool
+	// AllowedIPs, when not nil, lists the only networks calls may come from.
+	AllowedIPs []netip.Prefix
+}
+
+// Grant is one direct permission: an action on a subject, "*" meaning any.
+type Grant struct {
+	Subject string
+	Action  string
+}
+
+// Credential is an API credential as the policy sees it: a machine principal
+// with at most one role, and an application users may be given access to.
+type Credential struct {
+	ID string
+	// RoleID is the credential's own role; empty for kinds without one.
 	RoleID string
+	// ExpiresAt, when not zero, ends the credential's rights.
+	ExpiresAt time.Time
+	// AllowedIPs, when not nil, lists the only networks calls may come from.
+	AllowedIPs []netip.Prefix
+}
+
+// AppMembership gives a member, or every member of a profile, a role inside
+// one application (credential). Exactly one of UserID and ProfileID is set.
+type AppMembership struct {
+	ID           string
+	CredentialID string
+	RoleID       string
+	UserID       string
+	ProfileID    string
+}
+
+// GuestDenied lists the subjects a guest member may never create, update or
+// destroy, whatever its roles and grants say.
+var GuestDenied = [...]string{
+	"organizations", "memberships", "membership_profiles", "roles", "permissions",
+	"api_credentials", "application_memberships", "identity_providers",
 }
 
 // Store reads policy snapshots. It is implemented by storage and consumed by authz.
@@ -109,4 +172,28 @@ type Store interface {
 	Revision(ctx context.Context, orgID string) (string, error)
 	// Snapshot returns the organization's policy, with its revision.
 	Snapshot(ctx context.Context, orgID string) (*Snapshot, error)
+	// Organizations lists, in ascending id order, the ids greater than after
+	// (all when after is empty) of at most limit organizations where the
+	// principal may hold rights: those of a user's active memberships, the
+	// organization of a credential.
+	Organizations(ctx context.Context, p Principal, after string, limit int) ([]string, error)
+}
+
+// TxStore is a Store that knows whether the caller's transaction (carried
+// by ctx) has changed an organization's policy without committing it yet. A
+// policy read in such a transaction serves that transaction's own checks
+// and is never cached for others: were the transaction rolled back, no
+// cache would keep a trace of it.
+type TxStore interface {
+	Uncommitted(ctx context.Context, orgID string) bool
+}
+
+// Watcher is a Store that can tell early when a policy changes, so that
+// caches refresh before the next check asks (PostgreSQL LISTEN/NOTIFY).
+// Freshness never depends on it: every check compares the revision.
+type Watcher interface {
+	// WatchPolicy calls changed with the id of each organization whose
+	// policy revision changes after it is called, until ctx ends or the
+	// connection fails; it returns the reason it stopped.
+	WatchPolicy(ctx context.Context, changed func(orgID string)) error
 }

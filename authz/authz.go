@@ -4,8 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/provisionkit/provisioning/access"
 	"github.com/provisionkit/provisioning/fault"
@@ -17,15 +18,40 @@ import (
 // Authorizer keeps in memory unless WithMaxOrganizations says otherwise.
 const DefaultMaxOrganizations = 10_000
 
+// Reason tells why a decision came out as it did.
+type Reason string
+
+// The reasons, in the order the check looks at them.
+const (
+	// NotMember: the principal has no active membership (a user) or is not
+	// a credential of the organization.
+	NotMember Reason = "not_member"
+	// Expired: the membership or credential has expired.
+	Expired Reason = "expired"
+	// IPRefused: the request's client address is outside the allowlist.
+	IPRefused Reason = "ip_refused"
+	// MFARequired: the organization or the member requires a second factor
+	// and the request was not made with one.
+	MFARequired Reason = "mfa_required"
+	// Denied: a deny line matched (a guest managing the organization).
+	Denied Reason = "denied"
+	// NoGrant: no line grants the action.
+	NoGrant Reason = "no_grant"
+	// Granted: a line grants the action and none denies it.
+	Granted Reason = "granted"
+)
+
 // Decision is the outcome of a check.
 type Decision struct {
 	// Allowed reports that the principal may do the action on the subject.
 	Allowed bool
-	// Member reports that the principal is a user with an active membership
-	// in the organization.
+	// Member reports that the principal is a user with an active, unexpired
+	// membership in the organization.
 	Member bool
 	// Owner reports that the principal is the organization's owner.
 	Owner bool
+	// Reason tells why: Granted when allowed.
+	Reason Reason
 	// Revision is the policy revision the decision was made with.
 	Revision string
 }
@@ -49,19 +75,42 @@ func WithMaxOrganizations(n int) Option {
 	})
 }
 
+// WithClock sets the clock that expiries are compared with (time.Now by
+// default).
+func WithClock(now func() time.Time) Option {
+	return optionFunc(func(a *Authorizer) {
+		if now != nil {
+			a.now = now
+		}
+	})
+}
+
 // Authorizer decides whether a principal may do an action on a subject
 // inside an organization. It keeps one shard per organization, built from the
-// organization's snapshot through a Casbin enforcer and reused while the
-// organization's revision stays the same. It is safe for concurrent use.
+// organization's snapshot with Casbin's role manager and reused while the
+// organization's revision stays the same. Checks take no lock. It is safe for
+// concurrent use.
 type Authorizer struct {
 	max    int
-	mu     sync.RWMutex
-	shards map[string]*shard
+	now    func() time.Time
+	shards sync.Map // organization id → *shard
+	count  atomic.Int64
+
+	mu      sync.Mutex // serializes cache writes and in-flight loads
+	loading map[string]*load
+}
+
+// load is one in-flight snapshot read and build, shared by the checks that
+// miss the cache together.
+type load struct {
+	done chan struct{}
+	sh   *shard
+	err  error
 }
 
 // New returns an Authorizer with an empty cache.
 func New(opts ...Option) *Authorizer {
-	a := &Authorizer{max: DefaultMaxOrganizations, shards: make(map[string]*shard)}
+	a := &Authorizer{max: DefaultMaxOrganizations, now: time.Now, loading: make(map[string]*load)}
 	for _, o := range opts {
 		o.apply(a)
 	}
@@ -88,16 +137,40 @@ func (a *Authorizer) Check(ctx context.Context, src access.Store, p access.Princ
 	if err != nil {
 		return Decision{}, fault.Wrap(op, err)
 	}
-	r := Rights{p: p, sh: sh}
-	return Decision{Allowed: r.Allows(subject, act), Member: r.Member(), Owner: r.Owner(), Revision: sh.revision}, nil
+	return sh.decide(p, subject, bitOf(string(act)), a.now), nil
+}
+
+// Decide answers from memory alone, for the policy revision rev of orgID
+// (read by the caller, in its own transaction): ok is false when that
+// revision is not in memory, and Check must load it. Malformed requests are
+// refused (Allowed false, Reason NoGrant or NotMember). Decide takes no lock
+// and allocates nothing.
+func (a *Authorizer) Decide(p access.Principal, orgID, rev, subject string, act role.Action) (d Decision, ok bool) {
+	v, found := a.shards.Load(orgID)
+	if !found {
+		return Decision{}, false
+	}
+	sh := v.(*shard)
+	if sh.revision != rev {
+		return Decision{}, false
+	}
+	bit := bitOf(string(act))
+	if bit == 0 || bit == anyAction || p.Kind == access.KindSystem {
+		return Decision{Reason: NoGrant, Revision: rev}, true
+	}
+	if _, known := sh.objects[subject]; !known && !role.ValidSubject(subject) {
+		return Decision{Reason: NoGrant, Revision: rev}, true
+	}
+	return sh.decide(p, subject, bit, a.now), true
 }
 
 // Rights are one principal's rights in one organization at one policy
 // revision: many questions answered with a single read of the revision, as
 // rules that compare rights (no escalation) need.
 type Rights struct {
-	p  access.Principal
-	sh *shard
+	p   access.Principal
+	sh  *shard
+	now func() time.Time
 }
 
 // Rights returns the rights of principal p in orgID, reading the revision
@@ -112,50 +185,89 @@ func (a *Authorizer) Rights(ctx context.Context, src access.Store, p access.Prin
 	if err != nil {
 		return nil, fault.Wrap(op, err)
 	}
-	return &Rights{p: p, sh: sh}, nil
-}
-
-// shard returns the organization's policy at its current revision.
-func (a *Authorizer) shard(ctx context.Context, src access.Store, orgID string) (*shard, error) {
-	rev, err := src.Revision(ctx, orgID)
-	if err != nil {
-		return nil, err
-	}
-	if rev == "" {
-		return nil, fault.E("", fault.Internal, fmt.Errorf("organization %s: empty revision", orgID))
-	}
-	if sh := a.cached(orgID, rev); sh != nil {
-		return sh, nil
-	}
-	return a.load(ctx, src, orgID)
+	return &Rights{p: p, sh: sh, now: a.now}, nil
 }
 
 // Allows reports whether the principal may do act on subject; a malformed
 // subject or action is never allowed.
 func (r *Rights) Allows(subject string, act role.Action) bool {
-	return role.ValidSubject(subject) && act.Valid() && r.sh.allowsPrincipal(r.p, subject, string(act))
+	return r.Decide(subject, act).Allowed
 }
 
-// Member reports whether the principal is a user with an active membership.
-func (r *Rights) Member() bool { return r.p.Kind == access.KindUser && r.sh.members[r.p.ID] }
+// Decide answers as Check would at the revision of r.
+func (r *Rights) Decide(subject string, act role.Action) Decision {
+	if !role.ValidSubject(subject) || !act.Valid() {
+		return Decision{Reason: NoGrant, Revision: r.sh.revision}
+	}
+	return r.sh.decide(r.p, subject, bitOf(string(act)), r.now)
+}
+
+// Member reports whether the principal is a user with an active, unexpired
+// membership.
+func (r *Rights) Member() bool {
+	return r.p.Kind == access.KindUser && r.sh.decide(r.p, "", 0, r.now).Member
+}
 
 // Owner reports whether the principal is the organization's owner.
 func (r *Rights) Owner() bool {
 	return r.p.Kind == access.KindUser && r.sh.owner != "" && r.p.ID == r.sh.owner
 }
 
+// Revision is the policy revision the rights were read at.
+func (r *Rights) Revision() string { return r.sh.revision }
+
 // Invalidate drops the cached policy of the organization; the next check
 // reads a fresh snapshot.
 func (a *Authorizer) Invalidate(orgID string) {
 	a.mu.Lock()
-	delete(a.shards, orgID)
-	a.mu.Unlock()
+	defer a.mu.Unlock()
+	if _, ok := a.shards.LoadAndDelete(orgID); ok {
+		a.count.Add(-1)
+	}
 }
 
+// Cached reports whether the organization's policy is in memory, and at
+// which revision.
+func (a *Authorizer) Cached(orgID string) (rev string, ok bool) {
+	v, ok := a.shards.Load(orgID)
+	if !ok {
+		return "", false
+	}
+	return v.(*shard).revision, true
+}
+
+// Refresh brings the organization's policy in memory up to date with src
+// when it is cached (or when load is true), so that the next check does not
+// pay for the rebuild. Watchers call it when told of a change.
+func (a *Authorizer) Refresh(ctx context.Context, src access.Store, orgID string, load bool) error {
+	rev, cached := a.Cached(orgID)
+	if !cached && !load {
+		return nil
+	}
+	cur, err := src.Revision(ctx, orgID)
+	switch {
+	case fault.KindOf(err) == fault.NotFound:
+		a.Invalidate(orgID)
+		return nil
+	case err != nil:
+		return err
+	case cached && cur == rev:
+		return nil
+	}
+	_, err = a.load(ctx, src, orgID)
+	return err
+}
+
+// checkRequest checks a whole question: who asks, where, and what.
 func checkRequest(p access.Principal, orgID, subject string, act role.Action) error {
 	if err := checkPrincipal(p, orgID); err != nil {
 		return err
 	}
+	return checkAsk(subject, act)
+}
+
+// checkAsk checks what is asked.
+func checkAsk(subject string, act role.Action) error {
 	switch {
 	case !role.ValidSubject(subject):
 		return fault.InvalidField("", "subject", "format", "must be lower-case snake_case")
@@ -167,11 +279,29 @@ func checkRequest(p access.Principal, orgID, subject string, act role.Action) er
 
 // checkPrincipal checks who asks and in which organization.
 func checkPrincipal(p access.Principal, orgID string) error {
+	if err := checkWho(p); err != nil {
+		return err
+	}
+	return checkOrg(orgID)
+}
+
+// checkWho checks the principal: a user or a credential with a well-formed
+// id; an application only for a user.
+func checkWho(p access.Principal) error {
 	switch {
 	case p.Kind == access.KindSystem:
 		return fault.E("", fault.Internal, errors.New("system principals are not decided by authz"))
 	case p.Kind != access.KindUser && p.Kind != access.KindCredential, !resource.ValidID(p.ID):
 		return fault.E("", fault.Unauthenticated, nil)
+	case p.App != "" && (p.Kind != access.KindUser || !resource.ValidID(p.App)):
+		return fault.E("", fault.Unauthenticated, errors.New("an application acts for a user"))
+	}
+	return nil
+}
+
+// checkOrg checks an organization id: blank is invalid, malformed is not found.
+func checkOrg(orgID string) error {
+	switch {
 	case orgID == "":
 		return fault.InvalidField("", "organization", "required", "can't be blank")
 	case !resource.ValidID(orgID):
@@ -180,19 +310,64 @@ func checkPrincipal(p access.Principal, orgID string) error {
 	return nil
 }
 
-// cached returns the organization's shard when it has revision rev.
-func (a *Authorizer) cached(orgID, rev string) *shard {
-	a.mu.RLock()
-	defer a.mu.RUnlock()
-	if sh := a.shards[orgID]; sh != nil && sh.revision == rev {
-		return sh
+// shard returns the organization's policy at its current revision.
+func (a *Authorizer) shard(ctx context.Context, src access.Store, orgID string) (*shard, error) {
+	rev, err := src.Revision(ctx, orgID)
+	if err != nil {
+		return nil, err
 	}
-	return nil
+	if rev == "" {
+		return nil, fault.E("", fault.Internal, fmt.Errorf("organization %s: empty revision", orgID))
+	}
+	if v, ok := a.shards.Load(orgID); ok && v.(*shard).revision == rev {
+		return v.(*shard), nil
+	}
+	sh, err := a.load(ctx, src, orgID)
+	if err == nil && sh.revision != rev {
+		// A load shared with another check read an older snapshot than the
+		// revision this caller saw (or a newer one it must not trust inside
+		// its transaction): read the caller's own.
+		return a.build(ctx, src, orgID)
+	}
+	return sh, err
 }
 
 // load reads the organization's snapshot, builds its shard and caches it.
-// The shard is built apart and swapped in whole: nothing in use is mutated.
+// Checks that miss together share one load. The shard is built apart and
+// swapped in whole: nothing in use is mutated.
 func (a *Authorizer) load(ctx context.Context, src access.Store, orgID string) (*shard, error) {
+	if uncommitted(ctx, src, orgID) {
+		return a.build(ctx, src, orgID) // private to the transaction
+	}
+	a.mu.Lock()
+	if l, ok := a.loading[orgID]; ok {
+		a.mu.Unlock()
+		select {
+		case <-l.done:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+		if l.err == nil {
+			return l.sh, nil
+		}
+		// The shared load failed (perhaps for its own context): try ours.
+		return a.build(ctx, src, orgID)
+	}
+	l := &load{done: make(chan struct{})}
+	a.loading[orgID] = l
+	a.mu.Unlock()
+
+	l.sh, l.err = a.build(ctx, src, orgID)
+
+	a.mu.Lock()
+	delete(a.loading, orgID)
+	a.mu.Unlock()
+	close(l.done)
+	return l.sh, l.err
+}
+
+// build reads the snapshot, builds the shard and stores it.
+func (a *Authorizer) build(ctx context.Context, src access.Store, orgID string) (*shard, error) {
 	snap, err := src.Snapshot(ctx, orgID)
 	switch {
 	case err != nil:
@@ -208,145 +383,35 @@ func (a *Authorizer) load(ctx context.Context, src access.Store, orgID string) (
 	if err != nil {
 		return nil, err
 	}
+	if !uncommitted(ctx, src, orgID) {
+		a.store(orgID, sh)
+	}
+	return sh, nil
+}
 
+// uncommitted reports whether ctx's transaction changed the organization's
+// policy and has not committed: such a policy is never cached.
+func uncommitted(ctx context.Context, src access.Store, orgID string) bool {
+	tx, ok := src.(access.TxStore)
+	return ok && tx.Uncommitted(ctx, orgID)
+}
+
+// store caches the shard, evicting an arbitrary organization when full.
+func (a *Authorizer) store(orgID string, sh *shard) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if _, ok := a.shards[orgID]; !ok && len(a.shards) >= a.max {
-		for k := range a.shards { // evict an arbitrary organization
-			delete(a.shards, k)
-			break
-		}
+	if _, loaded := a.shards.Swap(orgID, sh); loaded {
+		return
 	}
-	a.shards[orgID] = sh
-	return sh, nil
-}
-
-// shard is one organization's policy at one revision, precomputed from a
-// Casbin enforcer loaded with its lines. It is never mutated after it is
-// built; a new revision gets a new shard.
-type shard struct {
-	revision string
-	owner    string
-	members  map[string]bool
-	grants   map[string]grants // subject or role → its p lines in the domain
-	// principals holds, for each user and credential of the domain, its own
-	// grants and roles, keyed so that a check builds no "user:<id>" string.
-	principals map[principalKey]principalRights
-}
-
-type principalKey struct {
-	kind access.PrincipalKind
-	id   string
-}
-
-type principalRights struct {
-	direct grants
-	roles  []string
-}
-
-// allowsPrincipal answers as the model's matcher does: some p line of the
-// domain whose subject is p's subject or one of its roles (g(r.sub, p.sub,
-// r.dom)) grants obj and act.
-func (s *shard) allowsPrincipal(p access.Principal, obj, act string) bool {
-	pr, ok := s.principals[principalKey{p.Kind, p.ID}]
-	if !ok {
-		return false
+	if a.count.Add(1) <= int64(a.max) {
+		return
 	}
-	if pr.direct.allows(obj, act) {
-		return true
-	}
-	for _, r := range pr.roles {
-		if s.grants[r].allows(obj, act) {
+	a.shards.Range(func(k, _ any) bool {
+		if k.(string) == orgID {
 			return true
 		}
-	}
-	return false
-}
-
-// grants holds (obj, act) pairs of p lines, "*" standing for any.
-type grants map[[2]string]bool
-
-// allows applies (p.obj == "*" || r.obj == p.obj) && (p.act == "*" || r.act == p.act).
-func (g grants) allows(obj, act string) bool {
-	return g[[2]string{obj, act}] || g[[2]string{"*", act}] || g[[2]string{obj, "*"}] || g[[2]string{"*", "*"}]
-}
-
-// newShard derives the snapshot's lines, loads them into a fresh enforcer and
-// reads back, for each subject of the domain, its roles (resolved by Casbin's
-// role manager) and the grants of its p lines. The enforcer is used by this
-// goroutine only, then dropped.
-func newShard(snap *access.Snapshot) (*shard, error) {
-	p, g, err := Lines(snap)
-	if err != nil {
-		return nil, err
-	}
-	internal := func(err error) error { return fault.E("authz.newShard", fault.Internal, err) }
-	e, err := newEnforcer(p, g)
-	if err != nil {
-		return nil, internal(err)
-	}
-	dom := domain(snap.OrganizationID)
-	sh := &shard{
-		revision: snap.Revision,
-		owner:    snap.OwnerUserID,
-		members:  make(map[string]bool, len(snap.Members)),
-		grants:   make(map[string]grants),
-	}
-	for _, m := range snap.Members {
-		sh.members[m.UserID] = true
-	}
-
-	policy, err := e.GetPolicy()
-	if err != nil {
-		return nil, internal(err)
-	}
-	for _, line := range policy { // sub, dom, obj, act
-		if line[1] != dom {
-			continue
-		}
-		if sh.grants[line[0]] == nil {
-			sh.grants[line[0]] = grants{}
-		}
-		sh.grants[line[0]][[2]string{line[2], line[3]}] = true
-	}
-
-	links, err := e.GetGroupingPolicy()
-	if err != nil {
-		return nil, internal(err)
-	}
-	roles := map[string][]string{} // subject → the roles it holds in the domain
-	for _, line := range links {   // user, role, dom
-		if _, done := roles[line[0]]; done || line[2] != dom {
-			continue
-		}
-		if roles[line[0]], err = e.GetImplicitRolesForUser(line[0], dom); err != nil {
-			return nil, internal(err)
-		}
-	}
-
-	// Index each principal's own grants and roles by (kind, id).
-	sh.principals = make(map[principalKey]principalRights, len(roles))
-	index := func(sub string) {
-		if k, ok := principalOf(sub); ok {
-			sh.principals[k] = principalRights{direct: sh.grants[sub], roles: roles[sub]}
-		}
-	}
-	for sub := range roles {
-		index(sub)
-	}
-	for sub := range sh.grants {
-		index(sub)
-	}
-	return sh, nil
-}
-
-// principalOf reads the principal of a "user:<id>" or "cred:<id>" subject.
-func principalOf(sub string) (principalKey, bool) {
-	if id, ok := strings.CutPrefix(sub, "user:"); ok {
-		return principalKey{access.KindUser, id}, true
-	}
-	if id, ok := strings.CutPrefix(sub, "cred:"); ok {
-		return principalKey{access.KindCredential, id}, true
-	}
-	return principalKey{}, false
+		a.shards.Delete(k)
+		a.count.Add(-1)
+		return false
+	})
 }

@@ -7,6 +7,7 @@ import (
 	"github.com/provisionkit/provisioning/access"
 	"github.com/provisionkit/provisioning/authz"
 	"github.com/provisionkit/provisioning/fault"
+	"github.com/provisionkit/provisioning/resource"
 	"github.com/provisionkit/provisioning/role"
 )
 
@@ -28,8 +29,17 @@ func (s oneOrg) Snapshot(ctx context.Context, orgID string) (*access.Snapshot, e
 	return s.snap, nil
 }
 
-func ExampleAuthorizer_Check() {
-	store := oneOrg{&access.Snapshot{
+func (s oneOrg) Organizations(_ context.Context, p access.Principal, after string, _ int) ([]string, error) {
+	for _, m := range s.snap.Members {
+		if p.Kind == access.KindUser && m.UserID == p.ID && s.snap.OrganizationID > after {
+			return []string{s.snap.OrganizationID}, nil
+		}
+	}
+	return nil, nil
+}
+
+func exampleStore() oneOrg {
+	return oneOrg{&access.Snapshot{
 		OrganizationID: "org1",
 		Revision:       "7f3a",
 		OwnerUserID:    "ann",
@@ -39,10 +49,15 @@ func ExampleAuthorizer_Check() {
 		},
 		Permissions: []role.Permission{{RoleID: "support", Subject: "customers", CanRead: true, CanUpdate: true}},
 		Members: []access.Member{
-			{UserID: "ann", RoleID: "admin1"},
-			{UserID: "bob", RoleID: "support"},
+			{UserID: "ann", RoleIDs: []string{"admin1"}},
+			{UserID: "bob", RoleIDs: []string{"support"}},
+			{UserID: "cy", RoleIDs: []string{"support"}, Guest: true},
 		},
 	}}
+}
+
+func ExampleAuthorizer_Check() {
+	store := exampleStore()
 	a := authz.New()
 	ctx := context.Background()
 	for _, q := range []struct {
@@ -60,12 +75,48 @@ func ExampleAuthorizer_Check() {
 			fmt.Println(err)
 			continue
 		}
-		fmt.Printf("%s %s %s: allowed=%v member=%v owner=%v\n", q.user, q.act, q.subject, d.Allowed, d.Member, d.Owner)
+		fmt.Printf("%s %s %s: allowed=%v member=%v owner=%v (%s)\n", q.user, q.act, q.subject, d.Allowed, d.Member, d.Owner, d.Reason)
 	}
 	// Output:
-	// ann create memberships: allowed=true member=true owner=true
-	// bob update customers: allowed=true member=true owner=false
-	// bob destroy customers: allowed=false member=true owner=false
-	// bob read memberships: allowed=true member=true owner=false
-	// eve read memberships: allowed=false member=false owner=false
+	// ann create memberships: allowed=true member=true owner=true (granted)
+	// bob update customers: allowed=true member=true owner=false (granted)
+	// bob destroy customers: allowed=false member=true owner=false (no_grant)
+	// bob read memberships: allowed=true member=true owner=false (granted)
+	// eve read memberships: allowed=false member=false owner=false (not_member)
+}
+
+func ExampleAuthorizer_Explain() {
+	store := exampleStore()
+	a := authz.New()
+	ctx := context.Background()
+	for _, user := range []string{"bob", "cy"} {
+		ex, err := a.Explain(ctx, store, access.User(user), "org1", "customers", role.ActionUpdate)
+		if err != nil {
+			fmt.Println(err)
+			continue
+		}
+		fmt.Println(user, ex)
+	}
+	ex, _ := a.Explain(ctx, store, access.User("cy"), "org1", "memberships", role.ActionDestroy)
+	fmt.Println("cy", ex)
+	// Output:
+	// bob granted (revision 7f3a) by [role:support, org:org1, customers, update, allow] role=support
+	// cy granted (revision 7f3a) by [role:support, org:org1, customers, update, allow] role=support
+	// cy denied (revision 7f3a) by [builtin:guest, org:org1, memberships, destroy, deny]
+}
+
+func ExampleAuthorizer_Members() {
+	store := exampleStore()
+	a := authz.New()
+	page, err := a.Members(context.Background(), store, "org1", "customers", role.ActionUpdate, resource.PageRequest{Limit: 1})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(page.Items, page.Next != "")
+	page, _ = a.Members(context.Background(), store, "org1", "customers", role.ActionUpdate, resource.PageRequest{After: page.Next, Limit: 1})
+	fmt.Println(page.Items, page.Next != "")
+	// Output:
+	// [ann] true
+	// [bob] true
 }

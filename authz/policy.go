@@ -19,8 +19,22 @@ import (
 //go:embed model.conf
 var modelText string
 
-// memberRole is the built-in role every active member of an organization has.
-const memberRole = "builtin:member"
+// The built-in roles of every organization's domain.
+const (
+	// memberRole is held by every active member.
+	memberRole = "builtin:member"
+	// guestRole is held by every guest member; it carries deny lines only.
+	guestRole = "builtin:guest"
+)
+
+// The effects of a p line.
+const (
+	allowEffect = "allow"
+	denyEffect  = "deny"
+)
+
+// any is the wildcard of a p line's object or action.
+const anyToken = "*"
 
 // baseline lists the subjects every active member may read.
 var baseline = [...]string{
@@ -28,21 +42,37 @@ var baseline = [...]string{
 	"api_credentials", "application_memberships", "identity_providers",
 }
 
-func domain(orgID string) string   { return "org:" + orgID }
-func roleSub(roleID string) string { return "role:" + roleID }
-func userSub(userID string) string { return "user:" + userID }
+// managing lists the actions a guest may never do on access.GuestDenied.
+var managing = [...]role.Action{role.ActionCreate, role.ActionUpdate, role.ActionDestroy}
 
-// Lines derives the Casbin policy of one organization from its snapshot. The
-// domain of every line is "org:<OrganizationID>". The lines carry no policy
-// type: each p line is [sub, dom, obj, act] and each g line is [user, role, dom].
+func orgDomain(orgID string) string  { return "org:" + orgID }
+func appDomain(credID string) string { return "app:" + credID }
+func roleSub(roleID string) string   { return "role:" + roleID }
+func userSub(userID string) string   { return "user:" + userID }
+func credSub(credID string) string   { return "cred:" + credID }
+
+// Lines derives the Casbin policy of one organization from its snapshot. Each
+// p line is [sub, dom, obj, act, eft] and each g line is [sub, role, dom];
+// they carry no policy type. The organization's domain is "org:<id>"; each
+// application (credential) that some member reaches through an application
+// membership has its own domain "app:<credential id>".
 //
-//   - a role of kind admin gives [role:<id>, org:<o>, *, *];
-//   - a role of kind read_only gives [role:<id>, org:<o>, *, read];
-//   - a role of kind custom gives [role:<id>, org:<o>, <subject>, <action>] for each
-//     true flag of each of its permissions (the permissions of admin and
-//     read_only roles add nothing: the kind decides);
+//   - a role of kind admin gives [role:<id>, org:<o>, *, *, allow];
+//   - a role of kind read_only gives [role:<id>, org:<o>, *, read, allow];
+//   - a role of kind custom gives [role:<id>, org:<o>, <subject>, <action>,
+//     allow] for each true flag of each of its permissions (the permissions
+//     of admin and read_only roles add nothing: the kind decides);
 //   - builtin:member may read the provisioning resources except versions;
-//   - each member gives [user:<id>, role:<id>, org:<o>] and [user:<id>, builtin:member, org:<o>].
+//   - builtin:guest is denied create, update and destroy on
+//     access.GuestDenied (emitted only when the organization has a guest);
+//   - each member gives [user:<id>, role:<id>, org:<o>] for each of its
+//     roles, [user:<id>, builtin:member, org:<o>], [user:<id>,
+//     builtin:guest, org:<o>] when a guest, and [user:<id>, org:<o>,
+//     <subject|*>, <action|*>, allow] for each direct grant;
+//   - each credential with a role gives [cred:<id>, role:<id>, org:<o>];
+//   - each application membership gives [user:<id>, role:<id>, app:<c>] for
+//     its member, or for every member of its profile (computed here, never
+//     stored), and the role's p lines are repeated in the domain app:<c>.
 //
 // Every id must be a well-formed id (resource.ValidID), every subject
 // lower-case snake_case, every kind known, every reference resolved inside the
@@ -61,9 +91,12 @@ func Lines(s *access.Snapshot) (p [][]string, g [][]string, err error) {
 	if s.OwnerUserID != "" && !resource.ValidID(s.OwnerUserID) {
 		return nil, nil, bad("malformed owner id %q", s.OwnerUserID)
 	}
-	dom := domain(s.OrganizationID)
+	dom := orgDomain(s.OrganizationID)
+	var b lineSet
 
-	kinds := make(map[string]role.Kind, len(s.Roles))
+	// Roles: their lines are kept apart so that application domains can
+	// repeat them.
+	roleLines := make(map[string][][2]string, len(s.Roles)) // role id → (obj, act)
 	for _, r := range s.Roles {
 		switch {
 		case !resource.ValidID(r.ID):
@@ -71,18 +104,22 @@ func Lines(s *access.Snapshot) (p [][]string, g [][]string, err error) {
 		case !r.Kind.Valid():
 			return nil, nil, bad("role %s: unknown kind %q", r.ID, r.Kind)
 		}
-		if _, dup := kinds[r.ID]; dup {
+		if _, dup := roleLines[r.ID]; dup {
 			return nil, nil, bad("role %s listed twice", r.ID)
 		}
-		kinds[r.ID] = r.Kind
 		switch r.Kind {
 		case role.KindAdmin:
-			p = append(p, []string{roleSub(r.ID), dom, "*", "*"})
+			roleLines[r.ID] = [][2]string{{anyToken, anyToken}}
 		case role.KindReadOnly:
-			p = append(p, []string{roleSub(r.ID), dom, "*", string(role.ActionRead)})
+			roleLines[r.ID] = [][2]string{{anyToken, string(role.ActionRead)}}
+		default:
+			roleLines[r.ID] = nil
 		}
 	}
-
+	kinds := make(map[string]role.Kind, len(s.Roles))
+	for _, r := range s.Roles {
+		kinds[r.ID] = r.Kind
+	}
 	for _, perm := range s.Permissions {
 		kind, ok := kinds[perm.RoleID]
 		switch {
@@ -97,36 +134,127 @@ func Lines(s *access.Snapshot) (p [][]string, g [][]string, err error) {
 		}
 		for _, a := range role.Actions {
 			if perm.Allows(a) {
-				p = append(p, []string{roleSub(perm.RoleID), dom, perm.Subject, string(a)})
+				roleLines[perm.RoleID] = append(roleLines[perm.RoleID], [2]string{perm.Subject, string(a)})
+			}
+		}
+	}
+	for _, r := range s.Roles { // snapshot order, so that lines are deterministic
+		for _, l := range roleLines[r.ID] {
+			b.p(roleSub(r.ID), dom, l[0], l[1], allowEffect)
+		}
+	}
+	for _, subj := range baseline {
+		b.p(memberRole, dom, subj, string(role.ActionRead), allowEffect)
+	}
+
+	// Members.
+	byUser := make(map[string]*access.Member, len(s.Members))
+	guests := false
+	for i := range s.Members {
+		m := &s.Members[i]
+		switch {
+		case !resource.ValidID(m.UserID):
+			return nil, nil, bad("malformed member user id %q", m.UserID)
+		case m.MembershipID != "" && !resource.ValidID(m.MembershipID):
+			return nil, nil, bad("member %s: malformed membership id %q", m.UserID, m.MembershipID)
+		case m.ProfileID != "" && !resource.ValidID(m.ProfileID):
+			return nil, nil, bad("member %s: malformed profile id %q", m.UserID, m.ProfileID)
+		case len(m.RoleIDs) == 0:
+			return nil, nil, bad("member %s: no role", m.UserID)
+		}
+		if _, dup := byUser[m.UserID]; dup {
+			return nil, nil, bad("member %s listed twice", m.UserID)
+		}
+		byUser[m.UserID] = m
+		for _, r := range m.RoleIDs {
+			if _, ok := kinds[r]; !ok {
+				return nil, nil, bad("member %s: unknown role %q", m.UserID, r)
+			}
+			b.g(userSub(m.UserID), roleSub(r), dom)
+		}
+		b.g(userSub(m.UserID), memberRole, dom)
+		if m.Guest {
+			guests = true
+			b.g(userSub(m.UserID), guestRole, dom)
+		}
+		for _, gr := range m.Grants {
+			if !validGrant(gr) {
+				return nil, nil, bad("member %s: malformed grant %q on %q", m.UserID, gr.Action, gr.Subject)
+			}
+			b.p(userSub(m.UserID), dom, gr.Subject, gr.Action, allowEffect)
+		}
+	}
+	if guests {
+		for _, subj := range access.GuestDenied {
+			for _, a := range managing {
+				b.p(guestRole, dom, subj, string(a), denyEffect)
 			}
 		}
 	}
 
-	for _, subj := range baseline {
-		p = append(p, []string{memberRole, dom, subj, string(role.ActionRead)})
+	// Credentials.
+	creds := make(map[string]bool, len(s.Credentials))
+	for _, c := range s.Credentials {
+		switch {
+		case !resource.ValidID(c.ID):
+			return nil, nil, bad("malformed credential id %q", c.ID)
+		case creds[c.ID]:
+			return nil, nil, bad("credential %s listed twice", c.ID)
+		}
+		creds[c.ID] = true
+		if c.RoleID == "" {
+			continue
+		}
+		if _, ok := kinds[c.RoleID]; !ok {
+			return nil, nil, bad("credential %s: unknown role %q", c.ID, c.RoleID)
+		}
+		b.g(credSub(c.ID), roleSub(c.RoleID), dom)
 	}
 
-	seen := make(map[string]bool, len(s.Members))
+	// Application memberships: a domain per application.
+	byProfile := make(map[string][]string)
 	for _, m := range s.Members {
+		if m.ProfileID != "" {
+			byProfile[m.ProfileID] = append(byProfile[m.ProfileID], m.UserID)
+		}
+	}
+	appRoles := make(map[[2]string]bool) // (credential, role) whose lines are repeated
+	for _, am := range s.AppMemberships {
 		switch {
-		case !resource.ValidID(m.UserID):
-			return nil, nil, bad("malformed member user id %q", m.UserID)
-		case !resource.ValidID(m.RoleID):
-			return nil, nil, bad("member %s: malformed role id %q", m.UserID, m.RoleID)
+		case !resource.ValidID(am.ID):
+			return nil, nil, bad("malformed application membership id %q", am.ID)
+		case !creds[am.CredentialID]:
+			return nil, nil, bad("application membership %s: unknown credential %q", am.ID, am.CredentialID)
+		case (am.UserID == "") == (am.ProfileID == ""):
+			return nil, nil, bad("application membership %s: needs exactly one of user and profile", am.ID)
+		case am.UserID != "" && !resource.ValidID(am.UserID), am.ProfileID != "" && !resource.ValidID(am.ProfileID):
+			return nil, nil, bad("application membership %s: malformed holder", am.ID)
 		}
-		if _, ok := kinds[m.RoleID]; !ok {
-			return nil, nil, bad("member %s: unknown role %q", m.UserID, m.RoleID)
+		if _, ok := kinds[am.RoleID]; !ok {
+			return nil, nil, bad("application membership %s: unknown role %q", am.ID, am.RoleID)
 		}
-		g = append(g, []string{userSub(m.UserID), roleSub(m.RoleID), dom})
-		if !seen[m.UserID] {
-			seen[m.UserID] = true
-			g = append(g, []string{userSub(m.UserID), memberRole, dom})
+		users := byProfile[am.ProfileID]
+		if am.UserID != "" {
+			users = nil
+			if byUser[am.UserID] != nil { // a membership that is not active grants nothing
+				users = []string{am.UserID}
+			}
+		}
+		app := appDomain(am.CredentialID)
+		for _, u := range users {
+			b.g(userSub(u), roleSub(am.RoleID), app)
+		}
+		if len(users) > 0 && !appRoles[[2]string{am.CredentialID, am.RoleID}] {
+			appRoles[[2]string{am.CredentialID, am.RoleID}] = true
+			for _, l := range roleLines[am.RoleID] {
+				b.p(roleSub(am.RoleID), app, l[0], l[1], allowEffect)
+			}
 		}
 	}
 
 	// Belt and braces for I3: whatever the checks above let through, no line
 	// may carry a token that a CSV round trip or a filter would misread.
-	for _, lines := range [][][]string{p, g} {
+	for _, lines := range [][][]string{b.pl, b.gl} {
 		for _, line := range lines {
 			for _, t := range line {
 				if !validToken(t) {
@@ -135,7 +263,37 @@ func Lines(s *access.Snapshot) (p [][]string, g [][]string, err error) {
 			}
 		}
 	}
-	return p, g, nil
+	return b.pl, b.gl, nil
+}
+
+// lineSet collects lines without duplicates, in the order first added.
+type lineSet struct {
+	pl, gl [][]string
+	seen   map[string]bool
+}
+
+func (b *lineSet) add(dst *[][]string, line []string) {
+	if b.seen == nil {
+		b.seen = make(map[string]bool)
+	}
+	k := fmt.Sprint(len(line)) + "\x00" + strings.Join(line, "\x00")
+	if !b.seen[k] {
+		b.seen[k] = true
+		*dst = append(*dst, line)
+	}
+}
+
+func (b *lineSet) p(sub, dom, obj, act, eft string) {
+	b.add(&b.pl, []string{sub, dom, obj, act, eft})
+}
+
+func (b *lineSet) g(sub, role, dom string) { b.add(&b.gl, []string{sub, role, dom}) }
+
+// validGrant reports whether a direct grant names a subject (or "*") and an
+// action (or "*").
+func validGrant(g access.Grant) bool {
+	return (g.Subject == anyToken || role.ValidSubject(g.Subject)) &&
+		(g.Action == anyToken || role.Action(g.Action).Valid())
 }
 
 // validToken reports whether t may appear in a policy line: non-empty, no
@@ -144,10 +302,13 @@ func validToken(t string) bool {
 	return t != "" && !strings.ContainsAny(t, ",\"\r\n") && strings.TrimSpace(t) == t
 }
 
-// newEnforcer builds an enforcer over a freshly parsed model, loaded with the
-// given lines through an in-memory adapter (array form, never CSV text).
+// parsedModel parses the embedded model; it fails only if model.conf is broken.
+func parsedModel() (model.Model, error) { return model.NewModelFromString(modelText) }
+
+// newEnforcer builds a stock enforcer over a freshly parsed model, loaded with
+// the given lines through an in-memory adapter (array form, never CSV text).
 func newEnforcer(p, g [][]string) (*casbin.Enforcer, error) {
-	m, err := model.NewModelFromString(modelText)
+	m, err := parsedModel()
 	if err != nil {
 		return nil, err
 	}

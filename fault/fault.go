@@ -80,6 +80,11 @@ var (
 	ErrNotPending = &Sentinel{Conflict, "membership is not pending"}
 	// ErrInvitationInvalid: an invitation token that is unknown, used, expired or meant for another email.
 	ErrInvitationInvalid = &Sentinel{NotFound, "invitation is invalid or expired"}
+	// ErrMFARequired: the organization or the membership requires a second
+	// factor and the call was not made with one; ask for it and retry.
+	ErrMFARequired = &Sentinel{Forbidden, "a second authentication factor is required"}
+	// ErrIPRefused: the call comes from an address outside the allowlist.
+	ErrIPRefused = &Sentinel{Forbidden, "calls from this address are not allowed"}
 )
 
 func kindSentinel(k Kind) *Sentinel {

@@ -209,7 +209,7 @@ func TestConstructorsWithoutApp(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := provisioningfx.NewProvisioner(provisioningfx.ProvisionerParams{Store: st})
+	p, err := provisioningfx.NewProvisioner(provisioningfx.ProvisionerParams{Lifecycle: lc, Store: st})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -61,15 +61,19 @@ func NewStore(p StoreParams) (*bunstore.Store, error) {
 type ProvisionerParams struct {
 	fx.In
 
-	Store    *bunstore.Store
+	Lifecycle fx.Lifecycle
+	Store     *bunstore.Store
 	Notifier provisioning.Notifier `optional:"true"`
 	Logger   *slog.Logger          `optional:"true"`
 	Clock    provisioning.Clock    `optional:"true"`
 	Options  []provisioning.Option `group:"provisioning_options"`
 }
 
-// NewProvisioner builds the Provisioner. Options from the group come last.
-// Outside fx, use provisioning.New.
+// NewProvisioner builds the Provisioner and runs its policy watcher
+// (Provisioner.WatchPolicy: LISTEN/NOTIFY on PostgreSQL, polling elsewhere)
+// from start to stop, so that policy caches refresh early after another
+// process's change. Options from the group come last. Outside fx, use
+// provisioning.New (and run WatchPolicy in a goroutine if you want it).
 func NewProvisioner(p ProvisionerParams) (*provisioning.Provisioner, error) {
 	opts := make([]provisioning.Option, 0, 3+len(p.Options))
 	if p.Notifier != nil {
@@ -82,5 +86,34 @@ func NewProvisioner(p ProvisionerParams) (*provisioning.Provisioner, error) {
 		opts = append(opts, provisioning.WithClock(p.Clock))
 	}
 	opts = append(opts, p.Options...)
-	return provisioning.New(p.Store, opts...)
+	prov, err := provisioning.New(p.Store, opts...)
+	if err != nil {
+		return nil, err
+	}
+	if p.Lifecycle == nil { // built by hand, without a lifecycle: no watcher
+		return prov, nil
+	}
+	var stop context.CancelFunc
+	done := make(chan struct{})
+	p.Lifecycle.Append(fx.Hook{
+		OnStart: func(context.Context) error {
+			var ctx context.Context
+			ctx, stop = context.WithCancel(context.Background())
+			go func() {
+				defer close(done)
+				prov.WatchPolicy(ctx, 0)
+			}()
+			return nil
+		},
+		OnStop: func(ctx context.Context) error {
+			stop()
+			select {
+			case <-done:
+				return nil
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		},
+	})
+	return prov, nil
 }

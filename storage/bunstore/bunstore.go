@@ -8,10 +8,12 @@ import (
 	"fmt"
 	"io/fs"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/uptrace/bun"
 	"github.com/uptrace/bun/dialect"
+	"github.com/uptrace/bun/driver/pgdriver"
 	"github.com/uptrace/bun/migrate"
 
 	"github.com/provisionkit/provisioning/access"
@@ -34,6 +36,9 @@ type Store struct {
 	db      *bun.DB
 	dialect dialect.Name
 	retries int
+	// listens: the database is PostgreSQL through bun's pgdriver, whose
+	// Listener the policy store can watch PolicyChannel with.
+	listens bool
 
 	orgs     orgStore
 	users    userStore
@@ -75,7 +80,8 @@ func New(db *bun.DB, opts ...Option) (*Store, error) {
 	default:
 		return nil, fmt.Errorf("bunstore: unsupported dialect %s", name)
 	}
-	s := &Store{db: db, dialect: name, retries: 5}
+	_, pgdrv := db.Driver().(pgdriver.Driver)
+	s := &Store{db: db, dialect: name, retries: 5, listens: name == dialect.PG && pgdrv}
 	for _, o := range opts {
 		o.apply(s)
 	}
@@ -106,8 +112,16 @@ func (s *Store) Roles() role.Store { return s.roles }
 // Versions returns the audit store.
 func (s *Store) Versions() audit.Store { return s.versions }
 
-// Access returns the policy snapshot store.
-func (s *Store) Access() access.Store { return s.policy }
+// Access returns the policy snapshot store. On PostgreSQL through bun's
+// pgdriver it is also an access.Watcher, told of every committed change of
+// a policy revision by LISTEN on PolicyChannel; elsewhere it is not one, and
+// callers poll the revision instead.
+func (s *Store) Access() access.Store {
+	if s.listens {
+		return watchingPolicyStore{s.policy}
+	}
+	return s.policy
+}
 
 // Migrate applies the embedded migrations that are missing. It is safe to
 // call from several processes at once: a lock table lets one run them.
@@ -233,7 +247,8 @@ func (s *Store) runTx(ctx context.Context, fn func(ctx context.Context) error) (
 			}
 		}
 	}()
-	if err := fn(context.WithValue(ctx, txKey{}, tx)); err != nil {
+	ctx = context.WithValue(context.WithValue(ctx, txKey{}, tx), txStateKey{}, &txState{})
+	if err := fn(ctx); err != nil {
 		done = true
 		_ = tx.Rollback()
 		return err
@@ -243,6 +258,29 @@ func (s *Store) runTx(ctx context.Context, fn func(ctx context.Context) error) (
 		return s.translateCommit(err)
 	}
 	return nil
+}
+
+type txStateKey struct{}
+
+// txState is what a transaction of this package has done so far.
+type txState struct {
+	mu      sync.Mutex
+	revised map[string]bool // organizations whose policy revision it changed
+}
+
+func (t *txState) touch(orgID string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.revised == nil {
+		t.revised = make(map[string]bool)
+	}
+	t.revised[orgID] = true
+}
+
+func (t *txState) touched(orgID string) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.revised[orgID]
 }
 
 // idb returns the transaction in ctx, or the database.

@@ -26,4 +26,10 @@
 // be deleted; a profile in use cannot be deleted. Membership and ownership
 // changes of one organization lock its row (FOR UPDATE on PostgreSQL and
 // MySQL; SQLite write transactions begin IMMEDIATE).
+//
+// Every write of an organization's policy revision (Create, SetOwner,
+// BumpPolicy) also runs pg_notify on PolicyChannel in its transaction on
+// PostgreSQL, so listeners hear of it on commit only. There, through bun's
+// pgdriver, Access() is an access.Watcher that listens; on SQLite and MySQL
+// it is not one, and callers poll the revision.
 package bunstore

@@ -5,6 +5,8 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 
+	"github.com/uptrace/bun/dialect"
+
 	"github.com/provisionkit/provisioning/fault"
 	"github.com/provisionkit/provisioning/organization"
 	"github.com/provisionkit/provisioning/resource"
@@ -26,6 +28,11 @@ func (r *orgRow) domain() organization.Organization {
 		Config: map[string]any(r.Config), OwnerMembershipID: r.OwnerMembershipID, Common: r.common()}
 }
 
+// PolicyChannel is the PostgreSQL notification channel on which every
+// change of an organization's policy revision is announced, with the
+// organization's id as payload, when its transaction commits.
+const PolicyChannel = "provisioning_policy"
+
 // newRevision returns a fresh policy revision token: random, so that the
 // token of a rolled-back transaction is never seen again.
 func newRevision() string {
@@ -34,14 +41,37 @@ func newRevision() string {
 	return hex.EncodeToString(b[:])
 }
 
+// revise runs write, which gives organization id a new policy revision,
+// and on PostgreSQL notifies PolicyChannel with id in the same transaction
+// (one is started when ctx carries none): listeners hear of the change when
+// it commits, never when it rolls back.
+func (b base) revise(ctx context.Context, op, id string, write func(ctx context.Context) error) error {
+	if st, ok := ctx.Value(txStateKey{}).(*txState); ok {
+		st.touch(id) // before the write: a failed statement ends the transaction anyway
+	}
+	if b.s.dialect != dialect.PG {
+		return write(ctx)
+	}
+	return b.s.InTx(ctx, func(ctx context.Context) error {
+		if err := write(ctx); err != nil {
+			return err
+		}
+		_, err := b.idb(ctx).ExecContext(ctx, "SELECT pg_notify(?, ?)", PolicyChannel, id)
+		return b.err(op, err)
+	})
+}
+
 func (s orgStore) Create(ctx context.Context, o *organization.Organization) error {
+	const op = "organization.Create"
 	row := toOrgRow(o)
 	row.PolicyRevision = newRevision()
-	if err := checkJSON("organization.Create", row.Metadata, row.Config); err != nil {
+	if err := checkJSON(op, row.Metadata, row.Config); err != nil {
 		return err
 	}
-	_, err := s.idb(ctx).NewInsert().Model(row).Exec(ctx)
-	return s.err("organization.Create", err)
+	return s.revise(ctx, op, row.ID, func(ctx context.Context) error {
+		_, err := s.idb(ctx).NewInsert().Model(row).Exec(ctx)
+		return s.err(op, err)
+	})
 }
 
 func (s orgStore) get(ctx context.Context, op, id string, lock bool) (*organization.Organization, error) {
@@ -80,6 +110,12 @@ func (s orgStore) Update(ctx context.Context, o *organization.Organization) erro
 }
 
 func (s orgStore) SetOwner(ctx context.Context, id, from, membershipID string) error {
+	return s.revise(ctx, "organization.SetOwner", id, func(ctx context.Context) error {
+		return s.setOwner(ctx, id, from, membershipID)
+	})
+}
+
+func (s orgStore) setOwner(ctx context.Context, id, from, membershipID string) error {
 	q := s.idb(ctx).NewUpdate().Model((*orgRow)(nil)).
 		Set("owner_membership_id = ?", membershipID).
 		Set("policy_revision = ?", newRevision()).
@@ -100,9 +136,12 @@ func (s orgStore) SetOwner(ctx context.Context, id, from, membershipID string) e
 }
 
 func (s orgStore) BumpPolicy(ctx context.Context, id string) error {
-	res, err := s.idb(ctx).NewUpdate().Model((*orgRow)(nil)).
-		Set("policy_revision = ?", newRevision()).Where("id = ?", id).Exec(ctx)
-	return s.affected("organization.BumpPolicy", res, err)
+	const op = "organization.BumpPolicy"
+	return s.revise(ctx, op, id, func(ctx context.Context) error {
+		res, err := s.idb(ctx).NewUpdate().Model((*orgRow)(nil)).
+			Set("policy_revision = ?", newRevision()).Where("id = ?", id).Exec(ctx)
+		return s.affected(op, res, err)
+	})
 }
 
 func (s orgStore) ListForUser(ctx context.Context, userID string, f organization.Filter) (resource.Page[organization.Organization], error) {

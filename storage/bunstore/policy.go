@@ -2,6 +2,10 @@ package bunstore
 
 import (
 	"context"
+	"fmt"
+	"time"
+
+	"github.com/uptrace/bun/driver/pgdriver"
 
 	"github.com/provisionkit/provisioning/access"
 	"github.com/provisionkit/provisioning/fault"
@@ -57,15 +61,98 @@ func (s policyStore) snapshot(ctx context.Context, orgID string) (*access.Snapsh
 		snap.Permissions = append(snap.Permissions, perms[i].domain())
 	}
 	var members []membershipRow
-	if err := s.idb(ctx).NewSelect().Model(&members).Column("id", "user_id", "role_id").
+	if err := s.idb(ctx).NewSelect().Model(&members).Column("id", "user_id", "role_id", "membership_profile_id").
 		Where("m.organization_id = ? AND m.status = 'active' AND m.user_id IS NOT NULL", orgID).Scan(ctx); err != nil {
 		return nil, s.err(op, err)
 	}
 	for _, m := range members {
-		snap.Members = append(snap.Members, access.Member{UserID: m.UserID, RoleID: m.RoleID})
+		snap.Members = append(snap.Members, access.Member{MembershipID: m.ID, UserID: m.UserID,
+			RoleIDs: []string{m.RoleID}, ProfileID: m.ProfileID})
 		if m.ID == org.OwnerMembershipID {
 			snap.OwnerUserID = m.UserID
 		}
 	}
 	return snap, nil
+}
+
+// Organizations lists, in ascending id order, the organizations where p may
+// hold rights: for a user, those where it has an active membership. An API
+// credential gets none for now: credentials are not stored yet, and the
+// issue that adds them returns the credential's organization here. An after
+// that is not the shape of an id matches nothing; a limit below 1 or above
+// resource.MaxPageLimit means resource.MaxPageLimit. A principal of another
+// kind, or whose id is not the shape of an id, is fault.Invalid.
+func (s policyStore) Organizations(ctx context.Context, p access.Principal, after string, limit int) ([]string, error) {
+	const op = "access.Organizations"
+	switch {
+	case p.Kind != access.KindUser && p.Kind != access.KindCredential:
+		return nil, fault.InvalidField(op, "principal", "enum", "must be a user or an API credential")
+	case !resource.ValidID(p.ID):
+		return nil, fault.InvalidField(op, "principal", "format", "must have an id")
+	case p.Kind == access.KindCredential, after != "" && !resource.ValidID(after):
+		return nil, nil
+	}
+	if limit < 1 || limit > resource.MaxPageLimit {
+		limit = resource.MaxPageLimit
+	}
+	q := s.idb(ctx).NewSelect().Model((*membershipRow)(nil)).Column("organization_id").
+		Where("m.user_id = ? AND m.status = 'active'", p.ID)
+	if after != "" {
+		q = q.Where("m.organization_id > ?", after)
+	}
+	var ids []string
+	err := q.OrderExpr("m.organization_id ASC").Limit(int64(limit)).Scan(ctx, &ids)
+	return ids, s.err(op, err)
+}
+
+// watchingPolicyStore is the policy store on PostgreSQL through bun's
+// pgdriver, where it can also watch policy changes.
+type watchingPolicyStore struct{ policyStore }
+
+var _ access.Watcher = watchingPolicyStore{}
+
+// WatchPolicy listens on PolicyChannel on a connection of its own and calls
+// changed, from the calling goroutine, with each id the channel carries
+// (payloads that are not the shape of an id are dropped). It returns nil
+// when ctx ends, and the error when the connection fails. Notifications are
+// per database, not per schema: stores in other schemas of the same
+// database notify it too, which costs a needless refresh, never a stale one.
+func (s watchingPolicyStore) WatchPolicy(ctx context.Context, changed func(orgID string)) error {
+	ln := pgdriver.NewListener(s.s.db)
+	// The listener's reads ignore cancellation: closing it ends them.
+	closed := make(chan struct{})
+	stop := context.AfterFunc(ctx, func() { _ = ln.Close(); close(closed) })
+	defer func() {
+		if stop() {
+			_ = ln.Close()
+		} else {
+			<-closed
+		}
+	}()
+	err := ln.Listen(ctx, PolicyChannel)
+	for err == nil {
+		var channel, payload string
+		channel, payload, err = ln.Receive(context.WithoutCancel(ctx))
+		if err == nil && channel == PolicyChannel && resource.ValidID(payload) {
+			changed(payload)
+		}
+	}
+	if ended(ctx) {
+		return nil
+	}
+	return fmt.Errorf("bunstore: watch policy: %w", err)
+}
+
+// ended reports whether ctx has ended or is ending: its deadline can fail
+// a read an instant before ctx.Err reports it.
+func ended(ctx context.Context) bool {
+	d, ok := ctx.Deadline()
+	return ctx.Err() != nil || ok && !time.Now().Before(d)
+}
+
+// Uncommitted reports whether ctx's transaction changed the organization's
+// policy revision and has not committed yet (access.TxStore).
+func (s policyStore) Uncommitted(ctx context.Context, orgID string) bool {
+	st, ok := ctx.Value(txStateKey{}).(*txState)
+	return ok && st.touched(orgID)
 }

@@ -131,6 +131,9 @@ var suite = []struct {
 		{"Revision", testAccessRevision},
 		{"Snapshot", testAccessSnapshot},
 		{"SnapshotInTx", testAccessSnapshotInTx},
+		{"Organizations", testAccessOrganizations},
+		{"OrganizationsLimit", testAccessOrganizationsLimit},
+		{"OrganizationsInvalidPrincipal", testAccessOrganizationsInvalid},
 	}},
 	{"InTx", []testCase{
 		{"Commit", testTxCommit},

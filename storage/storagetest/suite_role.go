@@ -4,7 +4,9 @@ import (
 	"cmp"
 	"context"
 	"errors"
+	"math"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -12,6 +14,7 @@ import (
 	"github.com/provisionkit/provisioning/audit"
 	"github.com/provisionkit/provisioning/fault"
 	"github.com/provisionkit/provisioning/membership"
+	"github.com/provisionkit/provisioning/organization"
 	"github.com/provisionkit/provisioning/resource"
 	"github.com/provisionkit/provisioning/role"
 	"github.com/provisionkit/provisioning/storage/bunstore"
@@ -441,7 +444,8 @@ func testAccessSnapshot(t *testing.T, e *env) {
 	p1 := e.newPermission(t, custom, "orders", func(p *role.Permission) { p.CanUpdate, p.Metadata = true, resource.Metadata{"k": "v"} })
 	p2 := e.newPermission(t, custom, "skus")
 	u2, u3 := e.newUser(t), e.newUser(t)
-	e.newMember(t, tn.org.ID, custom.ID, activeFor(u2))
+	prof := e.newProfile(t, tn.org.ID, access.TestAccess)
+	m2 := e.newMember(t, tn.org.ID, custom.ID, activeFor(u2), func(m *membership.Membership) { m.ProfileID = prof.ID })
 	e.newMember(t, tn.org.ID, custom.ID, activeFor(u3), func(m *membership.Membership) { m.Status = membership.Pending })
 	e.newMember(t, tn.org.ID, ro.ID)
 	e.newMember(t, other.org.ID, other.admin.ID, activeFor(u2))
@@ -455,7 +459,10 @@ func testAccessSnapshot(t *testing.T, e *env) {
 		OrganizationID: tn.org.ID, Revision: rev, OwnerUserID: tn.owner.ID,
 		Roles:       []access.RoleGrant{{ID: tn.admin.ID, Kind: role.KindAdmin}, {ID: ro.ID, Kind: role.KindReadOnly}, {ID: custom.ID, Kind: role.KindCustom}},
 		Permissions: []role.Permission{*p1, *p2},
-		Members:     []access.Member{{UserID: tn.owner.ID, RoleID: tn.admin.ID}, {UserID: u2.ID, RoleID: custom.ID}},
+		Members: []access.Member{
+			{MembershipID: tn.om.ID, UserID: tn.owner.ID, RoleIDs: []string{tn.admin.ID}},
+			{MembershipID: m2.ID, UserID: u2.ID, RoleIDs: []string{custom.ID}, ProfileID: prof.ID},
+		},
 	}
 	wantEqual(t, "Snapshot", sortSnapshot(got), want)
 }
@@ -490,7 +497,131 @@ func testAccessSnapshotInTx(t *testing.T, e *env) {
 	wantIs(t, "InTx", err, errRollback)
 	snap, err := e.s.Access().Snapshot(t.Context(), tn.org.ID)
 	must(t, err)
-	wantEqual(t, "members after rollback", snap.Members, []access.Member{{UserID: tn.owner.ID, RoleID: tn.admin.ID}})
+	wantEqual(t, "members after rollback", snap.Members, []access.Member{{MembershipID: tn.om.ID, UserID: tn.owner.ID, RoleIDs: []string{tn.admin.ID}}})
+}
+
+// testAccessOrganizations: a user's organizations are those of its active
+// memberships, in ascending id order whatever order they were joined in,
+// paged by the after cursor; a credential has none yet, and an after that
+// is not the shape of an id matches nothing.
+func testAccessOrganizations(t *testing.T, e *env) {
+	u, other := e.newUser(t), e.newUser(t)
+	var orgs []*organization.Organization
+	var roles []*role.Role
+	for range 5 {
+		o := e.newOrg(t)
+		orgs, roles = append(orgs, o), append(roles, e.newRole(t, o.ID, role.KindAdmin))
+	}
+	// Joined in descending id order, so that rows come back unordered
+	// unless the store orders them.
+	for _, i := range []int{2, 1, 0} {
+		e.newMember(t, orgs[i].ID, roles[i].ID, activeFor(u))
+	}
+	e.newMember(t, orgs[3].ID, roles[3].ID, activeFor(u), func(m *membership.Membership) { m.Status = membership.Pending })
+	e.newMember(t, orgs[4].ID, roles[4].ID, activeFor(other))
+	a, b, c := orgs[0].ID, orgs[1].ID, orgs[2].ID
+	tests := []struct {
+		name      string
+		give      access.Principal
+		giveAfter string
+		giveLimit int
+		want      []string
+	}{
+		{"active memberships in id order", access.User(u.ID), "", 10, []string{a, b, c}},
+		{"first page", access.User(u.ID), "", 2, []string{a, b}},
+		{"after the first page", access.User(u.ID), b, 2, []string{c}},
+		{"after the last", access.User(u.ID), c, 2, []string{}},
+		{"after an id that is no organization's", access.User(u.ID), a + "0", 10, []string{b, c}},
+		{"malformed after", access.User(u.ID), "NOT AN ID", 10, []string{}},
+		{"other user", access.User(other.ID), "", 10, []string{orgs[4].ID}},
+		{"unknown user", access.User(e.id()), "", 10, []string{}},
+		{"credential", access.Principal{Kind: access.KindCredential, ID: u.ID}, "", 10, []string{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := e.s.Access().Organizations(t.Context(), tt.give, tt.giveAfter, tt.giveLimit)
+			must(t, err)
+			wantEqual(t, "ids", append([]string{}, got...), tt.want)
+		})
+	}
+	var walked []string
+	for after := ""; ; {
+		got, err := e.s.Access().Organizations(t.Context(), access.User(u.ID), after, 1)
+		must(t, err)
+		if len(got) > 1 {
+			t.Fatalf("limit 1 gave %v", got)
+		}
+		if len(got) == 0 || len(walked) > len(orgs) {
+			break
+		}
+		walked, after = append(walked, got[0]), got[0]
+	}
+	wantEqual(t, "ids walked one by one", walked, []string{a, b, c})
+}
+
+// testAccessOrganizationsLimit: a limit below 1 or above
+// resource.MaxPageLimit is resource.MaxPageLimit.
+func testAccessOrganizationsLimit(t *testing.T, e *env) {
+	u := e.newUser(t)
+	var ids []string
+	for range resource.MaxPageLimit + 1 {
+		o := e.newOrg(t)
+		e.newMember(t, o.ID, e.newRole(t, o.ID, role.KindAdmin).ID, activeFor(u))
+		ids = append(ids, o.ID)
+	}
+	tests := []struct {
+		name      string
+		giveLimit int
+		want      []string
+	}{
+		{"zero", 0, ids[:resource.MaxPageLimit]},
+		{"negative", -1, ids[:resource.MaxPageLimit]},
+		{"one", 1, ids[:1]},
+		{"below the maximum", resource.MaxPageLimit - 1, ids[:resource.MaxPageLimit-1]},
+		{"the maximum", resource.MaxPageLimit, ids[:resource.MaxPageLimit]},
+		{"above the maximum", resource.MaxPageLimit + 1, ids[:resource.MaxPageLimit]},
+		{"huge", math.MaxInt, ids[:resource.MaxPageLimit]},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := e.s.Access().Organizations(t.Context(), access.User(u.ID), "", tt.giveLimit)
+			must(t, err)
+			wantEqual(t, "ids", got, tt.want)
+		})
+	}
+	rest, err := e.s.Access().Organizations(t.Context(), access.User(u.ID), ids[resource.MaxPageLimit-1], 0)
+	must(t, err)
+	wantEqual(t, "ids after a full page", rest, ids[resource.MaxPageLimit:])
+}
+
+// testAccessOrganizationsInvalid: a principal that is neither a user nor a
+// credential, or whose id is not the shape of an id, is fault.Invalid.
+func testAccessOrganizationsInvalid(t *testing.T, e *env) {
+	tn := e.newTenant(t)
+	tests := []struct {
+		name string
+		give access.Principal
+	}{
+		{"system", access.Principal{Kind: access.KindSystem, ID: tn.owner.ID}},
+		{"no kind", access.Principal{ID: tn.owner.ID}},
+		{"unknown kind", access.Principal{Kind: "robot", ID: tn.owner.ID}},
+		{"user without id", access.User("")},
+		{"user with a malformed id", access.User("NOT AN ID")},
+		{"user with a too long id", access.User(strings.Repeat("a", 65))},
+		{"credential with a malformed id", access.Principal{Kind: access.KindCredential, ID: "id; DROP TABLE x"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := e.s.Access().Organizations(t.Context(), tt.give, "", 10)
+			if k := fault.KindOf(err); k != fault.Invalid {
+				t.Errorf("error %v of kind %v, want %v", err, k, fault.Invalid)
+			}
+			wantIs(t, "Organizations", err, fault.ErrInvalid)
+			if got != nil {
+				t.Errorf("ids = %v, want none", got)
+			}
+		})
+	}
 }
 
 // writeAll writes a user, a membership and a version in ctx, and returns

@@ -1,0 +1,4 @@
+package provisioning
+
+// Refusal exposes refusal to the external tests.
+var Refusal = refusal
