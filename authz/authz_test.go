@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"os"
 	"slices"
 	"strings"
@@ -553,101 +552,6 @@ func TestModelComparesDomain(t *testing.T) {
 				t.Errorf("Enforce = %v, %v; want %v", got, err, tt.wantA)
 			}
 		})
-	}
-}
-
-// randomSnapshots builds n organizations drawing role and user ids from small
-// shared pools, so that ids collide across organizations.
-func randomSnapshots(r *rand.Rand, n int, subjects []string) []*access.Snapshot {
-	kinds := []role.Kind{role.KindAdmin, role.KindReadOnly, role.KindCustom, role.KindCustom}
-	var out []*access.Snapshot
-	for i := range n {
-		org := fmt.Sprintf("o%02d", i)
-		s := &access.Snapshot{OrganizationID: org, Revision: "rev-" + org}
-		for _, k := range r.Perm(8)[:1+r.IntN(6)] {
-			g := access.RoleGrant{ID: fmt.Sprintf("r%d", k), Kind: kinds[r.IntN(len(kinds))]}
-			s.Roles = append(s.Roles, g)
-			for _, subj := range subjects {
-				if r.IntN(4) == 0 {
-					s.Permissions = append(s.Permissions, role.Permission{
-						ID: fmt.Sprintf("p-%s-%d-%s", org, k, subj), OrganizationID: org, RoleID: g.ID, Subject: subj,
-						CanCreate: r.IntN(2) == 0, CanRead: r.IntN(2) == 0, CanUpdate: r.IntN(2) == 0, CanDestroy: r.IntN(2) == 0,
-					})
-				}
-			}
-		}
-		for _, u := range r.Perm(30)[:r.IntN(15)] {
-			s.Members = append(s.Members, access.Member{UserID: fmt.Sprintf("u%d", u), RoleIDs: []string{s.Roles[r.IntN(len(s.Roles))].ID}})
-		}
-		if len(s.Members) > 0 {
-			s.OwnerUserID = s.Members[0].UserID
-		}
-		out = append(out, s)
-	}
-	return out
-}
-
-// TestDifferential compares Check, organization by organization, with one
-// stock enforcer holding every organization's lines together.
-func TestDifferential(t *testing.T) {
-	const seed = 20260301
-	r := rand.New(rand.NewPCG(seed, seed))
-	subjects := []string{"orders", "skus", "customers", "memberships", "roles", "versions", "identity_providers", "api_credentials"}
-	snaps := randomSnapshots(r, 20, subjects)
-	st := newStore(t, snaps...)
-	stock := stockEnforcer(t, readModel(t), snaps...)
-	a := authz.New()
-
-	orgs := []string{"o98", "o99"} // unknown organizations: denied with ErrNotFound
-	owners := map[string]string{}
-	for _, s := range snaps {
-		orgs = append(orgs, s.OrganizationID)
-		owners[s.OrganizationID] = s.OwnerUserID
-	}
-	disagreements := 0
-	for i := range 20_000 {
-		p := access.User(fmt.Sprintf("u%d", r.IntN(32)))
-		if r.IntN(20) == 0 {
-			p = cred(p.ID)
-		}
-		org := orgs[r.IntN(len(orgs))]
-		subj := subjects[r.IntN(len(subjects))]
-		act := role.Actions[r.IntN(len(role.Actions))]
-
-		got, err := a.Check(context.Background(), st, p, org, subj, act)
-		if err != nil && !errors.Is(err, fault.ErrNotFound) {
-			t.Fatalf("seed %d, question %d: %v", seed, i, err)
-		}
-		want, err := stock.Enforce(p.Subject(), "org:"+org, subj, string(act))
-		if err != nil {
-			t.Fatal(err)
-		}
-		wantMember, err := stock.HasGroupingPolicy(p.Subject(), "builtin:member", "org:"+org)
-		if err != nil {
-			t.Fatal(err)
-		}
-		wantOwner := p.Kind == access.KindUser && owners[org] == p.ID
-		if got.Allowed != want || got.Member != wantMember || got.Owner != wantOwner {
-			disagreements++
-			t.Errorf("seed %d, question %d: Check(%s, %s, %s, %s) = %+v; stock enforcer allowed=%v member=%v, owner=%v",
-				seed, i, p.Subject(), org, subj, act, got, want, wantMember, wantOwner)
-		}
-		// Rights answers the same questions from one read of the revision.
-		if rights, err := a.Rights(context.Background(), st, p, org); err == nil {
-			if rights.Allows(subj, act) != want || rights.Member() != wantMember || rights.Owner() != wantOwner {
-				disagreements++
-				t.Errorf("seed %d, question %d: Rights(%s, %s).Allows(%s, %s) = %v; stock enforcer allowed=%v",
-					seed, i, p.Subject(), org, subj, act, rights.Allows(subj, act), want)
-			}
-		} else if !errors.Is(err, fault.ErrNotFound) {
-			t.Fatalf("seed %d, question %d: Rights: %v", seed, i, err)
-		}
-	}
-	if disagreements > 0 {
-		t.Fatalf("seed %d: %d disagreements", seed, disagreements)
-	}
-	if got, want := st.calls(), len(snaps); got != want {
-		t.Errorf("snapshots read: %d, want %d (one per organization)", got, want)
 	}
 }
 

@@ -6,7 +6,7 @@
 //
 // The model (model.conf, embedded) is RBAC with domains and deny lines: a
 // domain is an organization ("org:<id>") or one of its applications
-// ("app:<credential id>"); the matcher uses equality only and always compares
+// ("app:<organization id>/<credential id>"); the matcher uses equality only and always compares
 // the domain; the effect is "some allow and no deny". The policy is never
 // edited: Lines derives it from the access.Snapshot that storage reads, with
 // subjects as typed, namespaced ids ("user:<id>", "cred:<id>", "role:<id>",

@@ -93,7 +93,7 @@ func (a *Authorizer) Explain(ctx context.Context, src access.Store, p access.Pri
 	}
 	dom := orgDomain(orgID)
 	if p.App != "" {
-		dom = appDomain(p.App)
+		dom = appDomain(orgID, p.App)
 	}
 	ok, line, err := e.EnforceEx(p.Subject(), dom, subject, string(act))
 	if err != nil {

@@ -45,17 +45,18 @@ var baseline = [...]string{
 // managing lists the actions a guest may never do on access.GuestDenied.
 var managing = [...]role.Action{role.ActionCreate, role.ActionUpdate, role.ActionDestroy}
 
-func orgDomain(orgID string) string  { return "org:" + orgID }
-func appDomain(credID string) string { return "app:" + credID }
-func roleSub(roleID string) string   { return "role:" + roleID }
-func userSub(userID string) string   { return "user:" + userID }
-func credSub(credID string) string   { return "cred:" + credID }
+func orgDomain(orgID string) string         { return "org:" + orgID }
+func appDomain(orgID, credID string) string { return "app:" + orgID + "/" + credID }
+func roleSub(roleID string) string          { return "role:" + roleID }
+func userSub(userID string) string          { return "user:" + userID }
+func credSub(credID string) string          { return "cred:" + credID }
 
 // Lines derives the Casbin policy of one organization from its snapshot. Each
 // p line is [sub, dom, obj, act, eft] and each g line is [sub, role, dom];
 // they carry no policy type. The organization's domain is "org:<id>"; each
 // application (credential) that some member reaches through an application
-// membership has its own domain "app:<credential id>".
+// membership has its own domain "app:<organization id>/<credential id>",
+// which names the organization so that no two organizations share one.
 //
 //   - a role of kind admin gives [role:<id>, org:<o>, *, *, allow];
 //   - a role of kind read_only gives [role:<id>, org:<o>, *, read, allow];
@@ -70,9 +71,10 @@ func credSub(credID string) string   { return "cred:" + credID }
 //     builtin:guest, org:<o>] when a guest, and [user:<id>, org:<o>,
 //     <subject|*>, <action|*>, allow] for each direct grant;
 //   - each credential with a role gives [cred:<id>, role:<id>, org:<o>];
-//   - each application membership gives [user:<id>, role:<id>, app:<c>] for
+//   - each application membership gives [user:<id>, role:<id>, app:<o>/<c>] for
 //     its member, or for every member of its profile (computed here, never
-//     stored), and the role's p lines are repeated in the domain app:<c>.
+//     stored), and the role's p lines are repeated in the domain app:<o>/<c>;
+//     a guest also gets builtin:guest and its deny lines there.
 //
 // Every id must be a well-formed id (resource.ValidID), every subject
 // lower-case snake_case, every kind known, every reference resolved inside the
@@ -240,9 +242,17 @@ func Lines(s *access.Snapshot) (p [][]string, g [][]string, err error) {
 				users = []string{am.UserID}
 			}
 		}
-		app := appDomain(am.CredentialID)
+		app := appDomain(s.OrganizationID, am.CredentialID)
 		for _, u := range users {
 			b.g(userSub(u), roleSub(am.RoleID), app)
+			if byUser[u].Guest { // a guest never manages the organization, not through an application either
+				b.g(userSub(u), guestRole, app)
+				for _, subj := range access.GuestDenied {
+					for _, a := range managing {
+						b.p(guestRole, app, subj, string(a), denyEffect)
+					}
+				}
+			}
 		}
 		if len(users) > 0 && !appRoles[[2]string{am.CredentialID, am.RoleID}] {
 			appRoles[[2]string{am.CredentialID, am.RoleID}] = true
@@ -269,14 +279,19 @@ func Lines(s *access.Snapshot) (p [][]string, g [][]string, err error) {
 // lineSet collects lines without duplicates, in the order first added.
 type lineSet struct {
 	pl, gl [][]string
-	seen   map[string]bool
+	seen   map[[6]string]bool // the line, and its type
 }
 
 func (b *lineSet) add(dst *[][]string, line []string) {
 	if b.seen == nil {
-		b.seen = make(map[string]bool)
+		b.seen = make(map[[6]string]bool)
 	}
-	k := fmt.Sprint(len(line)) + "\x00" + strings.Join(line, "\x00")
+	var k [6]string
+	k[0] = "g"
+	if dst == &b.pl {
+		k[0] = "p"
+	}
+	copy(k[1:], line)
 	if !b.seen[k] {
 		b.seen[k] = true
 		*dst = append(*dst, line)

@@ -196,7 +196,7 @@ func newShard(snap *access.Snapshot) (*shard, error) {
 			pr.member = slices.Contains(roles, memberRole)
 			continue
 		}
-		app, ok := strings.CutPrefix(dom, "app:")
+		app, ok := strings.CutPrefix(dom, appDomain(snap.OrganizationID, ""))
 		if !ok {
 			return nil, internal(fmt.Errorf("unexpected domain %q", dom))
 		}
