@@ -23,6 +23,7 @@ var kindSentinels = map[fault.Kind]*fault.Sentinel{
 
 var namedSentinels = []*fault.Sentinel{
 	fault.ErrAlreadyExists, fault.ErrLastOwner, fault.ErrInUse, fault.ErrNotPending, fault.ErrInvitationInvalid,
+	fault.ErrMFARequired, fault.ErrIPRefused,
 }
 
 // allSentinels lists the kind sentinels, then the named ones.
@@ -74,6 +75,8 @@ func TestSentinelKind(t *testing.T) {
 		{fault.ErrInUse, fault.Conflict},
 		{fault.ErrNotPending, fault.Conflict},
 		{fault.ErrInvitationInvalid, fault.NotFound},
+		{fault.ErrMFARequired, fault.Forbidden},
+		{fault.ErrIPRefused, fault.Forbidden},
 	}
 	for _, tt := range tests {
 		if got := tt.give.Kind(); got != tt.want {
@@ -131,6 +134,8 @@ func TestSentinelMatches(t *testing.T) {
 		{fault.ErrInUse, []*fault.Sentinel{fault.ErrInUse, fault.ErrConflict}},
 		{fault.ErrNotPending, []*fault.Sentinel{fault.ErrNotPending, fault.ErrConflict}},
 		{fault.ErrInvitationInvalid, []*fault.Sentinel{fault.ErrInvitationInvalid, fault.ErrNotFound}},
+		{fault.ErrMFARequired, []*fault.Sentinel{fault.ErrMFARequired, fault.ErrForbidden}},
+		{fault.ErrIPRefused, []*fault.Sentinel{fault.ErrIPRefused, fault.ErrForbidden}},
 		{fault.ErrConflict, []*fault.Sentinel{fault.ErrConflict}},
 		{fault.ErrNotFound, []*fault.Sentinel{fault.ErrNotFound}},
 		{fault.ErrInternal, []*fault.Sentinel{fault.ErrInternal}},
