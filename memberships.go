@@ -63,6 +63,9 @@ func (s *Session) Invite(ctx context.Context, in membership.Invite) (*membership
 		if err := s.mayGrant(ctx, op, org.ID, d, r); err != nil {
 			return err
 		}
+		if err := s.withinMembershipLimit(ctx, op, org); err != nil {
+			return err
+		}
 		var profileScope access.Scope
 		if in.ProfileID != "" {
 			p, err := s.profileIn(ctx, op, org.ID, in.ProfileID)

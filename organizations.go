@@ -52,9 +52,23 @@ func (s *Session) CreateOrganization(ctx context.Context, in organization.Create
 	}
 	var org *organization.Organization
 	err := s.tx(ctx, func(ctx context.Context) error {
-		u, err := s.currentUser(ctx, op)
+		// The user's row is locked so that concurrent creations count the
+		// organizations it owns one at a time.
+		u, err := s.p.b.Users().Lock(ctx, s.pr.ID)
+		if fault.KindOf(err) == fault.NotFound {
+			return fault.E(op, fault.Unauthenticated, errors.New("the calling user does not exist"))
+		}
 		if err != nil {
-			return err
+			return fault.Wrap(op, err)
+		}
+		if limit := s.p.plan.Limits.Organizations; limit > 0 {
+			n, err := s.p.b.Organizations().CountOwned(ctx, u.ID)
+			if err != nil {
+				return fault.Wrap(op, err)
+			}
+			if n >= limit {
+				return &fault.Error{Op: op, Kind: fault.Conflict, Field: "organizations", Err: fault.ErrLimitReached}
+			}
 		}
 		base := organization.Slugify(in.Name)
 		taken, err := s.p.b.Organizations().SlugsWithPrefix(ctx, organization.SlugPrefix(base))
@@ -63,6 +77,7 @@ func (s *Session) CreateOrganization(ctx context.Context, in organization.Create
 		}
 		now := s.now()
 		org = in.New(s.p.ids.NewID(), organization.FreeSlug(base, taken), now)
+		org.Subscription = s.p.plan
 		if err := s.p.b.Organizations().Create(ctx, org); err != nil {
 			if errors.Is(err, fault.ErrAlreadyExists) {
 				// Another transaction took the slug since we read: try again.
@@ -118,7 +133,78 @@ func (s *Session) GetOrganization(ctx context.Context, id string) (*organization
 		return nil, err
 	}
 	o, err := s.p.b.Organizations().Get(ctx, id)
-	return o, fault.Wrap(op, err)
+	if err != nil {
+		return nil, fault.Wrap(op, err)
+	}
+	return o, fault.Wrap(op, s.countTotals(ctx, o))
+}
+
+// countTotals fills the organization's subscription totals.
+func (s *Session) countTotals(ctx context.Context, o *organization.Organization) error {
+	n, err := s.p.b.Memberships().Count(ctx, o.ID)
+	if err != nil {
+		return err
+	}
+	o.Totals.Memberships = n
+	owner, err := s.p.b.Memberships().Get(ctx, o.OwnerMembershipID)
+	if err != nil {
+		return err
+	}
+	o.Totals.Organizations, err = s.p.b.Organizations().CountOwned(ctx, owner.UserID)
+	return err
+}
+
+// withinMembershipLimit refuses a new membership when the organization (read
+// under its row lock, so that the count is exact) holds as many as its plan
+// allows.
+func (s *Session) withinMembershipLimit(ctx context.Context, op string, org *organization.Organization) error {
+	limit := org.Subscription.Limits.Memberships
+	if limit <= 0 {
+		return nil
+	}
+	n, err := s.p.b.Memberships().Count(ctx, org.ID)
+	if err != nil {
+		return fault.Wrap(op, err)
+	}
+	if n >= limit {
+		return &fault.Error{Op: op, Kind: fault.Conflict, Field: "memberships", Err: fault.ErrLimitReached}
+	}
+	return nil
+}
+
+// SetSubscription sets an organization's plan: its type and limits (the
+// host's billing decides them; users cannot). Limits already exceeded stay
+// as they are; they only refuse what would add more.
+func (y *System) SetSubscription(ctx context.Context, orgID string, sub organization.Subscription) (*organization.Organization, error) {
+	const op = "provisioning.SetSubscription"
+	if err := sub.Validate(); err != nil {
+		return nil, err
+	}
+	var out *organization.Organization
+	err := y.s.tx(ctx, func(ctx context.Context) error {
+		o, err := y.s.p.b.Organizations().Lock(ctx, orgID)
+		if err != nil {
+			return fault.Wrap(op, err)
+		}
+		ch := resource.Changes{}
+		before := o.Subscription
+		resource.SetField(ch, "subscription_info.plan_type", &o.Subscription.PlanType, &sub.PlanType)
+		resource.SetField(ch, "subscription_info.limits.memberships", &o.Subscription.Limits.Memberships, &sub.Limits.Memberships)
+		resource.SetField(ch, "subscription_info.limits.organizations", &o.Subscription.Limits.Organizations, &sub.Limits.Organizations)
+		out = o
+		if o.Subscription == before {
+			return nil
+		}
+		o.UpdatedAt = y.s.now()
+		if err := y.s.p.b.Organizations().Update(ctx, o); err != nil {
+			return fault.Wrap(op, err)
+		}
+		return y.s.record(ctx, o.ID, typeOrganizations, o.ID, audit.Update, ch)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, fault.Wrap(op, y.s.countTotals(ctx, out))
 }
 
 // ListOrganizations lists the organizations where the calling user is an
@@ -132,7 +218,15 @@ func (s *Session) ListOrganizations(ctx context.Context, f organization.Filter) 
 		return resource.Page[organization.Organization]{}, fault.E(op, fault.Forbidden, nil)
 	}
 	page, err := s.p.b.Organizations().ListForUser(ctx, s.pr.ID, f)
-	return page, fault.Wrap(op, err)
+	if err != nil {
+		return page, fault.Wrap(op, err)
+	}
+	for i := range page.Items { // at most a page: a few small counts each
+		if err := s.countTotals(ctx, &page.Items[i]); err != nil {
+			return resource.Page[organization.Organization]{}, fault.Wrap(op, err)
+		}
+	}
+	return page, nil
 }
 
 // UpdateOrganization changes an organization's settings (admins).

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
+	"fmt"
 	"log/slog"
 	"strings"
 	"sync"
@@ -82,6 +83,7 @@ type Provisioner struct {
 	subjects      *role.Subjects
 	extraSubjects []string
 	invitationTTL time.Duration
+	plan          organization.Subscription
 }
 
 // Option configures a Provisioner.
@@ -115,6 +117,14 @@ func WithInvitationTTL(d time.Duration) Option {
 	return optionFunc(func(p *Provisioner) { p.invitationTTL = d })
 }
 
+// WithSubscription sets the plan new organizations get (none by default:
+// no limits). Its Organizations limit bounds how many organizations a user
+// may own when creating another; System.SetSubscription changes one
+// organization's plan.
+func WithSubscription(sub organization.Subscription) Option {
+	return optionFunc(func(p *Provisioner) { p.plan = sub })
+}
+
 // WithAuthorizer sets the authorizer (the default is authz.New with the
 // Provisioner's clock). Give each Provisioner its own, or share one between
 // Provisioners over the same database.
@@ -134,6 +144,9 @@ func New(b Backend, opts ...Option) (*Provisioner, error) {
 	}
 	if p.invitationTTL <= 0 {
 		return nil, errors.New("provisioning: invitation TTL must be positive")
+	}
+	if err := p.plan.Validate(); err != nil {
+		return nil, fmt.Errorf("provisioning: WithSubscription: %w", err)
 	}
 	subjects, err := role.NewSubjects(p.extraSubjects...)
 	if err != nil {

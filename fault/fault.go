@@ -80,11 +80,17 @@ var (
 	ErrNotPending = &Sentinel{Conflict, "membership is not pending"}
 	// ErrInvitationInvalid: an invitation token that is unknown, used, expired or meant for another email.
 	ErrInvitationInvalid = &Sentinel{NotFound, "invitation is invalid or expired"}
+	// ErrLimitReached: the organization's plan (subscription_info.limits)
+	// allows no more of what was asked (memberships, organizations).
+	ErrLimitReached = &Sentinel{Conflict, "subscription plan limit reached"}
 	// ErrMFARequired: the organization or the membership requires a second
 	// factor and the call was not made with one; ask for it and retry.
 	ErrMFARequired = &Sentinel{Forbidden, "a second authentication factor is required"}
 	// ErrIPRefused: the call comes from an address outside the allowlist.
 	ErrIPRefused = &Sentinel{Forbidden, "calls from this address are not allowed"}
+	// ErrSecretCorrupt: a stored secret does not decrypt: it was altered, or
+	// copied from another organization, resource or field. Callers fail closed.
+	ErrSecretCorrupt = &Sentinel{Internal, "stored secret cannot be decrypted"}
 )
 
 func kindSentinel(k Kind) *Sentinel {

@@ -23,7 +23,7 @@ var kindSentinels = map[fault.Kind]*fault.Sentinel{
 
 var namedSentinels = []*fault.Sentinel{
 	fault.ErrAlreadyExists, fault.ErrLastOwner, fault.ErrInUse, fault.ErrNotPending, fault.ErrInvitationInvalid,
-	fault.ErrMFARequired, fault.ErrIPRefused,
+	fault.ErrMFARequired, fault.ErrIPRefused, fault.ErrSecretCorrupt, fault.ErrLimitReached,
 }
 
 // allSentinels lists the kind sentinels, then the named ones.
@@ -77,6 +77,8 @@ func TestSentinelKind(t *testing.T) {
 		{fault.ErrInvitationInvalid, fault.NotFound},
 		{fault.ErrMFARequired, fault.Forbidden},
 		{fault.ErrIPRefused, fault.Forbidden},
+		{fault.ErrSecretCorrupt, fault.Internal},
+		{fault.ErrLimitReached, fault.Conflict},
 	}
 	for _, tt := range tests {
 		if got := tt.give.Kind(); got != tt.want {
@@ -136,6 +138,8 @@ func TestSentinelMatches(t *testing.T) {
 		{fault.ErrInvitationInvalid, []*fault.Sentinel{fault.ErrInvitationInvalid, fault.ErrNotFound}},
 		{fault.ErrMFARequired, []*fault.Sentinel{fault.ErrMFARequired, fault.ErrForbidden}},
 		{fault.ErrIPRefused, []*fault.Sentinel{fault.ErrIPRefused, fault.ErrForbidden}},
+		{fault.ErrSecretCorrupt, []*fault.Sentinel{fault.ErrSecretCorrupt, fault.ErrInternal}},
+		{fault.ErrLimitReached, []*fault.Sentinel{fault.ErrLimitReached, fault.ErrConflict}},
 		{fault.ErrConflict, []*fault.Sentinel{fault.ErrConflict}},
 		{fault.ErrNotFound, []*fault.Sentinel{fault.ErrNotFound}},
 		{fault.ErrInternal, []*fault.Sentinel{fault.ErrInternal}},

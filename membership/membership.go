@@ -175,4 +175,6 @@ type Store interface {
 	List(ctx context.Context, f Filter) (resource.Page[Membership], error)
 	// PendingForEmail lists pending memberships of an email, in every organization.
 	PendingForEmail(ctx context.Context, canonicalEmail string) ([]Membership, error)
+	// Count counts the organization's memberships, pending and active.
+	Count(ctx context.Context, orgID string) (int, error)
 }

@@ -48,8 +48,58 @@ type Organization struct {
 	Region            string // create-only
 	Config            map[string]any
 	OwnerMembershipID string // the owner's membership; read-only, changed by TransferOwnership
+	// Subscription is the plan and its limits; set by the host (System), read-only for users.
+	Subscription Subscription
+	// Totals counts what the limits limit; computed on read, never stored.
+	Totals Totals
 	resource.Common
 }
+
+// Subscription is an organization's plan (subscription_info on the wire).
+type Subscription struct {
+	// PlanType names the plan, e.g. "growth" or "enterprise"; "" for none.
+	PlanType string
+	Limits   Limits
+}
+
+// Limits bound what an organization may hold. Zero means no limit.
+type Limits struct {
+	// Memberships is the number of memberships (pending and active) the
+	// organization may hold.
+	Memberships int
+	// Organizations is the number of organizations the owner may own.
+	Organizations int
+}
+
+// Totals are the counts the limits bound: the organization's memberships
+// and the organizations its owner owns.
+type Totals struct {
+	Memberships   int
+	Organizations int
+}
+
+// MaxLimit bounds a limit, so that a typo cannot store an absurd value.
+const MaxLimit = 10_000_000
+
+// Validate checks a subscription: limits between 0 (none) and MaxLimit, a
+// plan type of at most 64 lower-case letters, digits, dashes or underscores.
+func (s Subscription) Validate() error {
+	var p fault.Problems
+	if s.PlanType != "" && !planRE.MatchString(s.PlanType) {
+		p.Add("plan_type", "format", "must be lower-case letters, digits, - or _ (at most 64)")
+	}
+	for _, l := range []struct {
+		field string
+		v     int
+	}{{"limits.memberships", s.Limits.Memberships}, {"limits.organizations", s.Limits.Organizations}} {
+		if l.v < 0 || l.v > MaxLimit {
+			p.Add(l.field, "range", "must be between 0 (no limit) and "+strconv.Itoa(MaxLimit))
+		}
+	}
+	return p.Err("organization.Subscription")
+}
+
+var planRE = regexp.MustCompile(`^[a-z0-9_-]{1,64}$`)
 
 // Create is the input of a new organization.
 type Create struct {
@@ -190,6 +240,8 @@ type Store interface {
 	// SlugsWithPrefix returns the taken slugs that start with prefix
 	// (organization.SlugPrefix of the slug wanted).
 	SlugsWithPrefix(ctx context.Context, prefix string) ([]string, error)
+	// CountOwned counts the organizations whose owner is userID.
+	CountOwned(ctx context.Context, userID string) (int, error)
 }
 
 // folds spells letters that do not decompose into ASCII.

@@ -124,5 +124,8 @@ type Store interface {
 	Create(ctx context.Context, u *User) error
 	Get(ctx context.Context, id string) (*User, error)
 	GetByEmail(ctx context.Context, canonicalEmail string) (*User, error)
+	// Lock reads the user and locks its row until the transaction ends, so
+	// that what is counted per user (organizations owned) is counted once.
+	Lock(ctx context.Context, id string) (*User, error)
 	Update(ctx context.Context, u *User) error
 }

@@ -177,3 +177,8 @@ func (s memberStore) PendingForEmail(ctx context.Context, canonicalEmail string)
 	}
 	return out, nil
 }
+
+func (s memberStore) Count(ctx context.Context, orgID string) (int, error) {
+	n, err := s.idb(ctx).NewSelect().Model((*membershipRow)(nil)).Where("organization_id = ?", orgID).Count(ctx)
+	return int(n), s.err("membership.Count", err)
+}

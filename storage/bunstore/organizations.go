@@ -18,14 +18,19 @@ func toOrgRow(o *organization.Organization) *orgRow {
 	return &orgRow{ID: o.ID, Name: o.Name, Slug: o.Slug, Domain: o.Domain, SupportPhone: o.SupportPhone,
 		SupportEmail: o.SupportEmail, LogoURL: o.LogoURL, FaviconURL: o.FaviconURL, PrimaryColor: o.PrimaryColor,
 		ContrastColor: o.ContrastColor, GTMID: o.GTMID, GTMIDTest: o.GTMIDTest, Region: o.Region,
-		Config: jsonObject(o.Config), OwnerMembershipID: o.OwnerMembershipID, commonCols: fromCommon(o.Common)}
+		Config: jsonObject(o.Config), OwnerMembershipID: o.OwnerMembershipID, PlanType: o.Subscription.PlanType,
+		LimitMemberships: o.Subscription.Limits.Memberships, LimitOrgs: o.Subscription.Limits.Organizations,
+		commonCols: fromCommon(o.Common)}
 }
 
 func (r *orgRow) domain() organization.Organization {
 	return organization.Organization{ID: r.ID, Name: r.Name, Slug: r.Slug, Domain: r.Domain, SupportPhone: r.SupportPhone,
 		SupportEmail: r.SupportEmail, LogoURL: r.LogoURL, FaviconURL: r.FaviconURL, PrimaryColor: r.PrimaryColor,
 		ContrastColor: r.ContrastColor, GTMID: r.GTMID, GTMIDTest: r.GTMIDTest, Region: r.Region,
-		Config: map[string]any(r.Config), OwnerMembershipID: r.OwnerMembershipID, Common: r.common()}
+		Config: map[string]any(r.Config), OwnerMembershipID: r.OwnerMembershipID,
+		Subscription: organization.Subscription{PlanType: r.PlanType,
+			Limits: organization.Limits{Memberships: r.LimitMemberships, Organizations: r.LimitOrgs}},
+		Common: r.common()}
 }
 
 // PolicyChannel is the PostgreSQL notification channel on which every
@@ -174,4 +179,11 @@ func (s orgStore) SlugsWithPrefix(ctx context.Context, prefix string) ([]string,
 		Where("slug LIKE ?", prefix+"%").
 		Scan(ctx, &slugs)
 	return slugs, s.err("organization.SlugsWithPrefix", err)
+}
+
+func (s orgStore) CountOwned(ctx context.Context, userID string) (int, error) {
+	n, err := s.idb(ctx).NewSelect().Model((*orgRow)(nil)).
+		Join("JOIN provisioning_memberships AS om ON om.id = o.owner_membership_id").
+		Where("om.user_id = ?", userID).Count(ctx)
+	return int(n), s.err("organization.CountOwned", err)
 }

@@ -109,6 +109,9 @@ type orgRow struct {
 	Config            jsonObject `bun:"config,type:text"`
 	OwnerMembershipID string     `bun:"owner_membership_id,nullzero"`
 	PolicyRevision    string     `bun:"policy_revision,notnull"`
+	PlanType          string     `bun:"plan_type,notnull"`
+	LimitMemberships  int        `bun:"limit_memberships,notnull"`
+	LimitOrgs         int        `bun:"limit_organizations,notnull"`
 	commonCols
 }
 

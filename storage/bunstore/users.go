@@ -39,6 +39,17 @@ func (s userStore) Get(ctx context.Context, id string) (*user.User, error) {
 	return row.domain(), nil
 }
 
+func (s userStore) Lock(ctx context.Context, id string) (*user.User, error) {
+	if !resource.ValidID(id) {
+		return nil, fault.E("user.Lock", fault.NotFound, nil)
+	}
+	var row userRow
+	if err := s.forUpdate(ctx, s.idb(ctx).NewSelect().Model(&row).Where("u.id = ?", id)).Scan(ctx); err != nil {
+		return nil, s.one("user.Lock", err)
+	}
+	return row.domain(), nil
+}
+
 func (s userStore) GetByEmail(ctx context.Context, canonicalEmail string) (*user.User, error) {
 	var row userRow
 	if err := s.idb(ctx).NewSelect().Model(&row).Where("u.email = ?", canonicalEmail).Scan(ctx); err != nil {

@@ -71,6 +71,13 @@ var suite = []struct {
 		{"ListForUser", testOrgListForUser},
 		{"SlugsWithPrefix", testOrgSlugsWithPrefix},
 	}},
+	{"Plan", []testCase{
+		{"RoundTrip", testPlanRoundTrip},
+		{"CountMemberships", testPlanCountMemberships},
+		{"CountOwned", testPlanCountOwned},
+		{"UserLock", testUserLock},
+		{"UserLockSerializes", testUserLockSerializes},
+	}},
 	{"Users", []testCase{
 		{"RoundTrip", testUserRoundTrip},
 		{"TimePrecision", testUserTimePrecision},
