@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/provisionkit/provisioning/access"
@@ -93,10 +92,9 @@ func WithClock(now func() time.Time) Option {
 type Authorizer struct {
 	max    int
 	now    func() time.Time
-	shards sync.Map // organization id → *shard
-	count  atomic.Int64
+	shards *shardCache
 
-	mu      sync.Mutex // serializes cache writes and in-flight loads
+	mu      sync.Mutex // guards loading
 	loading map[string]*load
 }
 
@@ -110,7 +108,7 @@ type load struct {
 
 // New returns an Authorizer with an empty cache.
 func New(opts ...Option) *Authorizer {
-	a := &Authorizer{max: DefaultMaxOrganizations, now: time.Now, loading: make(map[string]*load)}
+	a := &Authorizer{max: DefaultMaxOrganizations, now: time.Now, shards: newShardCache(), loading: make(map[string]*load)}
 	for _, o := range opts {
 		o.apply(a)
 	}
@@ -146,19 +144,15 @@ func (a *Authorizer) Check(ctx context.Context, src access.Store, p access.Princ
 // refused (Allowed false, Reason NoGrant or NotMember). Decide takes no lock
 // and allocates nothing.
 func (a *Authorizer) Decide(p access.Principal, orgID, rev, subject string, act role.Action) (d Decision, ok bool) {
-	v, found := a.shards.Load(orgID)
-	if !found {
-		return Decision{}, false
-	}
-	sh := v.(*shard)
-	if sh.revision != rev {
+	sh := a.shards.get(orgID)
+	if sh == nil || sh.revision != rev {
 		return Decision{}, false
 	}
 	bit := bitOf(string(act))
 	if bit == 0 || bit == anyAction || p.Kind == access.KindSystem {
 		return Decision{Reason: NoGrant, Revision: rev}, true
 	}
-	if _, known := sh.objects[subject]; !known && !role.ValidSubject(subject) {
+	if _, known := objectOf(subject); !known && !role.ValidSubject(subject) {
 		return Decision{Reason: NoGrant, Revision: rev}, true
 	}
 	return sh.decide(p, subject, bit, a.now), true
@@ -218,22 +212,16 @@ func (r *Rights) Revision() string { return r.sh.revision }
 
 // Invalidate drops the cached policy of the organization; the next check
 // reads a fresh snapshot.
-func (a *Authorizer) Invalidate(orgID string) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if _, ok := a.shards.LoadAndDelete(orgID); ok {
-		a.count.Add(-1)
-	}
-}
+func (a *Authorizer) Invalidate(orgID string) { a.shards.remove(orgID) }
 
 // Cached reports whether the organization's policy is in memory, and at
 // which revision.
 func (a *Authorizer) Cached(orgID string) (rev string, ok bool) {
-	v, ok := a.shards.Load(orgID)
-	if !ok {
+	sh := a.shards.get(orgID)
+	if sh == nil {
 		return "", false
 	}
-	return v.(*shard).revision, true
+	return sh.revision, true
 }
 
 // Refresh brings the organization's policy in memory up to date with src
@@ -319,8 +307,8 @@ func (a *Authorizer) shard(ctx context.Context, src access.Store, orgID string) 
 	if rev == "" {
 		return nil, fault.E("", fault.Internal, fmt.Errorf("organization %s: empty revision", orgID))
 	}
-	if v, ok := a.shards.Load(orgID); ok && v.(*shard).revision == rev {
-		return v.(*shard), nil
+	if sh := a.shards.get(orgID); sh != nil && sh.revision == rev {
+		return sh, nil
 	}
 	sh, err := a.load(ctx, src, orgID)
 	if err == nil && sh.revision != rev {
@@ -397,21 +385,4 @@ func uncommitted(ctx context.Context, src access.Store, orgID string) bool {
 }
 
 // store caches the shard, evicting an arbitrary organization when full.
-func (a *Authorizer) store(orgID string, sh *shard) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if _, loaded := a.shards.Swap(orgID, sh); loaded {
-		return
-	}
-	if a.count.Add(1) <= int64(a.max) {
-		return
-	}
-	a.shards.Range(func(k, _ any) bool {
-		if k.(string) == orgID {
-			return true
-		}
-		a.shards.Delete(k)
-		a.count.Add(-1)
-		return false
-	})
-}
+func (a *Authorizer) store(orgID string, sh *shard) { a.shards.put(orgID, sh, a.max) }

@@ -13,11 +13,11 @@ import (
 // attribute rule (expired, address, second factor) holds nothing, nor does a
 // guest whose deny lines cut into a wildcard.
 func (r *Rights) Covers(roleID string) bool {
-	g := r.sh.group(roleSub(roleID), orgDomain(r.sh.org))
+	g := r.sh.role(roleID)
 	if g == nil {
 		return true
 	}
-	return r.covers(g.allowAny, g.allow)
+	return r.covers(g)
 }
 
 // CoversGrant reports whether the principal holds the right of a direct
@@ -28,32 +28,30 @@ func (r *Rights) CoversGrant(gr access.Grant) bool {
 	}
 	bit := bitOf(gr.Action)
 	if gr.Subject == anyToken {
-		return r.covers(bit, nil)
+		return r.covers(&grant{anyAllow: bit})
 	}
-	oi, known := r.sh.objects[gr.Subject]
+	obj, known := objectOf(gr.Subject)
 	if !known { // no line names it: only the principal's wildcards can cover it
-		return r.covers(bit, nil)
+		return r.covers(&grant{anyAllow: bit})
 	}
-	allow := make([]mask, len(r.sh.objects))
-	allow[oi] = bit
-	return r.covers(0, allow)
+	return r.covers(&grant{objs: []uint32{obj<<8 | uint32(bit)<<4}})
 }
 
-// covers reports whether the principal holds anyBits on every object and
-// allow[i] on each object i.
-func (r *Rights) covers(anyBits mask, allow []mask) bool {
-	groups, ok := r.groups()
+// covers reports whether the principal holds every allow of want.
+func (r *Rights) covers(want *grant) bool {
+	have, ok := r.reached()
 	if !ok {
 		return false
 	}
 	for bit := mask(1); bit <= anyAction; bit <<= 1 {
-		if anyBits&bit != 0 && !r.holds(func(g *group) bool { return g.allowAny&bit != 0 }, bit) {
+		// A wildcard is covered by a wildcard that no deny line cuts into.
+		if want.anyAllow&bit != 0 && (have.anyAllow&bit == 0 || have.denies(bit)) {
 			return false
 		}
 	}
-	for oi, bits := range allow {
+	for _, e := range want.objs {
 		for bit := mask(1); bit <= anyAction; bit <<= 1 {
-			if bits&bit != 0 && r.sh.verdictAt(groups, int32(oi), true, bit) != Granted {
+			if mask(e>>4)&bit != 0 && have.verdict(e>>8, true, bit) != Granted {
 				return false
 			}
 		}
@@ -61,48 +59,25 @@ func (r *Rights) covers(anyBits mask, allow []mask) bool {
 	return true
 }
 
-// holds reports whether one of the principal's groups satisfies has, and
-// none of them denies bit on anything.
-func (r *Rights) holds(has func(*group) bool, bit mask) bool {
-	groups, ok := r.groups()
-	if !ok {
-		return false
+// denies reports whether a deny line of g matches bit on any object.
+func (g *grant) denies(bit mask) bool {
+	if g.anyDeny&bit != 0 {
+		return true
 	}
-	found := false
-	for _, gi := range groups {
-		g := &r.sh.groups[gi]
-		if g.denyAny&bit != 0 {
-			return false
+	for _, e := range g.objs {
+		if mask(e)&bit != 0 {
+			return true
 		}
-		for _, d := range g.deny {
-			if d&bit != 0 {
-				return false
-			}
-		}
-		found = found || has(g)
 	}
-	return found
+	return false
 }
 
-// groups returns the principal's groups when no attribute rule refuses it.
-func (r *Rights) groups() ([]int32, bool) {
+// reached returns the principal's lines when no attribute rule refuses it.
+func (r *Rights) reached() (*grant, bool) {
 	d := r.sh.decide(r.p, "", 0, r.now)
 	if d.Reason != NoGrant { // NoGrant: past the attribute rules, nothing asked
 		return nil, false
 	}
-	pr := r.sh.principals[principalKey{r.p.Kind, r.p.ID}]
-	if r.p.App != "" {
-		return pr.apps[r.p.App], true
-	}
-	return pr.groups, true
-}
-
-// group returns the lines of sub in dom, or nil.
-func (s *shard) group(sub, dom string) *group {
-	for i := range s.groups {
-		if s.groups[i].sub == sub && s.groups[i].dom == dom {
-			return &s.groups[i]
-		}
-	}
-	return nil
+	g := r.sh.principals[keyOf(r.p)].reached(r.p.App)
+	return g, g != nil
 }

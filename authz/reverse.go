@@ -41,11 +41,11 @@ func (a *Authorizer) Members(ctx context.Context, src access.Store, orgID, subje
 		if len(out) > size {
 			break
 		}
-		pr := sh.principals[principalKey{access.KindUser, u}]
-		if pr.expiry != 0 && a.now().UnixNano() >= pr.expiry {
+		pr := sh.principals[principalKey{keyUser, u}]
+		if pr.expired(a.now) {
 			continue
 		}
-		if sh.verdict(pr.groups, subject, bit) == Granted {
+		if o, known := objectOf(subject); pr.verdict(o, known, bit) == Granted {
 			out = append(out, u)
 		}
 	}

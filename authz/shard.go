@@ -2,10 +2,12 @@ package authz
 
 import (
 	"fmt"
+	"hash/maphash"
 	"net/netip"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	defaultrolemanager "github.com/casbin/casbin/v2/rbac/default-role-manager"
@@ -40,31 +42,180 @@ func bitOf(a string) mask {
 	return 0
 }
 
-// group is the p lines of one Casbin subject in one domain: what it allows
-// and denies, on any object ("*") and per object of the shard.
-type group struct {
-	sub, dom          string
-	allowAny, denyAny mask
-	allow, deny       []mask // indexed by the shard's object index; nil when empty
+// Objects (the subjects of permissions: "orders", "memberships") are
+// interned once per process in a table every shard shares: a check looks its
+// object up in a small map that stays in cache, and shards store object
+// numbers, not strings. The table only grows, with the distinct subjects the
+// policies name (a registry's worth).
+var objectTable struct {
+	mu sync.Mutex
+	m  atomic.Pointer[map[string]uint32]
 }
 
-// principal is what a shard knows of one user or credential: the groups it
-// reaches in the organization's domain and in each application's, and the
-// attributes that gate them.
+// maxObjects bounds the object table (an object number takes 24 bits).
+const maxObjects = 1 << 24
+
+// objectOf returns the number of an interned object.
+func objectOf(obj string) (uint32, bool) {
+	m := objectTable.m.Load()
+	if m == nil {
+		return 0, false
+	}
+	n, ok := (*m)[obj]
+	return n, ok
+}
+
+// intern returns the number of obj, adding it to the table if needed.
+func intern(obj string) (uint32, error) {
+	if n, ok := objectOf(obj); ok {
+		return n, nil
+	}
+	objectTable.mu.Lock()
+	defer objectTable.mu.Unlock()
+	old := map[string]uint32{}
+	if m := objectTable.m.Load(); m != nil {
+		old = *m
+	}
+	if n, ok := old[obj]; ok {
+		return n, nil
+	}
+	if len(old) >= maxObjects {
+		return 0, fmt.Errorf("more than %d distinct subjects", maxObjects)
+	}
+	next := make(map[string]uint32, len(old)+1)
+	for k, v := range old {
+		next[k] = v
+	}
+	n := uint32(len(old))
+	next[obj] = n
+	objectTable.m.Store(&next)
+	return n, nil
+}
+
+// grant is what some p lines allow and deny: on any object ("*"), and per
+// object. Each entry of objs is object<<8 | allow<<4 | deny, in ascending
+// object order.
+type grant struct {
+	anyAllow, anyDeny mask
+	objs              []uint32
+}
+
+// add records one p line.
+func (g *grant) add(obj uint32, any bool, bit mask, deny bool) {
+	switch {
+	case any && deny:
+		g.anyDeny |= bit
+	case any:
+		g.anyAllow |= bit
+	default:
+		e := bit << 4
+		if deny {
+			e = bit
+		}
+		i, found := slices.BinarySearchFunc(g.objs, obj, func(x, o uint32) int { return int(x>>8) - int(o) })
+		if found {
+			g.objs[i] |= uint32(e)
+		} else {
+			g.objs = slices.Insert(g.objs, i, obj<<8|uint32(e))
+		}
+	}
+}
+
+// merge adds the lines of h (the union of their allows, and of their denies).
+func (g *grant) merge(h *grant) {
+	g.anyAllow |= h.anyAllow
+	g.anyDeny |= h.anyDeny
+	for _, e := range h.objs {
+		if mask(e>>4)&0xf != 0 {
+			g.add(e>>8, false, mask(e>>4)&0xf, false)
+		}
+		if mask(e)&0xf != 0 {
+			g.add(e>>8, false, mask(e)&0xf, true)
+		}
+	}
+}
+
+// entry returns the allow and deny bits of object obj.
+func (g *grant) entry(obj uint32) (allow, deny mask) {
+	for _, e := range g.objs { // a handful of entries: a scan beats a search
+		switch {
+		case e>>8 == obj:
+			return mask(e>>4) & 0xf, mask(e) & 0xf
+		case e>>8 > obj:
+			return 0, 0
+		}
+	}
+	return 0, 0
+}
+
+// verdict applies the lines as the model's matcher and effect do: some allow
+// and no deny. known is false for an object no line names (only "*" lines
+// can match it).
+func (g *grant) verdict(obj uint32, known bool, bit mask) Reason {
+	allow, deny := g.anyAllow&bit != 0, g.anyDeny&bit != 0
+	if known {
+		a, d := g.entry(obj)
+		allow, deny = allow || a&bit != 0, deny || d&bit != 0
+	}
+	switch {
+	case deny:
+		return Denied
+	case allow:
+		return Granted
+	}
+	return NoGrant
+}
+
+// principal is what a shard knows of one user or credential: the union of
+// the lines it reaches in the organization's domain, and what gates them.
 type principal struct {
-	groups []int32            // organization domain: its own lines and its roles'
-	apps   map[string][]int32 // credential id → groups reached in that application's domain
-	member bool               // holds builtin:member
+	grant
+	member bool // holds builtin:member
 	guest  bool
-	mfa    bool  // requires a second factor (its own flag; the organization's is on the shard)
+	mfa    bool // requires a second factor (its own flag; the organization's is on the shard)
+	fence  bool // extra.ips applies (a nil or empty list then refuses every address)
+	extra  *extra
+}
+
+// extra holds what few principals have, out of line.
+type extra struct {
 	expiry int64 // unix nanoseconds; 0 for none
 	ips    []netip.Prefix
-	fence  bool // ips applies (a nil or empty list then refuses every address)
+	apps   map[string]*grant // credential id → the lines reached in that application's domain
 }
 
+func (p *principal) ext() *extra {
+	if p.extra == nil {
+		p.extra = &extra{}
+	}
+	return p.extra
+}
+
+// The kinds of principalKey.
+const (
+	keyUser uint8 = iota + 1
+	keyCredential
+)
+
 type principalKey struct {
-	kind access.PrincipalKind
+	kind uint8
 	id   string
+}
+
+func keyOf(p access.Principal) principalKey {
+	switch p.Kind {
+	case access.KindUser:
+		return principalKey{keyUser, p.ID}
+	case access.KindCredential:
+		return principalKey{keyCredential, p.ID}
+	}
+	return principalKey{}
+}
+
+// roleGrant is the lines of one role in the organization's domain.
+type roleGrant struct {
+	id string
+	grant
 }
 
 // shard is one organization's policy at one revision, indexed for checks.
@@ -75,9 +226,8 @@ type shard struct {
 	revision   string
 	owner      string
 	mfa        bool
-	objects    map[string]int32 // object of a p line → index into group masks
-	groups     []group
 	principals map[principalKey]*principal
+	roles      []roleGrant // sorted by id, for Covers
 
 	sortOnce sync.Once
 	users    []string // ids of the users with builtin:member, sorted; see sortedUsers
@@ -85,7 +235,7 @@ type shard struct {
 
 // newShard derives the snapshot's lines, resolves each principal's roles
 // with Casbin's role manager (the one an enforcer of the model uses) and
-// indexes the p lines of every subject it reaches, domain by domain.
+// keeps, for each principal and domain, the union of the lines it reaches.
 func newShard(snap *access.Snapshot) (*shard, error) {
 	pl, gl, err := Lines(snap)
 	if err != nil {
@@ -99,58 +249,40 @@ func newShard(snap *access.Snapshot) (*shard, error) {
 		}
 	}
 
+	// The lines of each (subject, domain).
+	groups := make(map[[2]string]*grant)
+	for _, l := range pl { // sub, dom, obj, act, eft
+		k := [2]string{l[0], l[1]}
+		g := groups[k]
+		if g == nil {
+			g = &grant{}
+			groups[k] = g
+		}
+		var obj uint32
+		if l[2] != anyToken {
+			if obj, err = intern(l[2]); err != nil {
+				return nil, internal(err)
+			}
+		}
+		g.add(obj, l[2] == anyToken, bitOf(l[3]), l[4] == denyEffect)
+	}
+
 	sh := &shard{
 		org:        snap.OrganizationID,
 		revision:   snap.Revision,
 		owner:      snap.OwnerUserID,
 		mfa:        snap.MFARequired,
-		objects:    make(map[string]int32),
 		principals: make(map[principalKey]*principal, len(snap.Members)+len(snap.Credentials)),
 	}
-	for _, l := range pl {
-		if _, ok := sh.objects[l[2]]; !ok && l[2] != anyToken {
-			sh.objects[l[2]] = int32(len(sh.objects))
-		}
-	}
-	index := make(map[[2]string]int32) // (sub, dom) → group
-	for _, l := range pl {             // sub, dom, obj, act, eft
-		k := [2]string{l[0], l[1]}
-		gi, ok := index[k]
-		if !ok {
-			gi = int32(len(sh.groups))
-			index[k] = gi
-			sh.groups = append(sh.groups, group{sub: l[0], dom: l[1]})
-		}
-		g := &sh.groups[gi]
-		bit := bitOf(l[3])
-		switch {
-		case l[2] == anyToken && l[4] == allowEffect:
-			g.allowAny |= bit
-		case l[2] == anyToken:
-			g.denyAny |= bit
-		case l[4] == allowEffect:
-			g.allow = setBit(g.allow, sh.objects[l[2]], bit, len(sh.objects))
-		default:
-			g.deny = setBit(g.deny, sh.objects[l[2]], bit, len(sh.objects))
-		}
-	}
-
-	// reach lists the groups a subject reaches in a domain: its own and its
-	// implicit roles' (Casbin's role manager resolves the links).
-	reach := func(sub, dom string) ([]int32, []string, error) {
-		roles, err := rm.GetImplicitRoles(sub, dom)
-		if err != nil {
-			return nil, nil, err
-		}
-		var out []int32
-		for _, s := range append([]string{sub}, roles...) {
-			if gi, ok := index[[2]string{s, dom}]; ok {
-				out = append(out, gi)
-			}
-		}
-		return out, roles, nil
-	}
 	orgDom := orgDomain(snap.OrganizationID)
+	appPrefix := appDomain(snap.OrganizationID, "")
+	for k, g := range groups {
+		if id, ok := strings.CutPrefix(k[0], "role:"); ok && k[1] == orgDom {
+			sh.roles = append(sh.roles, roleGrant{id: id, grant: *g})
+		}
+	}
+	slices.SortFunc(sh.roles, func(a, b roleGrant) int { return strings.Compare(a.id, b.id) })
+
 	get := func(sub string) *principal {
 		k, ok := principalOf(sub)
 		if !ok {
@@ -164,143 +296,135 @@ func newShard(snap *access.Snapshot) (*shard, error) {
 		return pr
 	}
 	seen := make(map[[2]string]bool)
-	subjects := func(yield func(sub, dom string) bool) {
-		for _, l := range gl {
-			if !seen[[2]string{l[0], l[2]}] {
-				seen[[2]string{l[0], l[2]}] = true
-				if !yield(l[0], l[2]) {
-					return
-				}
-			}
+	visit := func(sub, dom string) error {
+		if seen[[2]string{sub, dom}] {
+			return nil
 		}
-		for _, l := range pl {
-			if !seen[[2]string{l[0], l[1]}] {
-				seen[[2]string{l[0], l[1]}] = true
-				if !yield(l[0], l[1]) {
-					return
-				}
-			}
-		}
-	}
-	for sub, dom := range subjects {
+		seen[[2]string{sub, dom}] = true
 		pr := get(sub)
 		if pr == nil {
-			continue // a role
+			return nil // a role
 		}
-		groups, roles, err := reach(sub, dom)
+		roles, err := rm.GetImplicitRoles(sub, dom)
 		if err != nil {
-			return nil, internal(err)
+			return err
+		}
+		var reached grant
+		for _, s := range append([]string{sub}, roles...) {
+			if g := groups[[2]string{s, dom}]; g != nil {
+				reached.merge(g)
+			}
 		}
 		if dom == orgDom {
-			pr.groups = groups
+			pr.grant = reached
 			pr.member = slices.Contains(roles, memberRole)
-			continue
+			return nil
 		}
-		app, ok := strings.CutPrefix(dom, appDomain(snap.OrganizationID, ""))
+		app, ok := strings.CutPrefix(dom, appPrefix)
 		if !ok {
-			return nil, internal(fmt.Errorf("unexpected domain %q", dom))
+			return fmt.Errorf("unexpected domain %q", dom)
 		}
-		if pr.apps == nil {
-			pr.apps = make(map[string][]int32)
+		x := pr.ext()
+		if x.apps == nil {
+			x.apps = make(map[string]*grant)
 		}
-		pr.apps[app] = groups
+		x.apps[app] = &reached
+		return nil
+	}
+	for _, l := range gl {
+		if err := visit(l[0], l[2]); err != nil {
+			return nil, internal(err)
+		}
+	}
+	for _, l := range pl {
+		if err := visit(l[0], l[1]); err != nil {
+			return nil, internal(err)
+		}
 	}
 
 	// Attributes, which the model leaves to the request facts.
 	for _, m := range snap.Members {
-		pr := sh.principals[principalKey{access.KindUser, m.UserID}]
+		pr := sh.principals[principalKey{keyUser, m.UserID}]
 		pr.guest, pr.mfa = m.Guest, m.MFARequired
-		pr.expiry = unixNano(m.ExpiresAt)
-		pr.ips, pr.fence = m.AllowedIPs, m.AllowedIPs != nil
+		setGate(pr, m.ExpiresAt, m.AllowedIPs)
 	}
 	for _, c := range snap.Credentials {
-		pr := get(credSub(c.ID))
-		pr.expiry = unixNano(c.ExpiresAt)
-		pr.ips, pr.fence = c.AllowedIPs, c.AllowedIPs != nil
+		setGate(get(credSub(c.ID)), c.ExpiresAt, c.AllowedIPs)
 	}
 	return sh, nil
 }
 
-func setBit(m []mask, i int32, bit mask, n int) []mask {
-	if m == nil {
-		m = make([]mask, n)
+// setGate records an expiry and an allowlist, when there are any.
+func setGate(pr *principal, expires time.Time, ips []netip.Prefix) {
+	if !expires.IsZero() {
+		pr.ext().expiry = expires.UnixNano()
 	}
-	m[i] |= bit
-	return m
-}
-
-func unixNano(t time.Time) int64 {
-	if t.IsZero() {
-		return 0
+	if ips != nil {
+		pr.fence = true
+		pr.ext().ips = ips
 	}
-	return t.UnixNano()
 }
 
 // principalOf reads the principal of a "user:<id>" or "cred:<id>" subject.
 func principalOf(sub string) (principalKey, bool) {
 	if id, ok := strings.CutPrefix(sub, "user:"); ok {
-		return principalKey{access.KindUser, id}, true
+		return principalKey{keyUser, id}, true
 	}
 	if id, ok := strings.CutPrefix(sub, "cred:"); ok {
-		return principalKey{access.KindCredential, id}, true
+		return principalKey{keyCredential, id}, true
 	}
 	return principalKey{}, false
+}
+
+// expired reports whether the principal's membership or credential has ended.
+func (pr *principal) expired(now func() time.Time) bool {
+	return pr.extra != nil && pr.extra.expiry != 0 && now().UnixNano() >= pr.extra.expiry
 }
 
 // decide answers one question as the model's matcher and effect would,
 // after the attribute rules that the request facts decide.
 func (s *shard) decide(p access.Principal, obj string, bit mask, now func() time.Time) Decision {
 	d := Decision{Revision: s.revision}
-	pr := s.principals[principalKey{p.Kind, p.ID}]
+	pr := s.principals[keyOf(p)]
 	if pr == nil {
 		d.Reason = NotMember
 		return d
 	}
-	if pr.expiry != 0 && now().UnixNano() >= pr.expiry {
+	if pr.expired(now) {
 		d.Reason = Expired
 		return d
 	}
 	d.Member = pr.member
 	d.Owner = p.Kind == access.KindUser && p.ID == s.owner
 	switch {
-	case pr.fence && !allowedIP(pr.ips, p.IP):
+	case pr.fence && !allowedIP(pr.extra.ips, p.IP):
 		d.Reason = IPRefused
 		return d
 	case p.Kind == access.KindUser && (s.mfa || pr.mfa) && !p.MFA:
 		d.Reason = MFARequired
 		return d
 	}
-	groups := pr.groups
-	if p.App != "" {
-		groups = pr.apps[p.App]
+	g := pr.reached(p.App)
+	if g == nil {
+		d.Reason = NoGrant
+		return d
 	}
-	d.Reason = s.verdict(groups, obj, bit)
+	o, known := objectOf(obj)
+	d.Reason = g.verdict(o, known, bit)
 	d.Allowed = d.Reason == Granted
 	return d
 }
 
-// verdict applies the lines of the groups: some allow and no deny.
-func (s *shard) verdict(groups []int32, obj string, bit mask) Reason {
-	oi, known := s.objects[obj]
-	return s.verdictAt(groups, oi, known, bit)
-}
-
-// verdictAt is verdict for the object of index oi (known false: an object
-// no line names).
-func (s *shard) verdictAt(groups []int32, oi int32, known bool, bit mask) Reason {
-	var allow, deny bool
-	for _, gi := range groups {
-		g := &s.groups[gi]
-		allow = allow || g.allowAny&bit != 0 || known && g.allow != nil && g.allow[oi]&bit != 0
-		deny = deny || g.denyAny&bit != 0 || known && g.deny != nil && g.deny[oi]&bit != 0
+// reached returns the lines the principal reaches in the organization's
+// domain (app "") or in an application's; nil for none.
+func (pr *principal) reached(app string) *grant {
+	if app == "" {
+		return &pr.grant
 	}
-	switch {
-	case deny:
-		return Denied
-	case allow:
-		return Granted
+	if pr.extra == nil {
+		return nil
 	}
-	return NoGrant
+	return pr.extra.apps[app]
 }
 
 // allowedIP reports whether addr lies in one of the networks.
@@ -321,11 +445,125 @@ func allowedIP(nets []netip.Prefix, addr netip.Addr) bool {
 func (s *shard) sortedUsers() []string {
 	s.sortOnce.Do(func() {
 		for k, pr := range s.principals {
-			if k.kind == access.KindUser && pr.member {
+			if k.kind == keyUser && pr.member {
 				s.users = append(s.users, k.id)
 			}
 		}
 		slices.Sort(s.users)
 	})
 	return s.users
+}
+
+// role returns the lines of a role in the organization's domain, or nil.
+func (s *shard) role(id string) *grant {
+	i, ok := slices.BinarySearchFunc(s.roles, id, func(r roleGrant, id string) int { return strings.Compare(r.id, id) })
+	if !ok {
+		return nil
+	}
+	return &s.roles[i].grant
+}
+
+// cacheBuckets is the number of buckets of the shard cache.
+const cacheBuckets = 256
+
+// shardCache maps organization ids to shards. Readers take no lock: each
+// bucket is an immutable map behind an atomic pointer, which writers
+// (serialized) replace by a copy; with many organizations a bucket holds a
+// few dozen, so a copy is cheap.
+type shardCache struct {
+	seed    maphash.Seed
+	buckets [cacheBuckets]atomic.Pointer[map[string]*shard]
+	mu      sync.Mutex // serializes writers
+	count   int
+}
+
+func newShardCache() *shardCache { return &shardCache{seed: maphash.MakeSeed()} }
+
+func (c *shardCache) bucket(org string) *atomic.Pointer[map[string]*shard] {
+	return &c.buckets[maphash.String(c.seed, org)%cacheBuckets]
+}
+
+// get returns the organization's shard, or nil.
+func (c *shardCache) get(org string) *shard {
+	m := c.bucket(org).Load()
+	if m == nil {
+		return nil
+	}
+	return (*m)[org]
+}
+
+// put stores the shard; when the cache holds max organizations, an
+// arbitrary other one is dropped.
+func (c *shardCache) put(org string, sh *shard, max int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.replace(org, sh) {
+		c.count++
+	}
+	for c.count > max {
+		if !c.evictOne(org) {
+			break
+		}
+	}
+}
+
+// remove drops the organization's shard.
+func (c *shardCache) remove(org string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.replace(org, nil) {
+		c.count--
+	}
+}
+
+// replace sets (sh != nil) or deletes the entry of org, and reports whether
+// the number of entries changed. The caller holds mu.
+func (c *shardCache) replace(org string, sh *shard) bool {
+	b := c.bucket(org)
+	var old map[string]*shard
+	if m := b.Load(); m != nil {
+		old = *m
+	}
+	_, had := old[org]
+	next := make(map[string]*shard, len(old)+1)
+	for k, v := range old {
+		if k != org {
+			next[k] = v
+		}
+	}
+	if sh != nil {
+		next[org] = sh
+	}
+	b.Store(&next)
+	return had != (sh != nil)
+}
+
+// evictOne drops one organization other than keep. The caller holds mu.
+func (c *shardCache) evictOne(keep string) bool {
+	start := int(maphash.String(c.seed, keep) % cacheBuckets)
+	for i := range cacheBuckets {
+		m := c.buckets[(start+i+1)%cacheBuckets].Load()
+		if m == nil {
+			continue
+		}
+		for k := range *m {
+			if k != keep {
+				c.replace(k, nil)
+				c.count--
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// each calls fn with every cached organization id.
+func (c *shardCache) each(fn func(org string)) {
+	for i := range c.buckets {
+		if m := c.buckets[i].Load(); m != nil {
+			for k := range *m {
+				fn(k)
+			}
+		}
+	}
 }

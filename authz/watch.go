@@ -39,10 +39,7 @@ func (a *Authorizer) Watch(ctx context.Context, src access.Store, interval time.
 // poll refreshes every cached organization whose revision changed.
 func (a *Authorizer) poll(ctx context.Context, src access.Store) {
 	var orgs []string
-	a.shards.Range(func(k, _ any) bool {
-		orgs = append(orgs, k.(string))
-		return true
-	})
+	a.shards.each(func(org string) { orgs = append(orgs, org) })
 	for _, org := range orgs {
 		if ctx.Err() != nil {
 			return
