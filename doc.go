@@ -29,8 +29,10 @@
 // Every call is made as a principal. p.As(principal) returns a Session whose
 // methods authorize first (with the principal's role in the organization),
 // then validate, then run. Create one Session per request; it is cheap.
-// A principal is a user (provisioning.User(id)) with the request's facts
-// (client IP, MFA). p.System() is a separate, explicitly named handle for
+// A principal is a user (provisioning.User(id)) or an API credential
+// (provisioning.Credential(id), as Provisioner.Authenticate returns it for a
+// client id and secret, acting with the credential's role), with the
+// request's facts (client IP, MFA). p.System() is a separate, explicitly named handle for
 // trusted code: creating users at sign-up, bootstrap, background jobs. It
 // is not authorized and offers only what such code needs, so an
 // unauthenticated call cannot happen by accident.
@@ -92,6 +94,20 @@
 //		}
 //		f.After = page.Next
 //	}
+//
+// # Identity providers
+//
+// An organization's owner (only the owner: an admin is refused) manages its
+// SSO identity providers with Session.CreateIdentityProvider and the other
+// *IdentityProvider calls; every member reads them. Each domain proves
+// itself by the provider's TXT record (Session.VerifyIdentityProvider, with
+// the Resolver of WithResolver). The client secret is sealed with
+// AES-256-GCM under a key of the host's idp.KeyProvider (WithKeyProvider;
+// there is no default key), bound to the organization, the provider and the
+// field; reads show only whether it is set and its last characters, versions
+// show "[changed]", and Provisioner.IdentityProviderSecret gives it back in
+// clear to the host's SSO flow alone. After making a new key current, run
+// System.ReencryptIdentityProviderSecrets until it returns 0.
 //
 // # Time and ids
 //

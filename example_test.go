@@ -365,6 +365,8 @@ func ExampleSession_ListVersions() {
 	// 2026-01-02T03:04:05Z user roles create [kind name]
 	// 2026-01-02T03:04:05Z user roles create [kind name]
 	// 2026-01-02T03:04:05Z user memberships create [owner role_id status user_email]
+	// 2026-01-02T03:04:05Z user api_credentials create [client_id confidential custom expires_in kind mode name role_id]
+	// 2026-01-02T03:04:05Z user api_credentials create [client_id confidential custom expires_in kind mode name role_id]
 	// 2026-01-02T03:04:05Z user organizations update [name]
 	// name: Acme → Acme Corp
 }

@@ -68,7 +68,8 @@ func TestInvitationFlow(t *testing.T) {
 	for _, v := range versions.Items {
 		events = append(events, v.ResourceType+":"+string(v.Event))
 	}
-	want := []string{"organizations:create", "roles:create", "roles:create", "memberships:create", "memberships:create", "memberships:accept"}
+	want := []string{"organizations:create", "roles:create", "roles:create", "memberships:create",
+		"api_credentials:create", "api_credentials:create", "memberships:create", "memberships:accept"}
 	if len(events) != len(want) {
 		t.Fatalf("versions %v, want %v", events, want)
 	}

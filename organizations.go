@@ -6,6 +6,7 @@ import (
 
 	"github.com/provisionkit/provisioning/access"
 	"github.com/provisionkit/provisioning/audit"
+	"github.com/provisionkit/provisioning/authz"
 	"github.com/provisionkit/provisioning/email"
 	"github.com/provisionkit/provisioning/fault"
 	"github.com/provisionkit/provisioning/membership"
@@ -40,8 +41,10 @@ func created(kv ...any) resource.Changes {
 
 // CreateOrganization creates an organization owned by the calling user: the
 // user gets an active owner membership with the admin role, and the
-// organization gets its admin and read_only roles. The slug is derived from
-// the name and made unique with a numeric suffix.
+// organization gets its admin and read_only roles, and its two admin API
+// credentials (kind resources, test and live mode, admin role), whose
+// secrets are not returned: the owner rotates one to obtain its secret.
+// The slug is derived from the name and made unique with a numeric suffix.
 func (s *Session) CreateOrganization(ctx context.Context, in organization.Create) (*organization.Organization, error) {
 	const op = "provisioning.CreateOrganization"
 	if err := s.userOnly(op); err != nil {
@@ -117,8 +120,11 @@ func (s *Session) CreateOrganization(ctx context.Context, in organization.Create
 			return fault.Wrap(op, err)
 		}
 		org.OwnerMembershipID = m.ID
-		return s.record(ctx, org.ID, typeMemberships, m.ID, audit.Create,
-			created("user_email", m.UserEmail, "status", string(m.Status), "owner", true, "role_id", m.RoleID))
+		if err := s.record(ctx, org.ID, typeMemberships, m.ID, audit.Create,
+			created("user_email", m.UserEmail, "status", string(m.Status), "owner", true, "role_id", m.RoleID)); err != nil {
+			return err
+		}
+		return s.createAdminCredentials(ctx, op, org.ID, adminID, u.ID, now)
 	})
 	if err != nil {
 		return nil, err
@@ -271,11 +277,15 @@ func (s *Session) TransferOwnership(ctx context.Context, orgID, newOwnerEmail st
 			return fault.Wrap(op, err)
 		}
 		d, err := s.authorize(ctx, op, orgID, typeOrganizations, role.ActionUpdate)
-		if err != nil && fault.KindOf(err) != fault.Forbidden {
-			return err
-		}
-		if !d.Owner {
+		switch {
+		case err == nil && d.Owner:
+		case err == nil || d.Reason == authz.NoGrant || d.Reason == authz.Denied:
+			// A member without the right, or with it but not the owner. An
+			// owner refused by an attribute rule (address, second factor)
+			// keeps that error.
 			return fault.E(op, fault.Forbidden, errors.New("only the owner transfers ownership"))
+		default:
+			return err
 		}
 		canon, err := email.Canonical("new_owner_email", newOwnerEmail)
 		if err != nil {

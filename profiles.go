@@ -115,8 +115,8 @@ func (s *Session) UpdateProfile(ctx context.Context, id string, u profile.Update
 	return out, nil
 }
 
-// DeleteProfile deletes a profile no membership uses (admins); one in use
-// gives fault.ErrInUse.
+// DeleteProfile deletes a profile no membership uses (admins), and its
+// application memberships with it; one in use gives fault.ErrInUse.
 func (s *Session) DeleteProfile(ctx context.Context, id string) error {
 	const op = "provisioning.DeleteProfile"
 	return s.tx(ctx, func(ctx context.Context) error {
@@ -125,6 +125,10 @@ func (s *Session) DeleteProfile(ctx context.Context, id string) error {
 			return err
 		}
 		if err := s.p.b.Profiles().Delete(ctx, id); err != nil {
+			return fault.Wrap(op, err)
+		}
+		// The profile's application memberships went with it.
+		if err := s.p.b.Organizations().BumpPolicy(ctx, p.OrganizationID); err != nil {
 			return fault.Wrap(op, err)
 		}
 		return s.record(ctx, p.OrganizationID, typeProfiles, p.ID, audit.Destroy,

@@ -6,14 +6,18 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/provisionkit/provisioning/access"
+	"github.com/provisionkit/provisioning/appmembership"
 	"github.com/provisionkit/provisioning/audit"
 	"github.com/provisionkit/provisioning/authz"
+	"github.com/provisionkit/provisioning/credential"
 	"github.com/provisionkit/provisioning/fault"
+	"github.com/provisionkit/provisioning/idp"
 	"github.com/provisionkit/provisioning/membership"
 	"github.com/provisionkit/provisioning/organization"
 	"github.com/provisionkit/provisioning/profile"
@@ -33,6 +37,9 @@ type Backend interface {
 	Roles() role.Store
 	Versions() audit.Store
 	Access() access.Store
+	IdentityProviders() idp.Store
+	Credentials() credential.Store
+	AppMemberships() appmembership.Store
 	// InTx runs fn in one transaction (joining the one in ctx, if any),
 	// retrying it from the start on transient failures.
 	InTx(ctx context.Context, fn func(ctx context.Context) error) error
@@ -83,7 +90,13 @@ type Provisioner struct {
 	subjects      *role.Subjects
 	extraSubjects []string
 	invitationTTL time.Duration
+	keys          idp.KeyProvider // seals identity provider secrets; nil: none can be created
+	resolver      idp.Resolver    // verifies identity provider domains
 	plan          organization.Subscription
+
+	// lastUse remembers, per credential id, when this instance last wrote
+	// the credential's last_used_at, so that most logins write nothing.
+	lastUse sync.Map
 }
 
 // Option configures a Provisioner.
@@ -132,6 +145,19 @@ func WithAuthorizer(a *authz.Authorizer) Option {
 	return optionFunc(func(p *Provisioner) { p.authz = a })
 }
 
+// WithKeyProvider sets where the keys that seal identity provider client
+// secrets come from (AES-256-GCM). There is no default key: without one,
+// creating an identity provider or changing its secret fails with
+// idp.ErrNoKeyProvider. idp.StaticKeys serves tests and keys from the
+// environment.
+func WithKeyProvider(k idp.KeyProvider) Option {
+	return optionFunc(func(p *Provisioner) { p.keys = k })
+}
+
+// WithResolver sets the DNS resolver that verifies identity provider
+// domains (the default is net.DefaultResolver).
+func WithResolver(r idp.Resolver) Option { return optionFunc(func(p *Provisioner) { p.resolver = r }) }
+
 // New returns a Provisioner over the backend. The backend's schema must be
 // migrated (bunstore.Store.Migrate) before the first call.
 func New(b Backend, opts ...Option) (*Provisioner, error) {
@@ -141,6 +167,9 @@ func New(b Backend, opts ...Option) (*Provisioner, error) {
 	p := &Provisioner{b: b, clock: systemClock{}, ids: NewIDGenerator(), log: slog.New(slog.DiscardHandler), invitationTTL: 7 * 24 * time.Hour}
 	for _, o := range opts {
 		o.apply(p)
+	}
+	if p.resolver == nil {
+		p.resolver = net.DefaultResolver
 	}
 	if p.invitationTTL <= 0 {
 		return nil, errors.New("provisioning: invitation TTL must be positive")
@@ -191,6 +220,8 @@ func (s *Session) authenticated(op string) error {
 		return nil
 	case s.pr.Kind == access.KindUser && resource.ValidID(s.pr.ID):
 		return nil
+	case s.pr.Kind == access.KindCredential && resource.ValidID(s.pr.ID):
+		return nil // its rights are its role's (see Authenticate)
 	}
 	return fault.E(op, fault.Unauthenticated, nil)
 }

@@ -21,6 +21,7 @@ const (
 	Accept            Event = "accept"
 	Resend            Event = "resend"
 	TransferOwnership Event = "transfer_ownership"
+	Rotate            Event = "rotate" // a credential's secret was replaced
 )
 
 // Who is the actor of a change.

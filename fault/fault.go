@@ -88,6 +88,10 @@ var (
 	ErrMFARequired = &Sentinel{Forbidden, "a second authentication factor is required"}
 	// ErrIPRefused: the call comes from an address outside the allowlist.
 	ErrIPRefused = &Sentinel{Forbidden, "calls from this address are not allowed"}
+	// ErrBadCredentials: an API credential's client id and secret do not
+	// authenticate: whether the id is unknown, the secret wrong or expired,
+	// or the credential revoked or expired, the error is this one.
+	ErrBadCredentials = &Sentinel{Unauthenticated, "invalid client credentials"}
 	// ErrSecretCorrupt: a stored secret does not decrypt: it was altered, or
 	// copied from another organization, resource or field. Callers fail closed.
 	ErrSecretCorrupt = &Sentinel{Internal, "stored secret cannot be decrypted"}

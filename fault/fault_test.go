@@ -24,6 +24,7 @@ var kindSentinels = map[fault.Kind]*fault.Sentinel{
 var namedSentinels = []*fault.Sentinel{
 	fault.ErrAlreadyExists, fault.ErrLastOwner, fault.ErrInUse, fault.ErrNotPending, fault.ErrInvitationInvalid,
 	fault.ErrMFARequired, fault.ErrIPRefused, fault.ErrSecretCorrupt, fault.ErrLimitReached,
+	fault.ErrBadCredentials,
 }
 
 // allSentinels lists the kind sentinels, then the named ones.
@@ -79,6 +80,7 @@ func TestSentinelKind(t *testing.T) {
 		{fault.ErrIPRefused, fault.Forbidden},
 		{fault.ErrSecretCorrupt, fault.Internal},
 		{fault.ErrLimitReached, fault.Conflict},
+		{fault.ErrBadCredentials, fault.Unauthenticated},
 	}
 	for _, tt := range tests {
 		if got := tt.give.Kind(); got != tt.want {
@@ -140,6 +142,7 @@ func TestSentinelMatches(t *testing.T) {
 		{fault.ErrIPRefused, []*fault.Sentinel{fault.ErrIPRefused, fault.ErrForbidden}},
 		{fault.ErrSecretCorrupt, []*fault.Sentinel{fault.ErrSecretCorrupt, fault.ErrInternal}},
 		{fault.ErrLimitReached, []*fault.Sentinel{fault.ErrLimitReached, fault.ErrConflict}},
+		{fault.ErrBadCredentials, []*fault.Sentinel{fault.ErrBadCredentials, fault.ErrUnauthenticated}},
 		{fault.ErrConflict, []*fault.Sentinel{fault.ErrConflict}},
 		{fault.ErrNotFound, []*fault.Sentinel{fault.ErrNotFound}},
 		{fault.ErrInternal, []*fault.Sentinel{fault.ErrInternal}},

@@ -63,10 +63,10 @@ type ProvisionerParams struct {
 
 	Lifecycle fx.Lifecycle
 	Store     *bunstore.Store
-	Notifier provisioning.Notifier `optional:"true"`
-	Logger   *slog.Logger          `optional:"true"`
-	Clock    provisioning.Clock    `optional:"true"`
-	Options  []provisioning.Option `group:"provisioning_options"`
+	Notifier  provisioning.Notifier `optional:"true"`
+	Logger    *slog.Logger          `optional:"true"`
+	Clock     provisioning.Clock    `optional:"true"`
+	Options   []provisioning.Option `group:"provisioning_options"`
 }
 
 // NewProvisioner builds the Provisioner and runs its policy watcher

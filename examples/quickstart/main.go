@@ -1,13 +1,14 @@
 // Command quickstart walks the main path of provisioning on an in-memory
 // SQLite database, in plain Go: an owner creates an organization, invites a
-// member by email, the member signs up and accepts, and the audit trail
-// shows every step.
+// member by email, the member signs up and accepts, a job authenticates with
+// an API credential and reads, and the audit trail shows every step.
 //
 //	go run ./examples/quickstart
 package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"sort"
@@ -15,6 +16,8 @@ import (
 
 	"github.com/provisionkit/provisioning"
 	"github.com/provisionkit/provisioning/audit"
+	"github.com/provisionkit/provisioning/credential"
+	"github.com/provisionkit/provisioning/fault"
 	"github.com/provisionkit/provisioning/membership"
 	"github.com/provisionkit/provisioning/organization"
 	"github.com/provisionkit/provisioning/role"
@@ -123,7 +126,32 @@ func run(ctx context.Context) error {
 		f.After = page.Next
 	}
 
-	// 8. The audit trail: one version per change, written in its transaction.
+	// 8. A machine principal: an integration API credential with the
+	// read_only role. Its secret is shown once, here; only a hash is stored.
+	issued, err := asOwner.CreateCredential(ctx, credential.Create{OrganizationID: org.ID, Name: "Reporting job",
+		Kind: credential.Integration, RoleID: readOnlyID})
+	if err != nil {
+		return err
+	}
+	fmt.Printf("\n%s created API credential %q: client id %s, secret %s… (shown once)\n",
+		owner.Email, issued.Credential.Name, issued.Credential.ClientID, issued.ClientSecret[:12])
+	// The job authenticates with its client id and secret, and works as the
+	// credential: it may read, as its role says, and nothing more.
+	job, err := p.Authenticate(ctx, issued.Credential.ClientID, issued.ClientSecret)
+	if err != nil {
+		return err
+	}
+	seen, err := p.As(job).GetOrganization(ctx, org.ID)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("the credential authenticated and read organization %q\n", seen.Name)
+	newName := "Renamed by a job"
+	if _, err := p.As(job).UpdateOrganization(ctx, org.ID, organization.Update{Name: &newName}); errors.Is(err, fault.ErrForbidden) {
+		fmt.Println("the credential may not rename it: its role is read_only")
+	}
+
+	// 9. The audit trail: one version per change, written in its transaction.
 	who := map[string]string{owner.ID: owner.Email, member.ID: member.Email}
 	fmt.Println("\naudit trail:")
 	vf := audit.Filter{OrganizationID: org.ID}
@@ -137,7 +165,7 @@ func run(ctx context.Context) error {
 			if email, ok := who[v.Who.ID]; ok {
 				actor = email
 			}
-			fmt.Printf("  %s  %-20s %-12s %-8s %s\n", v.CreatedAt.Format("15:04:05.000"), actor, v.ResourceType, v.Event, changes(v, roleNames))
+			fmt.Printf("  %s  %-20s %-15s %-8s %s\n", v.CreatedAt.Format("15:04:05.000"), actor, v.ResourceType, v.Event, changes(v, roleNames))
 		}
 		if page.Next == "" {
 			break

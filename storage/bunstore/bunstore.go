@@ -17,8 +17,11 @@ import (
 	"github.com/uptrace/bun/migrate"
 
 	"github.com/provisionkit/provisioning/access"
+	"github.com/provisionkit/provisioning/appmembership"
 	"github.com/provisionkit/provisioning/audit"
+	"github.com/provisionkit/provisioning/credential"
 	"github.com/provisionkit/provisioning/fault"
+	"github.com/provisionkit/provisioning/idp"
 	"github.com/provisionkit/provisioning/membership"
 	"github.com/provisionkit/provisioning/organization"
 	"github.com/provisionkit/provisioning/profile"
@@ -47,6 +50,9 @@ type Store struct {
 	roles    roleStore
 	versions versionStore
 	policy   policyStore
+	idps     identityProviderStore
+	creds    credentialStore
+	apps     appMembershipStore
 }
 
 // Compile-time checks that Store provides every contract.
@@ -88,6 +94,9 @@ func New(db *bun.DB, opts ...Option) (*Store, error) {
 	b := base{s}
 	s.orgs, s.users, s.members, s.profiles = orgStore{b}, userStore{b}, memberStore{b}, profileStore{b}
 	s.roles, s.versions, s.policy = roleStore{b}, versionStore{b}, policyStore{b}
+	s.idps = identityProviderStore{b}
+	s.creds = credentialStore{b}
+	s.apps = appMembershipStore{b}
 	return s, nil
 }
 
@@ -111,6 +120,15 @@ func (s *Store) Roles() role.Store { return s.roles }
 
 // Versions returns the audit store.
 func (s *Store) Versions() audit.Store { return s.versions }
+
+// IdentityProviders returns the identity provider store.
+func (s *Store) IdentityProviders() idp.Store { return s.idps }
+
+// Credentials returns the API credential store.
+func (s *Store) Credentials() credential.Store { return s.creds }
+
+// AppMemberships returns the application membership store.
+func (s *Store) AppMemberships() appmembership.Store { return s.apps }
 
 // Access returns the policy snapshot store. On PostgreSQL through bun's
 // pgdriver it is also an access.Watcher, told of every committed change of

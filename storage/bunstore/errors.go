@@ -22,6 +22,10 @@ var uniqueFields = []struct{ index, sqliteCols, field string }{
 	{"provisioning_memberships_org_email_uq", "provisioning_memberships.organization_id, provisioning_memberships.user_email", "user_email"},
 	{"provisioning_memberships_org_user_uq", "provisioning_memberships.organization_id, provisioning_memberships.user_id", "user"},
 	{"provisioning_memberships_invitation_uq", "provisioning_memberships.invitation_token_hash", "invitation"},
+	{"provisioning_identity_providers_name_uq", "provisioning_identity_providers.name", "name"},
+	{"provisioning_api_credentials_client_id_uq", "provisioning_api_credentials.client_id", "client_id"},
+	{"provisioning_application_memberships_member_uq", "provisioning_application_memberships.api_credential_id, provisioning_application_memberships.membership_id", "api_credential"},
+	{"provisioning_application_memberships_profile_uq", "provisioning_application_memberships.api_credential_id, provisioning_application_memberships.membership_profile_id", "api_credential"},
 }
 
 // uniqueField names the field of a unique violation: from the constraint

@@ -72,13 +72,49 @@ func (s policyStore) snapshot(ctx context.Context, orgID string) (*access.Snapsh
 			snap.OwnerUserID = m.UserID
 		}
 	}
+	creds, err := credentialStore(s).snapshotCredentials(ctx, orgID)
+	if err != nil {
+		return nil, err
+	}
+	snap.Credentials = creds
+	if snap.AppMemberships, err = s.snapshotAppMemberships(ctx, orgID); err != nil {
+		return nil, err
+	}
 	return snap, nil
 }
 
+// snapshotAppMemberships reads the application memberships that can grant
+// something: of a credential that is not revoked, held by an active
+// membership (named by its user) or by a profile.
+func (s policyStore) snapshotAppMemberships(ctx context.Context, orgID string) ([]access.AppMembership, error) {
+	var rows []struct {
+		ID           string `bun:"id"`
+		CredentialID string `bun:"api_credential_id"`
+		RoleID       string `bun:"role_id"`
+		UserID       string `bun:"user_id"`
+		ProfileID    string `bun:"membership_profile_id"`
+	}
+	err := s.idb(ctx).NewSelect().TableExpr("provisioning_application_memberships AS am").
+		ColumnExpr("am.id, am.api_credential_id, am.role_id, m.user_id, am.membership_profile_id").
+		Join("JOIN provisioning_api_credentials AS c ON c.id = am.api_credential_id AND c.revoked_at IS NULL").
+		Join("LEFT JOIN provisioning_memberships AS m ON m.id = am.membership_id").
+		Where("am.organization_id = ?", orgID).
+		Where("am.membership_profile_id IS NOT NULL OR (m.status = 'active' AND m.user_id IS NOT NULL)").
+		OrderExpr("am.id").Scan(ctx, &rows)
+	if err != nil {
+		return nil, s.err("access.Snapshot", err)
+	}
+	var out []access.AppMembership
+	for _, r := range rows {
+		out = append(out, access.AppMembership{ID: r.ID, CredentialID: r.CredentialID, RoleID: r.RoleID,
+			UserID: r.UserID, ProfileID: r.ProfileID})
+	}
+	return out, nil
+}
+
 // Organizations lists, in ascending id order, the organizations where p may
-// hold rights: for a user, those where it has an active membership. An API
-// credential gets none for now: credentials are not stored yet, and the
-// issue that adds them returns the credential's organization here. An after
+// hold rights: for a user, those where it has an active membership; for an
+// API credential, its organization while it is not revoked. An after
 // that is not the shape of an id matches nothing; a limit below 1 or above
 // resource.MaxPageLimit means resource.MaxPageLimit. A principal of another
 // kind, or whose id is not the shape of an id, is fault.Invalid.
@@ -89,8 +125,10 @@ func (s policyStore) Organizations(ctx context.Context, p access.Principal, afte
 		return nil, fault.InvalidField(op, "principal", "enum", "must be a user or an API credential")
 	case !resource.ValidID(p.ID):
 		return nil, fault.InvalidField(op, "principal", "format", "must have an id")
-	case p.Kind == access.KindCredential, after != "" && !resource.ValidID(after):
+	case after != "" && !resource.ValidID(after):
 		return nil, nil
+	case p.Kind == access.KindCredential:
+		return credentialStore(s).credentialOrganization(ctx, p.ID, after)
 	}
 	if limit < 1 || limit > resource.MaxPageLimit {
 		limit = resource.MaxPageLimit

@@ -129,6 +129,9 @@ var suite = []struct {
 		{"ListPermissions", testPermissionList},
 		{"PermissionSubjects", testPermissionSubjects},
 	}},
+	{"IdentityProviders", idpCases},
+	{"Credentials", credentialCases},
+	{"AppMemberships", appMembershipCases},
 	{"Versions", []testCase{
 		{"RoundTrip", testVersionRoundTrip},
 		{"List", testVersionList},

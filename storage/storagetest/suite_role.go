@@ -450,6 +450,10 @@ func testAccessSnapshot(t *testing.T, e *env) {
 	e.newMember(t, tn.org.ID, ro.ID)
 	e.newMember(t, other.org.ID, other.admin.ID, activeFor(u2))
 	e.newPermission(t, other.admin, "orders")
+	cred := e.newCredential(t, tn.org.ID, ro.ID)
+	revoked := e.newCredential(t, tn.org.ID, custom.ID)
+	must(t, e.s.Credentials().Revoke(t.Context(), revoked.ID, t0))
+	e.newCredential(t, other.org.ID, other.admin.ID)
 
 	got, err := e.s.Access().Snapshot(t.Context(), tn.org.ID)
 	must(t, err)
@@ -463,6 +467,7 @@ func testAccessSnapshot(t *testing.T, e *env) {
 			{MembershipID: tn.om.ID, UserID: tn.owner.ID, RoleIDs: []string{tn.admin.ID}},
 			{MembershipID: m2.ID, UserID: u2.ID, RoleIDs: []string{custom.ID}, ProfileID: prof.ID},
 		},
+		Credentials: []access.Credential{{ID: cred.ID, RoleID: ro.ID}},
 	}
 	wantEqual(t, "Snapshot", sortSnapshot(got), want)
 }
@@ -474,6 +479,7 @@ func sortSnapshot(s *access.Snapshot) *access.Snapshot {
 	c.Roles = slices.SortedFunc(slices.Values(s.Roles), func(a, b access.RoleGrant) int { return cmp.Compare(a.ID, b.ID) })
 	c.Permissions = slices.SortedFunc(slices.Values(s.Permissions), func(a, b role.Permission) int { return cmp.Compare(a.ID, b.ID) })
 	c.Members = slices.SortedFunc(slices.Values(s.Members), func(a, b access.Member) int { return cmp.Compare(a.UserID, b.UserID) })
+	c.Credentials = slices.SortedFunc(slices.Values(s.Credentials), func(a, b access.Credential) int { return cmp.Compare(a.ID, b.ID) })
 	return &c
 }
 
@@ -502,8 +508,9 @@ func testAccessSnapshotInTx(t *testing.T, e *env) {
 
 // testAccessOrganizations: a user's organizations are those of its active
 // memberships, in ascending id order whatever order they were joined in,
-// paged by the after cursor; a credential has none yet, and an after that
-// is not the shape of an id matches nothing.
+// paged by the after cursor; a credential principal is not a user (its
+// organization is tested with the credentials), and an after that is not
+// the shape of an id matches nothing.
 func testAccessOrganizations(t *testing.T, e *env) {
 	u, other := e.newUser(t), e.newUser(t)
 	var orgs []*organization.Organization

@@ -1,0 +1,379 @@
+package provisioning
+
+import (
+	"context"
+	"errors"
+	"slices"
+
+	"github.com/provisionkit/provisioning/access"
+	"github.com/provisionkit/provisioning/audit"
+	"github.com/provisionkit/provisioning/fault"
+	"github.com/provisionkit/provisioning/idp"
+	"github.com/provisionkit/provisioning/resource"
+	"github.com/provisionkit/provisioning/role"
+)
+
+// typeIdentityProviders is the wire type of identity providers, and their
+// permission subject.
+const typeIdentityProviders = "identity_providers"
+
+// secretReencrypted stands for the client secret in the version of a
+// re-encryption: the secret is the same, sealed under another key.
+const secretReencrypted = "[reencrypted]"
+
+// secretBinding is what a provider's sealed client secret is bound to.
+func secretBinding(p *idp.Provider) idp.Binding {
+	return idp.Binding{OrganizationID: p.OrganizationID, ProviderID: p.ID, Field: idp.FieldClientSecret}
+}
+
+// authorizeOwner authorizes act on identity providers in orgID for the
+// organization's owner only: an admin who is not the owner is refused.
+func (s *Session) authorizeOwner(ctx context.Context, op, orgID string, act role.Action) error {
+	d, err := s.authorize(ctx, op, orgID, typeIdentityProviders, act)
+	if err != nil {
+		return err
+	}
+	if !d.Owner {
+		return fault.E(op, fault.Forbidden, errors.New("only the organization's owner manages identity providers"))
+	}
+	return nil
+}
+
+// lockIdentityProvider loads a provider, locks its organization, authorizes
+// act for the owner and reads the provider again under the lock.
+func (s *Session) lockIdentityProvider(ctx context.Context, op, id string, act role.Action) (*idp.Provider, error) {
+	p, err := s.p.b.IdentityProviders().Get(ctx, id)
+	if err != nil {
+		return nil, fault.Wrap(op, err)
+	}
+	if _, err := s.p.b.Organizations().Lock(ctx, p.OrganizationID); err != nil {
+		return nil, fault.Wrap(op, err)
+	}
+	if err := s.authorizeOwner(ctx, op, p.OrganizationID, act); err != nil {
+		return nil, err
+	}
+	p, err = s.p.b.IdentityProviders().Get(ctx, id)
+	return p, fault.Wrap(op, err)
+}
+
+// CreateIdentityProvider creates an organization's identity provider (the
+// owner only). It starts pending, with a fresh TXT record to publish on
+// every domain (then call VerifyIdentityProvider). The client secret is
+// sealed with the current key of the KeyProvider (WithKeyProvider; without
+// one the call fails with idp.ErrNoKeyProvider) and never returned: the
+// provider tells only HasClientSecret and ClientSecretLast4. A name taken
+// in any organization fails with fault.ErrAlreadyExists on "name".
+func (s *Session) CreateIdentityProvider(ctx context.Context, in idp.Create) (*idp.Provider, error) {
+	const op = "provisioning.CreateIdentityProvider"
+	var out *idp.Provider
+	err := s.tx(ctx, func(ctx context.Context) error {
+		if _, err := s.p.b.Organizations().Lock(ctx, in.OrganizationID); err != nil {
+			return fault.Wrap(op, err)
+		}
+		if err := s.authorizeOwner(ctx, op, in.OrganizationID, role.ActionCreate); err != nil {
+			return err
+		}
+		in, err := in.Validate()
+		if err != nil {
+			return err
+		}
+		if s.p.keys == nil {
+			return fault.E(op, fault.Internal, idp.ErrNoKeyProvider)
+		}
+		var userID string
+		if s.pr.Kind == access.KindUser {
+			userID = s.pr.ID
+		}
+		p := in.New(s.p.ids.NewID(), userID, idp.NewTXTRecord(), s.now())
+		sealed, err := idp.Seal(ctx, s.p.keys, secretBinding(p), []byte(in.ClientSecret))
+		if err != nil {
+			return fault.Wrap(op, err)
+		}
+		if err := s.p.b.IdentityProviders().Create(ctx, p, sealed); err != nil {
+			return fault.Wrap(op, err)
+		}
+		out = p
+		return s.record(ctx, p.OrganizationID, typeIdentityProviders, p.ID, audit.Create, p.CreationChanges())
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// GetIdentityProvider returns an identity provider of an organization the
+// caller belongs to, without its secret.
+func (s *Session) GetIdentityProvider(ctx context.Context, id string) (*idp.Provider, error) {
+	const op = "provisioning.GetIdentityProvider"
+	p, err := s.p.b.IdentityProviders().Get(ctx, id)
+	if err != nil {
+		return nil, fault.Wrap(op, err)
+	}
+	if _, err := s.authorize(ctx, op, p.OrganizationID, typeIdentityProviders, role.ActionRead); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// ListIdentityProviders lists the identity providers of an organization, by
+// id, without their secrets.
+func (s *Session) ListIdentityProviders(ctx context.Context, f idp.Filter) (resource.Page[idp.Provider], error) {
+	const op = "provisioning.ListIdentityProviders"
+	if _, err := s.authorize(ctx, op, f.OrganizationID, typeIdentityProviders, role.ActionRead); err != nil {
+		return resource.Page[idp.Provider]{}, err
+	}
+	f, err := f.Validate()
+	if err != nil {
+		return resource.Page[idp.Provider]{}, err
+	}
+	page, err := s.p.b.IdentityProviders().List(ctx, f)
+	return page, fault.Wrap(op, err)
+}
+
+// UpdateIdentityProvider changes an identity provider (the owner only).
+// Disable and Enable are the "_disable" and "_enable" triggers. New domains
+// set the status back to pending. A new client secret is sealed with the
+// current key and recorded in the version only as idp.SecretChanged.
+func (s *Session) UpdateIdentityProvider(ctx context.Context, id string, u idp.Update) (*idp.Provider, error) {
+	const op = "provisioning.UpdateIdentityProvider"
+	var out *idp.Provider
+	err := s.tx(ctx, func(ctx context.Context) error {
+		p, err := s.lockIdentityProvider(ctx, op, id, role.ActionUpdate)
+		if err != nil {
+			return err
+		}
+		u, err := u.Validate()
+		if err != nil {
+			return err
+		}
+		if u.ClientSecret != nil && s.p.keys == nil {
+			return fault.E(op, fault.Internal, idp.ErrNoKeyProvider)
+		}
+		out = p
+		ch := u.Apply(p, s.now())
+		if len(ch) == 0 {
+			return nil
+		}
+		if u.ClientSecret != nil {
+			sealed, err := idp.Seal(ctx, s.p.keys, secretBinding(p), []byte(*u.ClientSecret))
+			if err != nil {
+				return fault.Wrap(op, err)
+			}
+			if err := s.p.b.IdentityProviders().SetSecret(ctx, p.ID, sealed); err != nil {
+				return fault.Wrap(op, err)
+			}
+		}
+		if err := s.p.b.IdentityProviders().Update(ctx, p); err != nil {
+			return fault.Wrap(op, err)
+		}
+		return s.record(ctx, p.OrganizationID, typeIdentityProviders, p.ID, audit.Update, ch)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// DeleteIdentityProvider deletes an identity provider (the owner only).
+func (s *Session) DeleteIdentityProvider(ctx context.Context, id string) error {
+	const op = "provisioning.DeleteIdentityProvider"
+	return s.tx(ctx, func(ctx context.Context) error {
+		p, err := s.lockIdentityProvider(ctx, op, id, role.ActionDestroy)
+		if err != nil {
+			return err
+		}
+		if err := s.p.b.IdentityProviders().Delete(ctx, id); err != nil {
+			return fault.Wrap(op, err)
+		}
+		return s.record(ctx, p.OrganizationID, typeIdentityProviders, p.ID, audit.Destroy, resource.Changes{
+			"name": {p.Name, nil}, "domains": {idp.FormatDomains(p.Domains), nil}, "status": {string(p.Status), nil}})
+	})
+}
+
+// VerifyIdentityProvider looks up the DNS TXT records of every domain of an
+// identity provider (the owner only) with the Resolver (WithResolver) and
+// sets its status: verified when every domain carries its txt_record, error
+// when a domain is not found (Go's resolver also says so of a domain without
+// any TXT record) or its lookup fails or times out, pending otherwise. It
+// returns the provider and the outcome of each domain. The lookups run
+// outside the transaction; should the domains change meanwhile, their
+// outcome is dropped and the provider is returned as it is, with no checks.
+// A status that does not change writes no version.
+func (s *Session) VerifyIdentityProvider(ctx context.Context, id string) (*idp.Provider, []idp.DomainCheck, error) {
+	const op = "provisioning.VerifyIdentityProvider"
+	before, err := s.p.b.IdentityProviders().Get(ctx, id)
+	if err != nil {
+		return nil, nil, fault.Wrap(op, err)
+	}
+	if err := s.authorizeOwner(ctx, op, before.OrganizationID, role.ActionUpdate); err != nil {
+		return nil, nil, err
+	}
+	status, checks, err := idp.Verify(ctx, s.p.resolver, before.Domains, before.TXTRecord)
+	if err != nil {
+		return nil, nil, fault.E(op, fault.Internal, err)
+	}
+	var out *idp.Provider
+	err = s.tx(ctx, func(ctx context.Context) error {
+		p, err := s.lockIdentityProvider(ctx, op, id, role.ActionUpdate)
+		if err != nil {
+			return err
+		}
+		out = p
+		if !slices.Equal(p.Domains, before.Domains) || p.TXTRecord != before.TXTRecord {
+			checks = nil // checked what is no longer there
+			return nil
+		}
+		ch := resource.Changes{}
+		resource.SetField(ch, "status", &p.Status, &status)
+		if len(ch) == 0 {
+			return nil
+		}
+		p.UpdatedAt = s.now()
+		if err := s.p.b.IdentityProviders().Update(ctx, p); err != nil {
+			return fault.Wrap(op, err)
+		}
+		return s.record(ctx, p.OrganizationID, typeIdentityProviders, p.ID, audit.Update, ch)
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return out, checks, nil
+}
+
+// VerifyIdentityProvider is Session.VerifyIdentityProvider for background
+// jobs: not authorized.
+func (y *System) VerifyIdentityProvider(ctx context.Context, id string) (*idp.Provider, []idp.DomainCheck, error) {
+	return y.s.VerifyIdentityProvider(ctx, id)
+}
+
+// ReencryptIdentityProviderSecret seals the client secret of one identity
+// provider again, under the KeyProvider's current key, and reports whether
+// it did (false: it was sealed with that key already). Each re-encryption
+// writes one version whose changes show the secret only as
+// "[reencrypted]". A secret that does not open fails with
+// fault.ErrSecretCorrupt and is left as it is.
+func (y *System) ReencryptIdentityProviderSecret(ctx context.Context, id string) (bool, error) {
+	const op = "provisioning.ReencryptIdentityProviderSecret"
+	s := y.s
+	if s.p.keys == nil {
+		return false, fault.E(op, fault.Internal, idp.ErrNoKeyProvider)
+	}
+	done := false
+	err := s.tx(ctx, func(ctx context.Context) error {
+		done = false
+		p, err := s.lockIdentityProvider(ctx, op, id, role.ActionUpdate)
+		if err != nil {
+			return err
+		}
+		sealed, err := s.p.b.IdentityProviders().Secret(ctx, id)
+		if err != nil {
+			return fault.Wrap(op, err)
+		}
+		current, _, err := s.p.keys.CurrentKey(ctx)
+		if err != nil {
+			return fault.E(op, fault.Internal, err)
+		}
+		if sealed.KeyID == current {
+			return nil
+		}
+		plain, err := idp.Open(ctx, s.p.keys, secretBinding(p), sealed)
+		if err != nil {
+			return fault.Wrap(op, err)
+		}
+		resealed, err := idp.Seal(ctx, s.p.keys, secretBinding(p), plain)
+		clear(plain)
+		if err != nil {
+			return fault.Wrap(op, err)
+		}
+		if err := s.p.b.IdentityProviders().SetSecret(ctx, id, resealed); err != nil {
+			return fault.Wrap(op, err)
+		}
+		done = true
+		return s.record(ctx, p.OrganizationID, typeIdentityProviders, p.ID, audit.Update,
+			resource.Changes{"client_secret": {idp.SecretHidden, secretReencrypted}})
+	})
+	return done, err
+}
+
+// ReencryptIdentityProviderSecrets re-seals, under the KeyProvider's current
+// key, the client secrets of at most limit identity providers sealed with
+// another key, each in its own transaction, and returns how many it
+// re-sealed, with the errors of those it could not (fault.ErrSecretCorrupt,
+// a retired key missing from the KeyProvider). After making a new key
+// current, call it until it returns 0, then retire the old key.
+func (y *System) ReencryptIdentityProviderSecrets(ctx context.Context, limit int) (int, error) {
+	const op = "provisioning.ReencryptIdentityProviderSecrets"
+	keys := y.s.p.keys
+	if keys == nil {
+		return 0, fault.E(op, fault.Internal, idp.ErrNoKeyProvider)
+	}
+	current, _, err := keys.CurrentKey(ctx)
+	if err != nil {
+		return 0, fault.E(op, fault.Internal, err)
+	}
+	ids, err := y.s.p.b.IdentityProviders().SealedWithOtherKey(ctx, current, limit)
+	if err != nil {
+		return 0, fault.Wrap(op, err)
+	}
+	n := 0
+	var errs []error
+	for _, id := range ids {
+		done, err := y.ReencryptIdentityProviderSecret(ctx, id)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if done {
+			n++
+		}
+	}
+	return n, errors.Join(errs...)
+}
+
+// IdentityProviderSecret returns an identity provider with its client
+// secret in clear, for the host's single sign-on flow only (to redeem an
+// authorization code at the provider's token URL). It is not authorized:
+// never hand its result to a user, and never store or log the secret
+// (idp.Secret prints as "[redacted]"). It fails closed: a disabled provider
+// or one whose domains are not verified gives fault.ErrConflict, and a
+// secret that does not open gives fault.ErrSecretCorrupt. The host still
+// checks that the signing-in user's email domain is among the provider's
+// Domains.
+func (p *Provisioner) IdentityProviderSecret(ctx context.Context, id string) (*idp.Provider, idp.Secret, error) {
+	const op = "provisioning.IdentityProviderSecret"
+	if p.keys == nil {
+		return nil, "", fault.E(op, fault.Internal, idp.ErrNoKeyProvider)
+	}
+	var (
+		prov   *idp.Provider
+		secret idp.Secret
+	)
+	err := p.b.InTx(ctx, func(ctx context.Context) error {
+		var err error
+		prov, err = p.b.IdentityProviders().Get(ctx, id)
+		if err != nil {
+			return fault.Wrap(op, err)
+		}
+		switch {
+		case prov.Disabled():
+			return fault.E(op, fault.Conflict, errors.New("identity provider is disabled"))
+		case prov.Status != idp.Verified:
+			return fault.E(op, fault.Conflict, errors.New("identity provider's domains are not verified"))
+		}
+		sealed, err := p.b.IdentityProviders().Secret(ctx, id)
+		if err != nil {
+			return fault.Wrap(op, err)
+		}
+		plain, err := idp.Open(ctx, p.keys, secretBinding(prov), sealed)
+		if err != nil {
+			return fault.Wrap(op, err)
+		}
+		secret = idp.Secret(plain)
+		clear(plain)
+		return nil
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	return prov, secret, nil
+}
