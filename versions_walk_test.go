@@ -167,18 +167,27 @@ func TestEveryMutatingCallWritesOneVersion(t *testing.T) {
 		{"CreateIdentityProvider", func() error {
 			_, err := own.CreateIdentityProvider(ctx, idpCreate(w.org.ID, "Second SSO"))
 			return err
-		}, 1, func() error { _, err := reader.CreateIdentityProvider(ctx, idpCreate(w.org.ID, "Third SSO")); return err }},
+		}, 1, func() error {
+			_, err := reader.CreateIdentityProvider(ctx, idpCreate(w.org.ID, "Third SSO"))
+			return err
+		}},
 		{"UpdateIdentityProvider", func() error {
 			_, err := own.UpdateIdentityProvider(ctx, prov.ID, idp.Update{Name: &n})
 			return err
-		}, 1, func() error { _, err := reader.UpdateIdentityProvider(ctx, prov.ID, idp.Update{Disable: true}); return err }},
+		}, 1, func() error {
+			_, err := reader.UpdateIdentityProvider(ctx, prov.ID, idp.Update{Disable: true})
+			return err
+		}},
 		{"VerifyIdentityProvider", func() error { _, _, err := own.VerifyIdentityProvider(ctx, prov.ID); return err }, 1,
 			func() error { _, _, err := reader.VerifyIdentityProvider(ctx, prov.ID); return err }},
 		{"ReencryptIdentityProviderSecret", func() error {
 			w.useKeys(t, idpKeys(t, "k2", "k1"))
 			_, err := w.p.System().ReencryptIdentityProviderSecret(ctx, prov.ID)
 			return err
-		}, 1, func() error { _, err := w.p.System().ReencryptIdentityProviderSecret(ctx, "nosuchprovider"); return err }},
+		}, 1, func() error {
+			_, err := w.p.System().ReencryptIdentityProviderSecret(ctx, "nosuchprovider")
+			return err
+		}},
 		{"ReencryptIdentityProviderSecrets", func() error {
 			w.useKeys(t, idpKeys(t, "k3", "k2", "k1"))
 			_, err := w.p.System().ReencryptIdentityProviderSecrets(ctx, 10)
@@ -206,7 +215,10 @@ func TestEveryMutatingCallWritesOneVersion(t *testing.T) {
 			_, err := w.p.System().SetSubscription(ctx, w.org.ID, organization.Subscription{PlanType: "No Good"})
 			return err
 		}},
-		{"CreateUser", func() error { _, err := w.p.System().CreateUser(ctx, user.Create{Email: "new@example.com"}); return err }, 1,
+		{"CreateUser", func() error {
+			_, err := w.p.System().CreateUser(ctx, user.Create{Email: "new@example.com"})
+			return err
+		}, 1,
 			func() error { _, err := w.p.System().CreateUser(ctx, user.Create{Email: "not an email"}); return err }},
 		{"UpdateCurrentUser", func() error {
 			_, err := w.as(w.reader).UpdateCurrentUser(ctx, user.Update{FirstName: &n})
