@@ -109,6 +109,26 @@
 // clear to the host's SSO flow alone. After making a new key current, run
 // System.ReencryptIdentityProviderSecrets until it returns 0.
 //
+// # Application memberships and plans
+//
+// Session.CreateAppMembership gives a membership, or every member of a
+// profile, a role inside one application (a Dashboard-app or webapp API
+// credential); a user working through it (Principal.App set to the
+// credential's id) holds only those roles there, read through the profile at
+// every change. Those who manage application memberships see them all, other
+// members their own. An organization's plan (Organization.Subscription,
+// subscription_info on the wire) limits its memberships and its owner's
+// organizations: WithSubscription sets the plan of new organizations,
+// System.SetSubscription changes one, and a call past a limit fails with
+// fault.ErrLimitReached.
+//
+// # Authorization questions
+//
+// Provisioner.Check, Can, Explain, OrganizationsWhere and MembersWho answer,
+// for the host's own code, what a principal may do (with the reason, the
+// deciding policy line, or the reverse lists). Provisioner.WatchPolicy
+// refreshes the policy cache early after other processes' changes.
+//
 // # Time and ids
 //
 // Time comes from a Clock (WithClock) and ids from an IDGenerator

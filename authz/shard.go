@@ -276,9 +276,21 @@ func newShard(snap *access.Snapshot) (*shard, error) {
 	}
 	orgDom := orgDomain(snap.OrganizationID)
 	appPrefix := appDomain(snap.OrganizationID, "")
+	// own maps an id cut out of a policy token to the snapshot's own string,
+	// so that the shard keeps no policy token alive once built.
+	own := make(map[string]string, len(snap.Roles)+len(snap.Members)+len(snap.Credentials))
+	for _, r := range snap.Roles {
+		own[r.ID] = r.ID
+	}
+	for _, m := range snap.Members {
+		own[m.UserID] = m.UserID
+	}
+	for _, c := range snap.Credentials {
+		own[c.ID] = c.ID
+	}
 	for k, g := range groups {
 		if id, ok := strings.CutPrefix(k[0], "role:"); ok && k[1] == orgDom {
-			sh.roles = append(sh.roles, roleGrant{id: id, grant: *g})
+			sh.roles = append(sh.roles, roleGrant{id: own[id], grant: *g})
 		}
 	}
 	slices.SortFunc(sh.roles, func(a, b roleGrant) int { return strings.Compare(a.id, b.id) })
@@ -287,6 +299,9 @@ func newShard(snap *access.Snapshot) (*shard, error) {
 		k, ok := principalOf(sub)
 		if !ok {
 			return nil
+		}
+		if id, ok := own[k.id]; ok {
+			k.id = id
 		}
 		pr := sh.principals[k]
 		if pr == nil {
@@ -323,6 +338,9 @@ func newShard(snap *access.Snapshot) (*shard, error) {
 		app, ok := strings.CutPrefix(dom, appPrefix)
 		if !ok {
 			return fmt.Errorf("unexpected domain %q", dom)
+		}
+		if id, ok := own[app]; ok {
+			app = id
 		}
 		x := pr.ext()
 		if x.apps == nil {
