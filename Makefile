@@ -25,8 +25,8 @@ lint: ## gofmt check, go vet, staticcheck
 	$(GO) vet ./...
 	$(STATICCHECK) ./...
 
-bench: ## run the benchmarks (none yet beyond what packages define)
-	$(GO) test -run '^$$' -bench . ./...
+bench: ## run the authorization benchmarks and print their ratios (see BENCHMARKS.md)
+	bash scripts/authz-bench.sh
 
 quickstart: ## run the quick start on in-memory SQLite
 	$(GO) run ./examples/quickstart
