@@ -171,19 +171,10 @@ func (s *Session) appHolder(ctx context.Context, op, orgID string) (*appmembersh
 // lockAppMembership loads an application membership, locks its
 // organization, authorizes act and reads it again under the lock.
 func (s *Session) lockAppMembership(ctx context.Context, op, id string, act role.Action) (*appmembership.AppMembership, authz.Decision, error) {
-	a, err := s.p.b.AppMemberships().Get(ctx, id)
-	if err != nil {
-		return nil, authz.Decision{}, fault.Wrap(op, err)
-	}
-	if _, err := s.p.b.Organizations().Lock(ctx, a.OrganizationID); err != nil {
-		return nil, authz.Decision{}, fault.Wrap(op, err)
-	}
-	d, err := s.authorize(ctx, op, a.OrganizationID, typeAppMemberships, act)
-	if err != nil {
-		return nil, d, err
-	}
-	a, err = s.p.b.AppMemberships().Get(ctx, id)
-	return a, d, fault.Wrap(op, err)
+	return lockIn(ctx, s, op, func(ctx context.Context) (*appmembership.AppMembership, error) {
+		return s.p.b.AppMemberships().Get(ctx, id)
+	},
+		func(a *appmembership.AppMembership) string { return a.OrganizationID }, typeAppMemberships, act)
 }
 
 // UpdateAppMembership changes the role, the profile (of one given to a

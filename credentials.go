@@ -140,19 +140,8 @@ func (s *Session) ListCredentials(ctx context.Context, f credential.Filter) (res
 // lockCredential loads a credential, locks its organization, authorizes act
 // on api_credentials and reads the credential again under the lock.
 func (s *Session) lockCredential(ctx context.Context, op, id string, act role.Action) (*credential.Credential, authz.Decision, error) {
-	c, err := s.p.b.Credentials().Get(ctx, id)
-	if err != nil {
-		return nil, authz.Decision{}, fault.Wrap(op, err)
-	}
-	if _, err := s.p.b.Organizations().Lock(ctx, c.OrganizationID); err != nil {
-		return nil, authz.Decision{}, fault.Wrap(op, err)
-	}
-	d, err := s.authorize(ctx, op, c.OrganizationID, typeCredentials, act)
-	if err != nil {
-		return nil, d, err
-	}
-	c, err = s.p.b.Credentials().Get(ctx, id)
-	return c, d, fault.Wrap(op, err)
+	return lockIn(ctx, s, op, func(ctx context.Context) (*credential.Credential, error) { return s.p.b.Credentials().Get(ctx, id) },
+		func(c *credential.Credential) string { return c.OrganizationID }, typeCredentials, act)
 }
 
 // mayHandOut refuses to let the caller give, or obtain, the rights of role

@@ -72,18 +72,9 @@ func (s *Session) ListProfiles(ctx context.Context, f profile.Filter) (resource.
 
 // lockProfile loads a profile, locks its organization and authorizes act.
 func (s *Session) lockProfile(ctx context.Context, op, id string, act role.Action) (*profile.Profile, error) {
-	p, err := s.p.b.Profiles().Get(ctx, id)
-	if err != nil {
-		return nil, fault.Wrap(op, err)
-	}
-	if _, err := s.p.b.Organizations().Lock(ctx, p.OrganizationID); err != nil {
-		return nil, fault.Wrap(op, err)
-	}
-	if _, err := s.authorize(ctx, op, p.OrganizationID, typeProfiles, act); err != nil {
-		return nil, err
-	}
-	p, err = s.p.b.Profiles().Get(ctx, id)
-	return p, fault.Wrap(op, err)
+	p, _, err := lockIn(ctx, s, op, func(ctx context.Context) (*profile.Profile, error) { return s.p.b.Profiles().Get(ctx, id) },
+		func(p *profile.Profile) string { return p.OrganizationID }, typeProfiles, act)
+	return p, err
 }
 
 // UpdateProfile changes a profile (admins). Its members see the new access

@@ -269,6 +269,25 @@ func refusal(op string, d authz.Decision) error {
 	return fault.E(op, fault.Forbidden, nil)
 }
 
+// lockIn loads a resource with get, locks the organization org names,
+// authorizes act on subject there and, under the lock, reads the resource
+// again (what was read before the lock may have changed since).
+func lockIn[T any](ctx context.Context, s *Session, op string, get func(context.Context) (*T, error), org func(*T) string, subject string, act role.Action) (*T, authz.Decision, error) {
+	v, err := get(ctx)
+	if err != nil {
+		return nil, authz.Decision{}, fault.Wrap(op, err)
+	}
+	if _, err := s.p.b.Organizations().Lock(ctx, org(v)); err != nil {
+		return nil, authz.Decision{}, fault.Wrap(op, err)
+	}
+	d, err := s.authorize(ctx, op, org(v), subject, act)
+	if err != nil {
+		return nil, d, err
+	}
+	v, err = get(ctx)
+	return v, d, fault.Wrap(op, err)
+}
+
 // tx runs fn in a transaction.
 func (s *Session) tx(ctx context.Context, fn func(ctx context.Context) error) error {
 	return s.p.b.InTx(ctx, fn)
