@@ -41,7 +41,7 @@ func (a *Authorizer) Members(ctx context.Context, src access.Store, orgID, subje
 		if len(out) > size {
 			break
 		}
-		pr := sh.principals[principalKey{keyUser, u}]
+		pr := sh.users[u]
 		if pr.expired(a.now) {
 			continue
 		}

@@ -202,14 +202,15 @@ type principalKey struct {
 	id   string
 }
 
-func keyOf(p access.Principal) principalKey {
+// principal returns what the shard knows of p, or nil.
+func (s *shard) principal(p access.Principal) *principal {
 	switch p.Kind {
 	case access.KindUser:
-		return principalKey{keyUser, p.ID}
+		return s.users[p.ID]
 	case access.KindCredential:
-		return principalKey{keyCredential, p.ID}
+		return s.creds[p.ID]
 	}
-	return principalKey{}
+	return nil
 }
 
 // roleGrant is the lines of one role in the organization's domain.
@@ -226,11 +227,12 @@ type shard struct {
 	revision   string
 	owner      string
 	mfa        bool
-	principals map[principalKey]*principal
+	users      map[string]*principal // by user id
+	creds      map[string]*principal // by credential id
 	roles      []roleGrant // sorted by id, for Covers
 
 	sortOnce sync.Once
-	users    []string // ids of the users with builtin:member, sorted; see sortedUsers
+	members  []string // ids of the users with builtin:member, sorted; see sortedUsers
 }
 
 // newShard derives the snapshot's lines, resolves each principal's roles
@@ -272,7 +274,8 @@ func newShard(snap *access.Snapshot) (*shard, error) {
 		revision:   snap.Revision,
 		owner:      snap.OwnerUserID,
 		mfa:        snap.MFARequired,
-		principals: make(map[principalKey]*principal, len(snap.Members)+len(snap.Credentials)),
+		users:      make(map[string]*principal, len(snap.Members)),
+		creds:      make(map[string]*principal, len(snap.Credentials)),
 	}
 	orgDom := orgDomain(snap.OrganizationID)
 	appPrefix := appDomain(snap.OrganizationID, "")
@@ -288,8 +291,10 @@ func newShard(snap *access.Snapshot) (*shard, error) {
 	for _, c := range snap.Credentials {
 		own[c.ID] = c.ID
 	}
+	sh.roles = make([]roleGrant, 0, len(snap.Roles))
 	for k, g := range groups {
 		if id, ok := strings.CutPrefix(k[0], "role:"); ok && k[1] == orgDom {
+			g.objs = slices.Clone(g.objs) // drop the spare capacity of building
 			sh.roles = append(sh.roles, roleGrant{id: own[id], grant: *g})
 		}
 	}
@@ -303,10 +308,14 @@ func newShard(snap *access.Snapshot) (*shard, error) {
 		if id, ok := own[k.id]; ok {
 			k.id = id
 		}
-		pr := sh.principals[k]
+		m := sh.users
+		if k.kind == keyCredential {
+			m = sh.creds
+		}
+		pr := m[k.id]
 		if pr == nil {
 			pr = &principal{}
-			sh.principals[k] = pr
+			m[k.id] = pr
 		}
 		return pr
 	}
@@ -330,6 +339,7 @@ func newShard(snap *access.Snapshot) (*shard, error) {
 				reached.merge(g)
 			}
 		}
+		reached.objs = slices.Clone(reached.objs) // drop the spare capacity of building
 		if dom == orgDom {
 			pr.grant = reached
 			pr.member = slices.Contains(roles, memberRole)
@@ -362,7 +372,7 @@ func newShard(snap *access.Snapshot) (*shard, error) {
 
 	// Attributes, which the model leaves to the request facts.
 	for _, m := range snap.Members {
-		pr := sh.principals[principalKey{keyUser, m.UserID}]
+		pr := sh.users[m.UserID]
 		pr.guest, pr.mfa = m.Guest, m.MFARequired
 		setGate(pr, m.ExpiresAt, m.AllowedIPs)
 	}
@@ -403,7 +413,7 @@ func (pr *principal) expired(now func() time.Time) bool {
 // after the attribute rules that the request facts decide.
 func (s *shard) decide(p access.Principal, obj string, bit mask, now func() time.Time) Decision {
 	d := Decision{Revision: s.revision}
-	pr := s.principals[keyOf(p)]
+	pr := s.principal(p)
 	if pr == nil {
 		d.Reason = NotMember
 		return d
@@ -462,14 +472,14 @@ func allowedIP(nets []netip.Prefix, addr netip.Addr) bool {
 // sortedUsers returns the ids of the organization's members, sorted.
 func (s *shard) sortedUsers() []string {
 	s.sortOnce.Do(func() {
-		for k, pr := range s.principals {
-			if k.kind == keyUser && pr.member {
-				s.users = append(s.users, k.id)
+		for id, pr := range s.users {
+			if pr.member {
+				s.members = append(s.members, id)
 			}
 		}
-		slices.Sort(s.users)
+		slices.Sort(s.members)
 	})
-	return s.users
+	return s.members
 }
 
 // role returns the lines of a role in the organization's domain, or nil.
