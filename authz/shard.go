@@ -223,13 +223,13 @@ type roleGrant struct {
 // It is never mutated after it is built (but for the lazily sorted member
 // list); a new revision gets a new shard.
 type shard struct {
-	org        string
-	revision   string
-	owner      string
-	mfa        bool
-	users      map[string]*principal // by user id
-	creds      map[string]*principal // by credential id
-	roles      []roleGrant // sorted by id, for Covers
+	org      string
+	revision string
+	owner    string
+	mfa      bool
+	users    map[string]*principal // by user id
+	creds    map[string]*principal // by credential id
+	roles    []roleGrant           // sorted by id, for Covers
 
 	sortOnce sync.Once
 	members  []string // ids of the users with builtin:member, sorted; see sortedUsers
@@ -270,12 +270,12 @@ func newShard(snap *access.Snapshot) (*shard, error) {
 	}
 
 	sh := &shard{
-		org:        snap.OrganizationID,
-		revision:   snap.Revision,
-		owner:      snap.OwnerUserID,
-		mfa:        snap.MFARequired,
-		users:      make(map[string]*principal, len(snap.Members)),
-		creds:      make(map[string]*principal, len(snap.Credentials)),
+		org:      snap.OrganizationID,
+		revision: snap.Revision,
+		owner:    snap.OwnerUserID,
+		mfa:      snap.MFARequired,
+		users:    make(map[string]*principal, len(snap.Members)),
+		creds:    make(map[string]*principal, len(snap.Credentials)),
 	}
 	orgDom := orgDomain(snap.OrganizationID)
 	appPrefix := appDomain(snap.OrganizationID, "")
