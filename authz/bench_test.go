@@ -145,7 +145,7 @@ type benchReq struct {
 // benchRequestList draws the requests: 80% a member of the organization
 // (40% of those on one of the member's own grants), 12% a user of another
 // organization, 8% an unknown credential; subject and action at random
-// otherwise. Their answers (want) are filled in by the stock enforcer.
+// otherwise. Their answers (want) are filled in by fixture, from stock Casbin.
 func benchRequestList(snaps []*access.Snapshot) []benchReq {
 	r := rand.New(rand.NewPCG(benchSeed+1, uint64(len(snaps))))
 	ids := &benchIDs{r: r, seen: make(map[string]bool)}
