@@ -31,10 +31,7 @@ func (s *Session) CreateAppMembership(ctx context.Context, in appmembership.Crea
 	const op = "provisioning.CreateAppMembership"
 	var out *appmembership.AppMembership
 	err := s.tx(ctx, func(ctx context.Context) error {
-		if _, err := s.p.b.Organizations().Lock(ctx, in.OrganizationID); err != nil {
-			return fault.Wrap(op, err)
-		}
-		d, err := s.authorize(ctx, op, in.OrganizationID, typeAppMemberships, role.ActionCreate)
+		d, err := s.lockOrg(ctx, op, in.OrganizationID, typeAppMemberships, role.ActionCreate)
 		if err != nil {
 			return err
 		}

@@ -32,10 +32,7 @@ func (s *Session) CreateCredential(ctx context.Context, in credential.Create) (*
 	const op = "provisioning.CreateCredential"
 	var out *credential.Issued
 	err := s.tx(ctx, func(ctx context.Context) error {
-		if _, err := s.p.b.Organizations().Lock(ctx, in.OrganizationID); err != nil {
-			return fault.Wrap(op, err)
-		}
-		d, err := s.authorize(ctx, op, in.OrganizationID, typeCredentials, role.ActionCreate)
+		d, err := s.lockOrg(ctx, op, in.OrganizationID, typeCredentials, role.ActionCreate)
 		if err != nil {
 			return err
 		}

@@ -25,10 +25,7 @@ func (s *Session) CreateProfile(ctx context.Context, in profile.Create) (*profil
 	const op = "provisioning.CreateProfile"
 	var out *profile.Profile
 	err := s.tx(ctx, func(ctx context.Context) error {
-		if _, err := s.p.b.Organizations().Lock(ctx, in.OrganizationID); err != nil {
-			return fault.Wrap(op, err)
-		}
-		if _, err := s.authorize(ctx, op, in.OrganizationID, typeProfiles, role.ActionCreate); err != nil {
+		if _, err := s.lockOrg(ctx, op, in.OrganizationID, typeProfiles, role.ActionCreate); err != nil {
 			return err
 		}
 		if err := in.Validate(); err != nil {

@@ -110,7 +110,7 @@ func (f optionFunc) apply(p *Provisioner) { f(p) }
 func WithClock(c Clock) Option { return optionFunc(func(p *Provisioner) { p.clock = c }) }
 
 // WithIDGenerator sets the id source (the default makes 26-character
-// time-ordered ids from crypto/rand).
+// time-ordered ids from crypto/rand, one sequence for the whole process).
 func WithIDGenerator(g IDGenerator) Option { return optionFunc(func(p *Provisioner) { p.ids = g }) }
 
 // WithNotifier sets the receiver of invitations (the default drops them).
@@ -164,7 +164,7 @@ func New(b Backend, opts ...Option) (*Provisioner, error) {
 	if b == nil {
 		return nil, errors.New("provisioning: nil backend")
 	}
-	p := &Provisioner{b: b, clock: systemClock{}, ids: NewIDGenerator(), log: slog.New(slog.DiscardHandler), invitationTTL: 7 * 24 * time.Hour}
+	p := &Provisioner{b: b, clock: systemClock{}, ids: processIDs, log: slog.New(slog.DiscardHandler), invitationTTL: 7 * 24 * time.Hour}
 	for _, o := range opts {
 		o.apply(p)
 	}
@@ -269,6 +269,16 @@ func refusal(op string, d authz.Decision) error {
 	return fault.E(op, fault.Forbidden, nil)
 }
 
+// lockOrg locks the organization's row, so that changes to one
+// organization happen one at a time, and then authorizes act on subject
+// there.
+func (s *Session) lockOrg(ctx context.Context, op, orgID, subject string, act role.Action) (authz.Decision, error) {
+	if _, err := s.p.b.Organizations().Lock(ctx, orgID); err != nil {
+		return authz.Decision{}, fault.Wrap(op, err)
+	}
+	return s.authorize(ctx, op, orgID, subject, act)
+}
+
 // lockIn loads a resource with get, locks the organization org names,
 // authorizes act on subject there and, under the lock, reads the resource
 // again (what was read before the lock may have changed since).
@@ -277,10 +287,7 @@ func lockIn[T any](ctx context.Context, s *Session, op string, get func(context.
 	if err != nil {
 		return nil, authz.Decision{}, fault.Wrap(op, err)
 	}
-	if _, err := s.p.b.Organizations().Lock(ctx, org(v)); err != nil {
-		return nil, authz.Decision{}, fault.Wrap(op, err)
-	}
-	d, err := s.authorize(ctx, op, org(v), subject, act)
+	d, err := s.lockOrg(ctx, op, org(v), subject, act)
 	if err != nil {
 		return nil, d, err
 	}
@@ -329,6 +336,10 @@ func (systemClock) Now() time.Time { return time.Now().UTC() }
 // a millisecond timestamp then 80 random bits, in Crockford's base32, so that
 // ids sort by creation time (and strictly so within one generator).
 func NewIDGenerator() IDGenerator { return &idGen{} }
+
+// processIDs is the default generator of every Provisioner of the process,
+// so that their ids stay ordered among themselves, not only within one.
+var processIDs = NewIDGenerator()
 
 type idGen struct {
 	mu   sync.Mutex

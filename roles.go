@@ -16,10 +16,7 @@ func (s *Session) CreateRole(ctx context.Context, in role.Create) (*role.Role, e
 	const op = "provisioning.CreateRole"
 	var out *role.Role
 	err := s.tx(ctx, func(ctx context.Context) error {
-		if _, err := s.p.b.Organizations().Lock(ctx, in.OrganizationID); err != nil {
-			return fault.Wrap(op, err)
-		}
-		if _, err := s.authorize(ctx, op, in.OrganizationID, typeRoles, role.ActionCreate); err != nil {
+		if _, err := s.lockOrg(ctx, op, in.OrganizationID, typeRoles, role.ActionCreate); err != nil {
 			return err
 		}
 		if err := in.Validate(); err != nil {

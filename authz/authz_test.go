@@ -618,3 +618,21 @@ func (f *fakeStore) Organizations(_ context.Context, p access.Principal, after s
 	}
 	return out, nil
 }
+
+// TestDecideRefusesMalformedSubjects: a subject no line names and that is
+// not the shape of a subject is refused even to a holder of "*".
+func TestDecideRefusesMalformedSubjects(t *testing.T) {
+	st := newStore(t, acme())
+	a := authz.New()
+	admin := access.User("u-admin")
+	mustCheck(t, a, st, admin, "acme", "orders", role.ActionRead) // load the shard
+	for _, subject := range []string{"", "Orders", "orders, org:beta", "orders\n", "*"} {
+		d, ok := a.Decide(admin, "acme", "acme-1", subject, role.ActionRead)
+		if !ok || d.Allowed || d.Reason != authz.NoGrant {
+			t.Errorf("Decide(%q) = %+v, %v; want refused (no_grant)", subject, d, ok)
+		}
+	}
+	if d, ok := a.Decide(admin, "acme", "acme-1", "widgets", role.ActionRead); !ok || !d.Allowed {
+		t.Errorf("Decide(widgets) = %+v, %v; want allowed by the admin's wildcard", d, ok)
+	}
+}

@@ -438,6 +438,10 @@ func (s *shard) decide(p access.Principal, obj string, bit mask, now func() time
 		return d
 	}
 	o, known := objectOf(obj)
+	if !known && !role.ValidSubject(obj) { // a malformed subject is never allowed, even by "*"
+		d.Reason = NoGrant
+		return d
+	}
 	d.Reason = g.verdict(o, known, bit)
 	d.Allowed = d.Reason == Granted
 	return d
