@@ -7,62 +7,41 @@ import (
 	"testing"
 
 	"github.com/provisionkit/provisioning"
-	"github.com/provisionkit/provisioning/access"
 	"github.com/provisionkit/provisioning/fault"
+	"github.com/provisionkit/provisioning/membership"
+	"github.com/provisionkit/provisioning/organization"
 )
 
-// factsBackend adds attribute rules to every snapshot its store reads, as
-// the membership-rules tables will: the organization requires a second
-// factor, and the owner may call only from 203.0.113.0/24.
-type factsBackend struct {
-	provisioning.Backend
-	owner string
-}
-
-func (b factsBackend) Access() access.Store { return factsAccess{b.Backend.Access(), b.owner} }
-
-type factsAccess struct {
-	access.Store
-	owner string
-}
-
-func (a factsAccess) Snapshot(ctx context.Context, orgID string) (*access.Snapshot, error) {
-	s, err := a.Store.Snapshot(ctx, orgID)
-	if err != nil {
-		return nil, err
-	}
-	s.MFARequired = true
-	for i := range s.Members {
-		if s.Members[i].UserID == a.owner {
-			s.Members[i].AllowedIPs = []netip.Prefix{netip.MustParsePrefix("203.0.113.0/24")}
-		}
-	}
-	return s, nil
-}
-
-// TestAttributeRulesReachTheFacade: the facade turns the check's attribute
-// refusals into their own errors, on every call, and an owner refused by one
-// cannot transfer ownership either.
+// TestAttributeRulesReachTheFacade: rules stored through the facade (the
+// organization requires a second factor, the owner may call only from
+// 8.8.8.0/24) reach the check; the facade turns its attribute refusals into
+// their own errors, on every call, and an owner refused by one cannot
+// transfer ownership either.
 func TestAttributeRulesReachTheFacade(t *testing.T) {
 	ctx := context.Background()
 	e := newEnv(t)
 	owner, other := e.user(t, "owner@example.com"), e.user(t, "other@example.com")
 	org, _, ro := e.org(t, owner, "Strict")
 	e.member(t, e.as(owner), org.ID, other, ro.ID)
-	p, err := provisioning.New(factsBackend{e.store, owner.ID})
-	if err != nil {
+	p := e.p
+	good := netip.MustParseAddr("8.8.8.7")
+	setter := p.As(provisioning.Principal{Kind: "user", ID: owner.ID, MFA: true, IP: good})
+	yes, ips := true, []string{"8.8.8.0/24"}
+	if _, err := setter.UpdateOrganization(ctx, org.ID, organization.Update{MFARequired: &yes}); err != nil {
 		t.Fatal(err)
 	}
-	good := netip.MustParseAddr("203.0.113.7")
+	if _, err := setter.UpdateMembership(ctx, org.OwnerMembershipID, membership.Update{AllowedIPs: &ips}); err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name string
 		give provisioning.Principal
 		want error
 	}{
 		{"owner with MFA from the allowed network", provisioning.Principal{Kind: "user", ID: owner.ID, MFA: true, IP: good}, nil},
-		{"owner with MFA from an IPv4-mapped allowed address", provisioning.Principal{Kind: "user", ID: owner.ID, MFA: true, IP: netip.MustParseAddr("::ffff:203.0.113.7")}, nil},
+		{"owner with MFA from an IPv4-mapped allowed address", provisioning.Principal{Kind: "user", ID: owner.ID, MFA: true, IP: netip.MustParseAddr("::ffff:8.8.8.7")}, nil},
 		{"owner without MFA", provisioning.Principal{Kind: "user", ID: owner.ID, IP: good}, fault.ErrMFARequired},
-		{"owner from another network", provisioning.Principal{Kind: "user", ID: owner.ID, MFA: true, IP: netip.MustParseAddr("198.51.100.1")}, fault.ErrIPRefused},
+		{"owner from another network", provisioning.Principal{Kind: "user", ID: owner.ID, MFA: true, IP: netip.MustParseAddr("9.9.9.9")}, fault.ErrIPRefused},
 		{"owner without a known address", provisioning.Principal{Kind: "user", ID: owner.ID, MFA: true}, fault.ErrIPRefused},
 		{"member without MFA", provisioning.User(other.ID), fault.ErrMFARequired},
 		{"member with MFA, no allowlist of its own", provisioning.Principal{Kind: "user", ID: other.ID, MFA: true}, nil},
@@ -80,7 +59,7 @@ func TestAttributeRulesReachTheFacade(t *testing.T) {
 	}
 	// The owner, refused by a rule, cannot hand the organization over.
 	before := e.count(t, "provisioning_versions", "1 = 1")
-	err = p.As(provisioning.Principal{Kind: "user", ID: owner.ID, IP: good}).TransferOwnership(ctx, org.ID, other.Email)
+	err := p.As(provisioning.Principal{Kind: "user", ID: owner.ID, IP: good}).TransferOwnership(ctx, org.ID, other.Email)
 	if !errors.Is(err, fault.ErrMFARequired) {
 		t.Fatalf("TransferOwnership without MFA: %v, want ErrMFARequired", err)
 	}

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/provisionkit/provisioning/access"
+	"github.com/provisionkit/provisioning/allowlist"
 	"github.com/provisionkit/provisioning/audit"
 	"github.com/provisionkit/provisioning/authz"
 	"github.com/provisionkit/provisioning/credential"
@@ -77,6 +78,9 @@ func (s *Session) issue(ctx context.Context, op string, in credential.Create, cr
 		"role_id", c.RoleID, "reference", c.Reference, "reference_origin", c.ReferenceOrigin)
 	if !c.ExpiresAt.IsZero() {
 		ch.Record("expires_at", nil, credential.TimeValue(c.ExpiresAt))
+	}
+	if c.AllowedIPs != nil {
+		ch.Record("allowed_ips", nil, allowlist.Strings(c.AllowedIPs))
 	}
 	if err := s.record(ctx, c.OrganizationID, typeCredentials, c.ID, audit.Create, ch); err != nil {
 		return nil, fault.Wrap(op, err)
@@ -190,7 +194,7 @@ func (s *Session) UpdateCredential(ctx context.Context, id string, u credential.
 		if err := s.p.b.Credentials().Update(ctx, c); err != nil {
 			return fault.Wrap(op, err)
 		}
-		if c.RoleID != roleBefore || !c.ExpiresAt.Equal(expiryBefore) {
+		if _, ips := ch["allowed_ips"]; ips || c.RoleID != roleBefore || !c.ExpiresAt.Equal(expiryBefore) {
 			if err := s.p.b.Organizations().BumpPolicy(ctx, c.OrganizationID); err != nil {
 				return fault.Wrap(op, err)
 			}

@@ -13,7 +13,7 @@ const module = "github.com/provisionkit/provisioning"
 
 // domainPackages import only the standard library, golang.org/x/text and
 // golang.org/x/net/idna, and each other.
-var domainPackages = []string{"fault", "resource", "email", "access", "role", "organization", "user", "membership", "profile", "audit", "appmembership", "credential", "idp"}
+var domainPackages = []string{"fault", "resource", "email", "access", "role", "organization", "user", "membership", "profile", "audit", "appmembership", "credential", "idp", "allowlist"}
 
 // TestImportRules keeps the layers of DESIGN.md: domain packages never import
 // storage, authz, fx, HTTP or the root; storage and authz never import each

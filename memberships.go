@@ -6,8 +6,10 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
+	"slices"
 
 	"github.com/provisionkit/provisioning/access"
+	"github.com/provisionkit/provisioning/allowlist"
 	"github.com/provisionkit/provisioning/audit"
 	"github.com/provisionkit/provisioning/authz"
 	"github.com/provisionkit/provisioning/fault"
@@ -35,24 +37,21 @@ func hashToken(token string) []byte {
 }
 
 // Invite invites a user, by email, into an organization with a role (and
-// optionally a profile and access scope). The membership is active at once
-// when a user with that email exists, pending otherwise; either way the
-// Notifier hears of it after commit. Admins invite; only the owner grants
-// the admin role; nobody grants a role with rights they do not hold.
+// optionally more roles, a profile, an access scope and the membership
+// rules). The membership is active at once when a user with that email
+// exists, pending otherwise; either way the Notifier hears of it after
+// commit. Admins invite; only the owner grants the admin role; nobody
+// grants a role or permission with rights they do not hold.
 func (s *Session) Invite(ctx context.Context, in membership.Invite) (*membership.Membership, error) {
 	const op = "provisioning.Invite"
 	var m *membership.Membership
 	var inv *Invitation
 	err := s.tx(ctx, func(ctx context.Context) error {
-		org, err := s.p.b.Organizations().Lock(ctx, in.OrganizationID)
-		if err != nil {
-			return fault.Wrap(op, err)
-		}
-		d, err := s.authorize(ctx, op, org.ID, typeMemberships, role.ActionCreate)
+		org, d, err := s.lockedOrg(ctx, op, in.OrganizationID, typeMemberships, role.ActionCreate)
 		if err != nil {
 			return err
 		}
-		in, err := in.Validate()
+		in, err := in.Validate(s.env())
 		if err != nil {
 			return err
 		}
@@ -60,10 +59,11 @@ func (s *Session) Invite(ctx context.Context, in membership.Invite) (*membership
 		if err != nil {
 			return err
 		}
-		if err := s.mayGrant(ctx, op, org.ID, d, r); err != nil {
+		extra, err := s.rolesIn(ctx, op, org.ID, in.ExtraRoleIDs)
+		if err != nil {
 			return err
 		}
-		if err := s.withinMembershipLimit(ctx, op, org); err != nil {
+		if err := s.mayGrantAll(ctx, op, org.ID, d, append([]*role.Role{r}, extra...), membership.Grants(in.Permissions)); err != nil {
 			return err
 		}
 		var profileScope access.Scope
@@ -76,8 +76,10 @@ func (s *Session) Invite(ctx context.Context, in membership.Invite) (*membership
 		}
 		now := s.now()
 		m = &membership.Membership{ID: s.p.ids.NewID(), OrganizationID: org.ID, UserEmail: in.UserEmail,
-			Status: membership.Pending, RoleID: r.ID, ProfileID: in.ProfileID, AccessScope: in.AccessScope,
+			Status: membership.Pending, ProfileID: in.ProfileID, AccessScope: in.AccessScope,
 			ProfileAccessScope: profileScope, Common: in.CommonInput.New(now)}
+		m.SetRoles(in.RoleIDs(), resource.Changes{})
+		m.SetRules(in.Rules, resource.Changes{})
 		inv = &Invitation{MembershipID: m.ID, OrganizationID: org.ID, OrganizationName: org.Name, Email: m.UserEmail}
 		var tokenHash []byte
 		switch u, err := s.p.b.Users().GetByEmail(ctx, in.UserEmail); {
@@ -91,29 +93,99 @@ func (s *Session) Invite(ctx context.Context, in membership.Invite) (*membership
 		default:
 			return fault.Wrap(op, err)
 		}
-		if err := s.p.b.Memberships().Create(ctx, m, tokenHash); err != nil {
-			if errors.Is(err, fault.ErrAlreadyExists) {
-				// Both unique keys that can fire here, (organization, email) and
-				// (organization, user), come from the email the caller gave.
-				return &fault.Error{Op: op, Kind: fault.Conflict, Field: "user_email", Err: err}
-			}
-			return fault.Wrap(op, err)
-		}
-		if m.Status == membership.Active {
-			if err := s.p.b.Organizations().BumpPolicy(ctx, org.ID); err != nil {
-				return fault.Wrap(op, err)
-			}
-		}
-		return s.record(ctx, org.ID, typeMemberships, m.ID, audit.Create,
-			created("user_email", m.UserEmail, "status", string(m.Status), "role_id", m.RoleID,
-				"membership_profile_id", m.ProfileID, "access_scope", string(m.AccessScope),
-				"reference", m.Reference, "reference_origin", m.ReferenceOrigin))
+		// Both unique keys that can fire here, (organization, email) and
+		// (organization, user), come from the email the caller gave.
+		return s.createMembership(ctx, op, org, m, tokenHash, "user_email")
 	})
 	if err != nil {
 		return nil, err
 	}
 	s.notify(ctx, *inv)
 	return m, nil
+}
+
+// env is what membership input validation needs from the Provisioner.
+func (s *Session) env() membership.Env {
+	return membership.Env{Subjects: s.p.subjects, Now: s.now()}
+}
+
+// createMembership stores a new membership of org, under org's lock,
+// within the plan's limit: when it is active, it bumps the policy and makes
+// org the user's default organization if the user has none. A unique key
+// that fires is a conflict on field. It records the creation.
+func (s *Session) createMembership(ctx context.Context, op string, org *organization.Organization, m *membership.Membership, tokenHash []byte, field string) error {
+	if err := s.withinMembershipLimit(ctx, op, org); err != nil {
+		return err
+	}
+	if err := s.p.b.Memberships().Create(ctx, m, tokenHash); err != nil {
+		if errors.Is(err, fault.ErrAlreadyExists) {
+			return &fault.Error{Op: op, Kind: fault.Conflict, Field: field, Err: err}
+		}
+		return fault.Wrap(op, err)
+	}
+	if m.Status == membership.Active {
+		if err := s.joined(ctx, op, m); err != nil {
+			return err
+		}
+	}
+	ch := created("user_email", m.UserEmail, "status", string(m.Status), "role_id", m.RoleID,
+		"membership_profile_id", m.ProfileID, "access_scope", string(m.AccessScope),
+		"reference", m.Reference, "reference_origin", m.ReferenceOrigin)
+	if len(m.RoleIDs) > 1 {
+		ch.Record("role_ids", nil, m.RoleIDs)
+	}
+	// The rule fields that are set: the changes from a blank membership's.
+	new(membership.Membership).SetRules(m.Rules(), ch)
+	return s.record(ctx, org.ID, typeMemberships, m.ID, audit.Create, ch)
+}
+
+// joined follows a membership that became active: the policy changes, and
+// the user gets org as default organization when it has none.
+func (s *Session) joined(ctx context.Context, op string, m *membership.Membership) error {
+	if err := s.p.b.Organizations().BumpPolicy(ctx, m.OrganizationID); err != nil {
+		return fault.Wrap(op, err)
+	}
+	u, err := s.p.b.Users().Lock(ctx, m.UserID)
+	if err != nil {
+		return fault.Wrap(op, err)
+	}
+	if u.DefaultOrganizationID != "" {
+		return nil
+	}
+	m.Default = true
+	return s.setDefault(ctx, op, u.ID, "", m.OrganizationID)
+}
+
+// left follows the removal of an active membership of userID in orgID:
+// when orgID was the user's default organization, the oldest remaining
+// active membership's organization becomes it (none when there is none).
+func (s *Session) left(ctx context.Context, op, userID, orgID string) error {
+	u, err := s.p.b.Users().Lock(ctx, userID)
+	if err != nil || u.DefaultOrganizationID != orgID {
+		return fault.Wrap(op, err)
+	}
+	next, err := s.p.b.Memberships().OldestActiveOrganization(ctx, userID)
+	if err != nil {
+		return fault.Wrap(op, err)
+	}
+	return s.setDefault(ctx, op, userID, orgID, next)
+}
+
+// setDefault changes a user's default organization and records it on the user.
+func (s *Session) setDefault(ctx context.Context, op, userID, from, to string) error {
+	if err := s.p.b.Users().SetDefaultOrganization(ctx, userID, to); err != nil {
+		return fault.Wrap(op, err)
+	}
+	return s.record(ctx, "", typeUsers, userID, audit.Update,
+		resource.Changes{"default_organization_id": {nullable(from), nullable(to)}})
+}
+
+// nullable is how an optional id appears in a version: null when empty.
+func nullable(id string) any {
+	if id == "" {
+		return nil
+	}
+	return id
 }
 
 // notify hands an invitation to the Notifier; a failure is logged, not returned.
@@ -135,26 +207,75 @@ func (s *Session) roleIn(ctx context.Context, op, orgID, roleID string) (*role.R
 	return r, fault.Wrap(op, err)
 }
 
+// rolesIn loads roles that must belong to orgID, in order; otherwise the
+// field "role_ids" does not exist.
+func (s *Session) rolesIn(ctx context.Context, op, orgID string, ids []string) ([]*role.Role, error) {
+	out := make([]*role.Role, 0, len(ids))
+	for _, id := range ids {
+		r, err := s.roleIn(ctx, op, orgID, id)
+		if errors.Is(err, fault.ErrInvalid) {
+			return nil, fault.InvalidField(op, "role_ids", "not_found", "does not exist")
+		}
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
 // mayGrant refuses to let the caller give someone role r when r carries
-// rights the caller does not hold (Kubernetes' escalation rule, through
-// authz.Rights.Covers: a wildcard is covered only by a wildcard); the admin
-// kind only the owner grants.
+// rights the caller does not hold; see mayGrantAll.
 func (s *Session) mayGrant(ctx context.Context, op, orgID string, d authz.Decision, r *role.Role) error {
+	return s.mayGrantAll(ctx, op, orgID, d, []*role.Role{r}, nil)
+}
+
+// mayGrantAll refuses to let the caller give someone roles or direct
+// permissions that carry rights the caller does not hold (Kubernetes'
+// escalation rule, through authz.Rights: a wildcard is covered only by a
+// wildcard). The admin kind, and a direct "*" (every action on every
+// subject, the admin role in all but name), only the owner grants.
+func (s *Session) mayGrantAll(ctx context.Context, op, orgID string, d authz.Decision, roles []*role.Role, grants []access.Grant) error {
 	if s.pr.Kind == access.KindSystem {
 		return nil
 	}
-	if r.Kind == role.KindAdmin {
-		if !d.Owner {
-			return fault.E(op, fault.Forbidden, errors.New("only the owner grants the admin role"))
+	onlyOwner := fault.E(op, fault.Forbidden, errors.New("only the owner grants the admin role or every permission"))
+	var rights *authz.Rights
+	covers := func(ok func(*authz.Rights) bool) (bool, error) {
+		if rights == nil {
+			var err error
+			if rights, err = s.p.authz.Rights(ctx, s.p.b.Access(), s.pr, orgID); err != nil {
+				return false, fault.E(op, fault.Internal, err)
+			}
 		}
-		return nil
+		return ok(rights), nil
 	}
-	rights, err := s.p.authz.Rights(ctx, s.p.b.Access(), s.pr, orgID)
-	if err != nil {
-		return fault.E(op, fault.Internal, err)
+	for _, r := range roles {
+		if r.Kind == role.KindAdmin {
+			if !d.Owner {
+				return onlyOwner
+			}
+			continue
+		}
+		ok, err := covers(func(rs *authz.Rights) bool { return rs.Covers(r.ID) })
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return fault.E(op, fault.Forbidden, errors.New("cannot grant a role with rights the caller does not hold"))
+		}
 	}
-	if !rights.Covers(r.ID) {
-		return fault.E(op, fault.Forbidden, errors.New("cannot grant a role with rights the caller does not hold"))
+	for _, g := range grants {
+		if g.Subject == membership.Wildcard && g.Action == membership.Wildcard && !d.Owner {
+			return onlyOwner
+		}
+		ok, err := covers(func(rs *authz.Rights) bool { return rs.CoversGrant(g) })
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return fault.E(op, fault.Forbidden, errors.New("cannot grant a permission the caller does not hold"))
+		}
 	}
 	return nil
 }
@@ -220,8 +341,10 @@ func always(a role.Action) func(*membership.Membership) role.Action {
 	return func(*membership.Membership) role.Action { return a }
 }
 
-// UpdateMembership changes a membership's role, profile, access scope or
-// common attributes (admins). The owner's membership keeps an admin role.
+// UpdateMembership changes a membership's roles, profile, access scope,
+// rules or common attributes (admins). The owner's membership keeps an
+// admin primary role, is never a guest, never expires, and only the owner
+// changes its rules. Nobody grants a role or permission beyond their own.
 func (s *Session) UpdateMembership(ctx context.Context, id string, u membership.Update) (*membership.Membership, error) {
 	const op = "provisioning.UpdateMembership"
 	var out *membership.Membership
@@ -230,53 +353,117 @@ func (s *Session) UpdateMembership(ctx context.Context, id string, u membership.
 		if err != nil {
 			return err
 		}
-		m, d := lm.Membership, lm.d
-		if err := u.Validate(); err != nil {
-			return err
-		}
-		if u.RoleID != nil && *u.RoleID != m.RoleID {
-			r, err := s.roleIn(ctx, op, m.OrganizationID, *u.RoleID)
-			if err != nil {
-				return err
-			}
-			if m.Owner && r.Kind != role.KindAdmin {
-				return fault.E(op, fault.Conflict, fault.ErrLastOwner)
-			}
-			if err := s.mayGrant(ctx, op, m.OrganizationID, d, r); err != nil {
-				return err
-			}
-		}
-		if u.ProfileID != nil && *u.ProfileID != "" {
-			p, err := s.profileIn(ctx, op, m.OrganizationID, *u.ProfileID)
-			if err != nil {
-				return err
-			}
-			m.ProfileAccessScope = p.AccessScope
-		} else if u.ProfileID != nil {
-			m.ProfileAccessScope = ""
-		}
-		roleBefore, profileBefore := m.RoleID, m.ProfileID
-		ch := u.Apply(m, s.now())
-		out = m
-		if len(ch) == 0 {
-			return nil
-		}
-		if err := s.p.b.Memberships().Update(ctx, m); err != nil {
-			return fault.Wrap(op, err)
-		}
-		// The role decides rights; the profile decides the application
-		// memberships the member inherits.
-		if m.RoleID != roleBefore || m.ProfileID != profileBefore {
-			if err := s.p.b.Organizations().BumpPolicy(ctx, m.OrganizationID); err != nil {
-				return fault.Wrap(op, err)
-			}
-		}
-		return s.record(ctx, m.OrganizationID, typeMemberships, m.ID, audit.Update, ch)
+		out, _, err = s.changeMembership(ctx, op, lm, u)
+		return err
 	})
 	if err != nil {
 		return nil, err
 	}
 	return out, nil
+}
+
+// policyFields are the membership fields the policy reads: a change to one
+// of them bumps the organization's policy revision.
+var policyFields = []string{"role_id", "role_ids", "membership_profile_id", "permissions", "allowed_ips",
+	"guest", "expires_at", "mfa_required"}
+
+// changeMembership applies u to a membership read under its organization's
+// lock, with the rules of UpdateMembership, and reports whether anything
+// changed. A change that changes nothing writes nothing: no row, no version.
+func (s *Session) changeMembership(ctx context.Context, op string, lm lockedMembership, u membership.Update) (*membership.Membership, bool, error) {
+	m := lm.Membership
+	u, err := u.Validate(s.env())
+	if err != nil {
+		return nil, false, err
+	}
+	if err := s.mayChange(ctx, op, lm, u); err != nil {
+		return nil, false, err
+	}
+	if u.ProfileID != nil && *u.ProfileID != "" {
+		p, err := s.profileIn(ctx, op, m.OrganizationID, *u.ProfileID)
+		if err != nil {
+			return nil, false, err
+		}
+		m.ProfileAccessScope = p.AccessScope
+	} else if u.ProfileID != nil {
+		m.ProfileAccessScope = ""
+	}
+	ch := u.Apply(m, s.now())
+	if len(ch) == 0 {
+		return m, false, nil
+	}
+	if err := s.p.b.Memberships().Update(ctx, m); err != nil {
+		return nil, false, fault.Wrap(op, err)
+	}
+	if m.Status == membership.Active && slices.ContainsFunc(policyFields, func(f string) bool { _, ok := ch[f]; return ok }) {
+		if err := s.p.b.Organizations().BumpPolicy(ctx, m.OrganizationID); err != nil {
+			return nil, false, fault.Wrap(op, err)
+		}
+	}
+	return m, true, s.record(ctx, m.OrganizationID, typeMemberships, m.ID, audit.Update, ch)
+}
+
+// mayChange refuses an update the rules forbid: roles or permissions beyond
+// the caller's own, an owner who would lose the admin primary role, be a
+// guest or expire, the owner's rules changed by anyone else, and an
+// allowlist that would refuse the caller's own request address.
+func (s *Session) mayChange(ctx context.Context, op string, lm lockedMembership, u membership.Update) error {
+	m, d := lm.Membership, lm.d
+	roleIDs := u.Roles(m)
+	added := slices.DeleteFunc(slices.Clone(roleIDs), func(id string) bool { return slices.Contains(m.RoleIDs, id) })
+	roles, err := s.rolesIn(ctx, op, m.OrganizationID, added)
+	if err != nil {
+		return err
+	}
+	if m.Owner && roleIDs[0] != m.RoleID {
+		primary, err := s.roleIn(ctx, op, m.OrganizationID, roleIDs[0])
+		if err != nil {
+			return err
+		}
+		if primary.Kind != role.KindAdmin {
+			return fault.E(op, fault.Conflict, fault.ErrLastOwner)
+		}
+	}
+	rules := u.Rules(m)
+	var grants []access.Grant
+	for _, g := range membership.Grants(rules.Permissions) {
+		if !slices.Contains(m.Permissions, membership.FormatGrant(g)) {
+			grants = append(grants, g)
+		}
+	}
+	if err := s.mayGrantAll(ctx, op, m.OrganizationID, d, roles, grants); err != nil {
+		return err
+	}
+	return s.ownerAndSelf(op, lm, rules)
+}
+
+// ownerAndSelf holds the rules of the owner's membership and of one's own.
+func (s *Session) ownerAndSelf(op string, lm lockedMembership, rules membership.Rules) error {
+	m, d := lm.Membership, lm.d
+	if m.Owner {
+		switch {
+		case rules.Guest:
+			return fault.InvalidField(op, "guest", "owner", "the owner's membership cannot be a guest")
+		case !rules.ExpiresAt.IsZero():
+			return fault.InvalidField(op, "expires_at", "owner", "the owner's membership cannot expire")
+		case !d.Owner && s.pr.Kind != access.KindSystem && !rulesEqual(rules, m.Rules()):
+			return fault.E(op, fault.Forbidden, errors.New("only the owner changes the rules of the owner's membership"))
+		}
+	}
+	if s.pr.Kind == access.KindUser && m.UserID == s.pr.ID && rules.AllowedIPs != nil {
+		list, _ := allowlist.Parse("allowed_ips", rules.AllowedIPs) // canonical already
+		if !allowlist.Allows(list, s.pr.IP) {
+			return fault.InvalidField(op, "allowed_ips", "lockout", "would refuse the address of this very request: you would lock yourself out")
+		}
+	}
+	return nil
+}
+
+// rulesEqual reports whether two canonical rules are the same.
+func rulesEqual(a, b membership.Rules) bool {
+	return slices.Equal(a.Permissions, b.Permissions) && slices.Equal(a.AllowedIPs, b.AllowedIPs) &&
+		(a.AllowedIPs == nil) == (b.AllowedIPs == nil) && a.Guest == b.Guest &&
+		a.ExpiresAt.Equal(b.ExpiresAt) && a.MFARequired == b.MFARequired
 }
 
 // DeleteMembership removes a membership. Admins remove others; any member
@@ -303,8 +490,14 @@ func (s *Session) DeleteMembership(ctx context.Context, id string) error {
 		if err := s.p.b.Organizations().BumpPolicy(ctx, m.OrganizationID); err != nil {
 			return fault.Wrap(op, err)
 		}
-		return s.record(ctx, m.OrganizationID, typeMemberships, m.ID, audit.Destroy,
-			resource.Changes{"user_email": {m.UserEmail, nil}, "status": {string(m.Status), nil}, "role_id": {m.RoleID, nil}})
+		if err := s.record(ctx, m.OrganizationID, typeMemberships, m.ID, audit.Destroy,
+			resource.Changes{"user_email": {m.UserEmail, nil}, "status": {string(m.Status), nil}, "role_id": {m.RoleID, nil}}); err != nil {
+			return err
+		}
+		if m.Status != membership.Active {
+			return nil
+		}
+		return s.left(ctx, op, m.UserID, m.OrganizationID)
 	})
 }
 
@@ -414,8 +607,9 @@ func (s *Session) activate(ctx context.Context, op string, m *membership.Members
 		}
 		return nil, fault.Wrap(op, err) // another membership of the organization has the user
 	}
-	if err := s.p.b.Organizations().BumpPolicy(ctx, m.OrganizationID); err != nil {
-		return nil, fault.Wrap(op, err)
+	m.UserID = userID
+	if err := s.joined(ctx, op, m); err != nil {
+		return nil, err
 	}
 	if err := s.record(ctx, m.OrganizationID, typeMemberships, m.ID, audit.Accept,
 		resource.Changes{"status": {string(membership.Pending), string(membership.Active)}}); err != nil {

@@ -258,6 +258,11 @@ func (s *Session) UpdateOrganization(ctx context.Context, id string, u organizat
 		if err := s.p.b.Organizations().Update(ctx, o); err != nil {
 			return fault.Wrap(op, err)
 		}
+		if _, ok := ch["mfa_required"]; ok { // the check reads it
+			if err := s.p.b.Organizations().BumpPolicy(ctx, o.ID); err != nil {
+				return fault.Wrap(op, err)
+			}
+		}
 		return s.record(ctx, o.ID, typeOrganizations, o.ID, audit.Update, ch)
 	})
 	if err != nil {
@@ -303,6 +308,10 @@ func (s *Session) TransferOwnership(ctx context.Context, orgID, newOwnerEmail st
 			return fault.InvalidField(op, "new_owner_email", "format", "is already the owner")
 		case target.Status != membership.Active:
 			return fault.InvalidField(op, "new_owner_email", "format", "must be an active member")
+		case target.Guest:
+			return fault.InvalidField(op, "new_owner_email", "guest", "is a guest: guests are never owners")
+		case !target.ExpiresAt.IsZero():
+			return fault.InvalidField(op, "new_owner_email", "expires", "has a membership that expires: the owner's never does")
 		}
 		if err := s.p.b.Organizations().SetOwner(ctx, orgID, org.OwnerMembershipID, target.ID); err != nil {
 			return fault.Wrap(op, err)

@@ -273,10 +273,18 @@ func refusal(op string, d authz.Decision) error {
 // organization happen one at a time, and then authorizes act on subject
 // there.
 func (s *Session) lockOrg(ctx context.Context, op, orgID, subject string, act role.Action) (authz.Decision, error) {
-	if _, err := s.p.b.Organizations().Lock(ctx, orgID); err != nil {
-		return authz.Decision{}, fault.Wrap(op, err)
+	_, d, err := s.lockedOrg(ctx, op, orgID, subject, act)
+	return d, err
+}
+
+// lockedOrg is lockOrg that also returns the organization, read under the lock.
+func (s *Session) lockedOrg(ctx context.Context, op, orgID, subject string, act role.Action) (*organization.Organization, authz.Decision, error) {
+	org, err := s.p.b.Organizations().Lock(ctx, orgID)
+	if err != nil {
+		return nil, authz.Decision{}, fault.Wrap(op, err)
 	}
-	return s.authorize(ctx, op, orgID, subject, act)
+	d, err := s.authorize(ctx, op, orgID, subject, act)
+	return org, d, err
 }
 
 // lockIn loads a resource with get, locks the organization org names,

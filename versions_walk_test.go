@@ -53,6 +53,11 @@ func TestEveryMutatingCallWritesOneVersion(t *testing.T) {
 	}
 	token := w.mail.last(t).Token
 	walker := w.p.System().As(provisioning.User(w.user(t, "walk@example.com").ID))
+	adder, upserted := w.user(t, "add@example.com"), w.user(t, "upsert@example.com")
+	adderOrg, err := w.as(adder).CreateOrganization(ctx, organization.Create{Name: "Adder's"})
+	if err != nil {
+		t.Fatal(err)
+	}
 
 	tests := []struct {
 		method string
@@ -83,10 +88,34 @@ func TestEveryMutatingCallWritesOneVersion(t *testing.T) {
 		}},
 		{"ResendInvitation", func() error { return own.ResendInvitation(ctx, pending.ID) }, 1,
 			func() error { return reader.ResendInvitation(ctx, pending.ID) }},
-		{"AcceptInvitation", func() error { _, err := walker.AcceptInvitation(ctx, w.mail.last(t).Token); return err }, 1,
+		{"AcceptInvitation", func() error { _, err := walker.AcceptInvitation(ctx, w.mail.last(t).Token); return err },
+			2, /* the membership, and the walker's default organization: it had none */
 			func() error { _, err := walker.AcceptInvitation(ctx, token+"x"); return err }},
 		{"AcceptPendingInvitations", func() error { _, err := walker.AcceptPendingInvitations(ctx); return err }, 0,
 			func() error { _, err := w.p.As(provisioning.Principal{}).AcceptPendingInvitations(ctx); return err }},
+		{"AddMember", func() error {
+			_, err := own.AddMember(ctx, membership.Add{OrganizationID: w.org.ID, UserID: adder.ID})
+			return err
+		}, 2 /* the membership, and the user's first default organization */, func() error {
+			_, err := reader.AddMember(ctx, membership.Add{OrganizationID: w.org.ID, UserID: upserted.ID})
+			return err
+		}},
+		{"SetDefaultOrganization", func() error {
+			_, err := w.as(adder).SetDefaultOrganization(ctx, adderOrg.ID)
+			return err
+		}, 1, func() error {
+			_, err := w.as(adder).SetDefaultOrganization(ctx, w.otherOrg.ID)
+			return err
+		}},
+		{"UpsertMembership", func() error {
+			_, _, err := own.UpsertMembership(ctx, membership.Upsert{OrganizationID: w.org.ID, UserID: upserted.ID,
+				RoleIDs: []string{w.readOnly.ID}})
+			return err
+		}, 2 /* the membership, and the user's first default organization */, func() error {
+			_, _, err := reader.UpsertMembership(ctx, membership.Upsert{OrganizationID: w.org.ID, UserID: upserted.ID,
+				RoleIDs: []string{w.readOnly.ID}})
+			return err
+		}},
 		{"UpdateMembership", func() error {
 			scope := access.AllAccess
 			_, err := own.UpdateMembership(ctx, w.readerMembership.ID, membership.Update{AccessScope: &scope})
@@ -202,7 +231,8 @@ func TestEveryMutatingCallWritesOneVersion(t *testing.T) {
 			func() error { return w.as(w.reader).DeleteIdentityProvider(ctx, prov.ID) }},
 		{"DeleteCredential", func() error { return w.as(w.owner).DeleteCredential(ctx, app.Credential.ID) }, 1,
 			func() error { return w.as(w.reader).DeleteCredential(ctx, app.Credential.ID) }},
-		{"DeleteMembership", func() error { return w.as(w.owner).DeleteMembership(ctx, w.customMembership.ID) }, 1,
+		{"DeleteMembership", func() error { return w.as(w.owner).DeleteMembership(ctx, w.customMembership.ID) },
+			2, /* the membership, and the member's default organization, which it was */
 			func() error { return w.as(w.reader).DeleteMembership(ctx, w.adminMembership.ID) }},
 		{"DeleteProfile", func() error { return w.as(w.owner).DeleteProfile(ctx, w.profile.ID) }, 1,
 			func() error { return w.as(w.reader).DeleteProfile(ctx, w.profile.ID) }},

@@ -15,10 +15,13 @@ package credential
 import (
 	"context"
 	"log/slog"
+	"net/netip"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
+	"github.com/provisionkit/provisioning/allowlist"
 	"github.com/provisionkit/provisioning/fault"
 	"github.com/provisionkit/provisioning/resource"
 )
@@ -121,6 +124,9 @@ type Credential struct {
 	RevokedAt time.Time
 	// LastUsedAt is the last successful authentication, to the minute.
 	LastUsedAt time.Time
+	// AllowedIPs, when not nil, are the only networks the credential may be
+	// used from; canonical (see package allowlist).
+	AllowedIPs []netip.Prefix
 	resource.Common
 }
 
@@ -163,6 +169,10 @@ type Create struct {
 	Custom         bool      // a fork of a Dashboard app
 	RoleID         string    // required for integration, refused for sales_channel and webapp
 	ExpiresAt      time.Time // optional: when the credential ends
+	// AllowedIPs are the only addresses and networks the credential may be
+	// used from (public ones; see package allowlist); nil: anywhere. An
+	// empty, non-nil list is refused.
+	AllowedIPs []string
 	resource.CommonInput
 }
 
@@ -189,6 +199,8 @@ func (c Create) Validate() error {
 		p.Add("mode", "enum", "must be test or live")
 	}
 	checkRedirectURI(&p, c.RedirectURI)
+	_, err := allowlist.Parse("allowed_ips", c.AllowedIPs)
+	p.Merge(err)
 	c.CommonInput.Validate(&p)
 	return p.Err("credential.Create")
 }
@@ -199,6 +211,7 @@ func (c Create) New(id, clientID, creatorUserID string, now time.Time) *Credenti
 		Confidential: c.Kind.Confidential(), RedirectURI: c.RedirectURI, ClientID: clientID,
 		ExpiresIn: c.ExpiresIn, Mode: c.Mode, Custom: c.Custom, RoleID: c.RoleID, CreatorUserID: creatorUserID,
 		ExpiresAt: c.ExpiresAt.UTC().Truncate(time.Microsecond), Common: c.CommonInput.New(now)}
+	out.AllowedIPs, _ = allowlist.Parse("allowed_ips", c.AllowedIPs) // valid input: cannot fail
 	if out.ExpiresIn == 0 {
 		out.ExpiresIn = c.Kind.DefaultExpiresIn()
 	}
@@ -217,6 +230,9 @@ type Update struct {
 	ExpiresIn   *int
 	RoleID      *string
 	ExpiresAt   *time.Time
+	// AllowedIPs pointing at a nil slice removes the restriction; at an
+	// empty one is refused.
+	AllowedIPs *[]string
 	resource.CommonUpdate
 }
 
@@ -237,6 +253,10 @@ func (u Update) Validate(k Kind) error {
 		if *u.RoleID != "" && !resource.ValidID(*u.RoleID) {
 			p.Add("role", "not_found", "does not exist")
 		}
+	}
+	if u.AllowedIPs != nil {
+		_, err := allowlist.Parse("allowed_ips", *u.AllowedIPs)
+		p.Merge(err)
 	}
 	u.CommonUpdate.Validate(&p)
 	return p.Err("credential.Update")
@@ -259,6 +279,14 @@ func (u Update) Apply(c *Credential, now time.Time) resource.Changes {
 			c.ExpiresAt = after
 		}
 	}
+	if u.AllowedIPs != nil {
+		after, _ := allowlist.Parse("allowed_ips", *u.AllowedIPs) // validated: cannot fail
+		before, now := allowlist.Strings(c.AllowedIPs), allowlist.Strings(after)
+		if !slices.Equal(before, now) || (before == nil) != (now == nil) {
+			ch.Record("allowed_ips", resource.ListValue(before), resource.ListValue(now))
+			c.AllowedIPs = after
+		}
+	}
 	u.CommonUpdate.Apply(&c.Common, ch)
 	if len(ch) > 0 {
 		c.UpdatedAt = now
@@ -269,10 +297,7 @@ func (u Update) Apply(c *Credential, now time.Time) resource.Changes {
 // TimeValue is how a time appears in a version's changes: null for the zero
 // time, RFC 3339 in UTC otherwise.
 func TimeValue(t time.Time) any {
-	if t.IsZero() {
-		return nil
-	}
-	return t.UTC().Format(time.RFC3339Nano)
+	return resource.TimeValue(t)
 }
 
 // Filter selects the credentials (not revoked) of one organization. Empty

@@ -8,12 +8,15 @@ package membership
 
 import (
 	"context"
+	"net/netip"
 	"time"
 
 	"github.com/provisionkit/provisioning/access"
+	"github.com/provisionkit/provisioning/allowlist"
 	"github.com/provisionkit/provisioning/email"
 	"github.com/provisionkit/provisioning/fault"
 	"github.com/provisionkit/provisioning/resource"
+	"github.com/provisionkit/provisioning/role"
 )
 
 // Status is the state of a membership.
@@ -38,14 +41,39 @@ type Membership struct {
 	UserLastName   string // read-only, from the user
 	Status         Status
 	Owner          bool // read-only: derived from the organization's owner
-	RoleID         string
-	ProfileID      string       // "" when the membership has no profile
-	AccessScope    access.Scope // the membership's own scope; "" is null
+	// RoleID is the primary role: the one the Commerce Layer view shows.
+	RoleID string
+	// RoleIDs are every role of the membership, RoleID first; its rights
+	// are their union.
+	RoleIDs     []string
+	ProfileID   string       // "" when the membership has no profile
+	AccessScope access.Scope // the membership's own scope; "" is null
 	// ProfileAccessScope is the scope of the profile, read with the membership.
 	ProfileAccessScope access.Scope
 	// InvitationExpiresAt is when the pending invitation's token stops working.
 	InvitationExpiresAt time.Time
+	// Permissions are direct permissions on top of the roles, canonical:
+	// "*" alone, or sorted "subject:action" entries ("*" for any).
+	Permissions []string
+	// AllowedIPs, when not nil, are the only networks the member may call
+	// from; canonical (see package allowlist).
+	AllowedIPs []netip.Prefix
+	// Guest members never manage the organization and are never its owner.
+	Guest bool
+	// ExpiresAt, when not zero, is when the membership's rights end.
+	ExpiresAt time.Time
+	// MFARequired requires this member to use a second factor; the
+	// organization's flag may require it too (EffectiveMFA).
+	MFARequired bool
+	// Default reports that the organization is the user's default one
+	// (read-only: kept by the library, changed by SetDefaultOrganization).
+	Default bool
 	resource.Common
+}
+
+// Expired reports whether the membership's rights have ended at now.
+func (m Membership) Expired(now time.Time) bool {
+	return !m.ExpiresAt.IsZero() && !now.Before(m.ExpiresAt)
 }
 
 // EffectiveAccessScope is the scope that applies: the profile's when there is
@@ -62,13 +90,27 @@ type Invite struct {
 	OrganizationID string
 	UserEmail      string
 	RoleID         string
-	ProfileID      string       // optional
-	AccessScope    access.Scope // optional; "" is null (live_access)
+	// ExtraRoleIDs are more roles, after the primary RoleID; optional.
+	ExtraRoleIDs []string
+	ProfileID    string       // optional
+	AccessScope  access.Scope // optional; "" is null (live_access)
+	Rules
 	resource.CommonInput
 }
 
-// Validate checks the input and returns it with the email canonical.
-func (in Invite) Validate() (Invite, error) {
+// RoleIDs returns every role of the invitation, the primary one first.
+func (in Invite) RoleIDs() []string { return append([]string{in.RoleID}, in.ExtraRoleIDs...) }
+
+// Env is what validation needs besides the input: the registry of
+// permission subjects (nil: the default one) and the time.
+type Env struct {
+	Subjects *role.Subjects
+	Now      time.Time
+}
+
+// Validate checks the input and returns it with the email, the permissions
+// and the allowlist canonical.
+func (in Invite) Validate(env Env) (Invite, error) {
 	var p fault.Problems
 	resource.CheckID(&p, "organization", in.OrganizationID)
 	canon, err := email.Canonical("user_email", in.UserEmail)
@@ -76,12 +118,16 @@ func (in Invite) Validate() (Invite, error) {
 		in.UserEmail = canon
 	}
 	resource.CheckID(&p, "role", in.RoleID)
+	if len(in.ExtraRoleIDs) > 0 && resource.ValidID(in.RoleID) {
+		checkRoleIDs(&p, "role_ids", in.RoleIDs())
+	}
 	if in.ProfileID != "" && !resource.ValidID(in.ProfileID) {
 		p.Add("membership_profile", "not_found", "does not exist")
 	}
 	if in.AccessScope != "" && !in.AccessScope.Valid() {
 		p.Add("access_scope", "enum", "must be live_access, test_access or all_access")
 	}
+	in.Rules = in.Rules.canonical(&p, env)
 	in.CommonInput.Validate(&p)
 	return in, p.Err("membership.Invite")
 }
@@ -89,18 +135,48 @@ func (in Invite) Validate() (Invite, error) {
 // Update changes a membership. Nil fields are left as they are; ProfileID set
 // to "" unlinks the profile; AccessScope set to "" sets null. Email, status,
 // owner and organization are never updatable.
+//
+// RoleID replaces the primary role and keeps the others; RoleIDs replaces
+// every role (the primary one first); when both are set they must agree.
+// AllowedIPs pointing at a nil slice removes the IP restriction; pointing
+// at an empty one is refused. ExpiresAt pointing at the zero time removes
+// the expiry.
 type Update struct {
 	RoleID      *string
+	RoleIDs     *[]string
 	ProfileID   *string
 	AccessScope *access.Scope
+	Permissions *[]string
+	AllowedIPs  *[]string
+	Guest       *bool
+	ExpiresAt   *time.Time
+	MFARequired *bool
 	resource.CommonUpdate
 }
 
-// Validate checks the set fields.
-func (u Update) Validate() error {
+// Validate checks the set fields and returns u with the permissions and
+// the allowlist canonical.
+func (u Update) Validate(env Env) (Update, error) {
 	var p fault.Problems
 	if u.RoleID != nil {
 		resource.CheckID(&p, "role", *u.RoleID)
+	}
+	if u.RoleIDs != nil {
+		checkRoleIDs(&p, "role_ids", *u.RoleIDs)
+		if u.RoleID != nil && len(*u.RoleIDs) > 0 && (*u.RoleIDs)[0] != *u.RoleID {
+			p.Add("role_ids", "format", "must start with the role given as role")
+		}
+	}
+	if u.Permissions != nil {
+		perms := checkPermissions(&p, "permissions", *u.Permissions, env.subjects())
+		u.Permissions = &perms
+	}
+	if u.AllowedIPs != nil {
+		ips := allowlist.Strings(checkAllowedIPs(&p, "allowed_ips", *u.AllowedIPs))
+		u.AllowedIPs = &ips
+	}
+	if u.ExpiresAt != nil && !u.ExpiresAt.IsZero() && !u.ExpiresAt.After(env.Now) {
+		p.Add("expires_at", "past", "must be in the future")
 	}
 	if u.ProfileID != nil && *u.ProfileID != "" && !resource.ValidID(*u.ProfileID) {
 		p.Add("membership_profile", "not_found", "does not exist")
@@ -109,15 +185,33 @@ func (u Update) Validate() error {
 		p.Add("access_scope", "enum", "must be live_access, test_access or all_access")
 	}
 	u.CommonUpdate.Validate(&p)
-	return p.Err("membership.Update")
+	return u, p.Err("membership.Update")
 }
 
-// Apply sets the fields of u on m and returns what changed.
+// Roles returns the roles m has once u applies, the primary one first.
+func (u Update) Roles(m *Membership) []string {
+	switch {
+	case u.RoleIDs != nil:
+		return *u.RoleIDs
+	case u.RoleID != nil && *u.RoleID != m.RoleID:
+		out := []string{*u.RoleID}
+		for _, id := range m.roles() {
+			if id != *u.RoleID && id != m.RoleID {
+				out = append(out, id)
+			}
+		}
+		return out
+	}
+	return m.roles()
+}
+
+// Apply sets the fields of a validated u on m and returns what changed.
 func (u Update) Apply(m *Membership, now time.Time) resource.Changes {
 	ch := resource.Changes{}
-	resource.SetField(ch, "role_id", &m.RoleID, u.RoleID)
+	m.SetRoles(u.Roles(m), ch)
 	resource.SetField(ch, "membership_profile_id", &m.ProfileID, u.ProfileID)
 	resource.SetField(ch, "access_scope", &m.AccessScope, u.AccessScope)
+	m.SetRules(u.Rules(m), ch)
 	u.CommonUpdate.Apply(&m.Common, ch)
 	if len(ch) > 0 {
 		m.UpdatedAt = now
@@ -175,6 +269,9 @@ type Store interface {
 	List(ctx context.Context, f Filter) (resource.Page[Membership], error)
 	// PendingForEmail lists pending memberships of an email, in every organization.
 	PendingForEmail(ctx context.Context, canonicalEmail string) ([]Membership, error)
+	// OldestActiveOrganization returns the organization of the user's oldest
+	// active membership, "" when there is none.
+	OldestActiveOrganization(ctx context.Context, userID string) (string, error)
 	// Count counts the organization's memberships, pending and active.
 	Count(ctx context.Context, orgID string) (int, error)
 }

@@ -32,7 +32,7 @@ func TestInviteValidateCanonicalisesEmail(t *testing.T) {
 		},
 	}
 	for _, tt := range tests {
-		got, err := tt.give.Validate()
+		got, err := tt.give.Validate(membership.Env{})
 		if err != nil || !reflect.DeepEqual(got, tt.want) {
 			t.Errorf("Validate(%+v) = %+v, %v; want %+v", tt.give, got, err, tt.want)
 		}
@@ -69,7 +69,7 @@ func TestInviteValidateNamesBadFields(t *testing.T) {
 	for _, tt := range tests {
 		in := validInvite()
 		tt.give(&in)
-		_, err := in.Validate()
+		_, err := in.Validate(membership.Env{})
 		if got := testkit.BadFields(t, err); !slices.Equal(got, tt.wantFields) {
 			t.Errorf("%s: Validate() fields = %q, want %q", tt.name, got, tt.wantFields)
 		}
@@ -90,7 +90,7 @@ func TestInviteValidateAcceptsOptionalFields(t *testing.T) {
 	for _, tt := range tests {
 		in := validInvite()
 		in.ProfileID, in.AccessScope = tt.giveProfile, tt.giveScope
-		if _, err := in.Validate(); err != nil {
+		if _, err := in.Validate(membership.Env{}); err != nil {
 			t.Errorf("Invite{ProfileID: %q, AccessScope: %q}.Validate() = %v, want nil", tt.giveProfile, tt.giveScope, err)
 		}
 	}
@@ -161,7 +161,8 @@ func TestUpdateValidate(t *testing.T) {
 		{"bad metadata", membership.Update{CommonUpdate: resource.CommonUpdate{Metadata: &resource.Metadata{"": 1}}}, []string{"metadata"}},
 	}
 	for _, tt := range tests {
-		if got := testkit.BadFields(t, tt.give.Validate()); !slices.Equal(got, tt.wantFields) {
+		_, err := tt.give.Validate(membership.Env{})
+		if got := testkit.BadFields(t, err); !slices.Equal(got, tt.wantFields) {
 			t.Errorf("%s: Validate() fields = %q, want %q", tt.name, got, tt.wantFields)
 		}
 	}
@@ -181,7 +182,7 @@ func TestUpdateApply(t *testing.T) {
 	now := then.Add(time.Second)
 	base := func() membership.Membership {
 		return membership.Membership{ID: "m1", OrganizationID: "org1", UserEmail: "bob@x.com", Status: membership.Active,
-			RoleID: "role1", ProfileID: "prof1", AccessScope: access.LiveAccess, Common: resource.Common{CreatedAt: then, UpdatedAt: then}}
+			RoleID: "role1", RoleIDs: []string{"role1"}, ProfileID: "prof1", AccessScope: access.LiveAccess, Common: resource.Common{CreatedAt: then, UpdatedAt: then}}
 	}
 	tests := []struct {
 		name        string
@@ -195,7 +196,7 @@ func TestUpdateApply(t *testing.T) {
 			"role",
 			membership.Update{RoleID: testkit.Ptr("role2")},
 			resource.Changes{"role_id": {"role1", "role2"}},
-			func(m *membership.Membership) { m.RoleID, m.UpdatedAt = "role2", now },
+			func(m *membership.Membership) { m.RoleID, m.RoleIDs, m.UpdatedAt = "role2", []string{"role2"}, now },
 		},
 		{
 			"unlink profile",

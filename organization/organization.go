@@ -52,6 +52,9 @@ type Organization struct {
 	Subscription Subscription
 	// Totals counts what the limits limit; computed on read, never stored.
 	Totals Totals
+	// MFARequired requires every member to authenticate with a second
+	// factor (a member may also be required to on its own).
+	MFARequired bool
 	resource.Common
 }
 
@@ -160,6 +163,7 @@ type Update struct {
 	GTMID         *string
 	GTMIDTest     *string
 	Config        *map[string]any
+	MFARequired   *bool
 	resource.CommonUpdate
 }
 
@@ -200,6 +204,7 @@ func (u Update) Apply(o *Organization, now time.Time) resource.Changes {
 			ch.Record("config", anyMap(before), anyMap(o.Config))
 		}
 	}
+	resource.SetField(ch, "mfa_required", &o.MFARequired, u.MFARequired)
 	u.CommonUpdate.Apply(&o.Common, ch)
 	if len(ch) > 0 {
 		o.UpdatedAt = now

@@ -138,6 +138,24 @@ func nullable[T comparable](v T) any {
 	return v
 }
 
+// TimeValue is how a time appears in a version's changes: null for the zero
+// time, RFC 3339 in UTC otherwise.
+func TimeValue(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t.UTC().Format(time.RFC3339Nano)
+}
+
+// ListValue is how a list that may be null appears in a version's changes:
+// null for nil, the list otherwise (empty or not).
+func ListValue(v []string) any {
+	if v == nil {
+		return nil
+	}
+	return v
+}
+
 // CheckName checks a required, single-line name of at most max bytes.
 func CheckName(p *fault.Problems, field, v string, max int) {
 	if strings.TrimSpace(v) == "" {

@@ -22,6 +22,12 @@ type User struct {
 	LastName            string
 	TimeZone            string
 	OTPRequiredForLogin bool // read-only: set by the host's authentication
+	// DefaultOrganizationID is the user's default organization: the first
+	// one the user became an active member of, moved to the oldest
+	// remaining one when that membership is removed, or to the one the user
+	// picks (Session.SetDefaultOrganization). "" when the user belongs to
+	// none. Read-only here.
+	DefaultOrganizationID string
 	resource.Common
 }
 
@@ -127,5 +133,10 @@ type Store interface {
 	// Lock reads the user and locks its row until the transaction ends, so
 	// that what is counted per user (organizations owned) is counted once.
 	Lock(ctx context.Context, id string) (*User, error)
+	// Update writes the user's own fields; it never changes the default
+	// organization.
 	Update(ctx context.Context, u *User) error
+	// SetDefaultOrganization sets (orgID "" clears) the user's default
+	// organization. Callers hold the user's row lock (Lock).
+	SetDefaultOrganization(ctx context.Context, userID, orgID string) error
 }

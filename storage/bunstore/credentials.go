@@ -29,6 +29,7 @@ type credentialRow struct {
 	ExpiresAt      time.Time `bun:"expires_at,nullzero"`
 	RevokedAt      time.Time `bun:"revoked_at,nullzero"`
 	LastUsedAt     time.Time `bun:"last_used_at,nullzero"`
+	AllowedIPs     jsonList  `bun:"allowed_ips,type:text"`
 	commonCols
 }
 
@@ -53,7 +54,8 @@ func toCredentialRow(c *credential.Credential) *credentialRow {
 	return &credentialRow{ID: c.ID, OrganizationID: c.OrganizationID, Name: c.Name, Kind: string(c.Kind),
 		RedirectURI: c.RedirectURI, ClientID: c.ClientID, Scopes: c.Scopes, ExpiresIn: c.ExpiresIn, Mode: string(c.Mode),
 		Custom: c.Custom, RoleID: c.RoleID, CreatorUserID: c.CreatorUserID, ExpiresAt: c.ExpiresAt.UTC(),
-		RevokedAt: c.RevokedAt.UTC(), LastUsedAt: c.LastUsedAt.UTC(), commonCols: fromCommon(c.Common)}
+		RevokedAt: c.RevokedAt.UTC(), LastUsedAt: c.LastUsedAt.UTC(), AllowedIPs: listOf(c.AllowedIPs),
+		commonCols: fromCommon(c.Common)}
 }
 
 func (r *credentialRow) domain() credential.Credential {
@@ -62,7 +64,7 @@ func (r *credentialRow) domain() credential.Credential {
 		Confidential: k.Confidential(), RedirectURI: r.RedirectURI, ClientID: r.ClientID, Scopes: r.Scopes,
 		ExpiresIn: r.ExpiresIn, Mode: credential.Mode(r.Mode), Custom: r.Custom, RoleID: r.RoleID,
 		CreatorUserID: r.CreatorUserID, ExpiresAt: utcOrZero(r.ExpiresAt), RevokedAt: utcOrZero(r.RevokedAt),
-		LastUsedAt: utcOrZero(r.LastUsedAt), Common: r.common()}
+		LastUsedAt: utcOrZero(r.LastUsedAt), AllowedIPs: r.AllowedIPs.prefixes(), Common: r.common()}
 }
 
 func toSecretRow(s *credential.Secret) *credentialSecretRow {
@@ -208,14 +210,15 @@ func (s credentialStore) Touch(ctx context.Context, id string, at time.Time, eve
 // revoked, as the policy sees them.
 func (s credentialStore) snapshotCredentials(ctx context.Context, orgID string) ([]access.Credential, error) {
 	var rows []credentialRow
-	err := s.idb(ctx).NewSelect().Model(&rows).Column("id", "role_id", "expires_at").
+	err := s.idb(ctx).NewSelect().Model(&rows).Column("id", "role_id", "expires_at", "allowed_ips").
 		Where("ac.organization_id = ? AND ac.revoked_at IS NULL", orgID).OrderExpr("ac.id ASC").Scan(ctx)
 	if err != nil {
 		return nil, s.err("access.Snapshot", err)
 	}
 	var out []access.Credential
 	for _, r := range rows {
-		out = append(out, access.Credential{ID: r.ID, RoleID: r.RoleID, ExpiresAt: utcOrZero(r.ExpiresAt)})
+		out = append(out, access.Credential{ID: r.ID, RoleID: r.RoleID, ExpiresAt: utcOrZero(r.ExpiresAt),
+			AllowedIPs: r.AllowedIPs.prefixes()})
 	}
 	return out, nil
 }

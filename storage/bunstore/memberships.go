@@ -16,17 +16,41 @@ import (
 type memberStore struct{ base }
 
 func toMembershipRow(m *membership.Membership) *membershipRow {
+	// The primary role has its column (and foreign key); the others follow
+	// it in order, the primary one never twice.
+	var extra jsonList
+	for _, id := range m.RoleIDs {
+		if id != m.RoleID {
+			extra = append(extra, id)
+		}
+	}
 	return &membershipRow{ID: m.ID, OrganizationID: m.OrganizationID, UserID: m.UserID, UserEmail: m.UserEmail,
 		Status: string(m.Status), RoleID: m.RoleID, ProfileID: m.ProfileID, AccessScope: string(m.AccessScope),
-		InvitationExpiresAt: m.InvitationExpiresAt.UTC(), commonCols: fromCommon(m.Common)}
+		InvitationExpiresAt: m.InvitationExpiresAt.UTC(), ExtraRoleIDs: extra, Permissions: nilIfEmpty(m.Permissions),
+		AllowedIPs: listOf(m.AllowedIPs), Guest: m.Guest, ExpiresAt: m.ExpiresAt.UTC(), MFARequired: m.MFARequired,
+		commonCols: fromCommon(m.Common)}
+}
+
+// nilIfEmpty stores an empty list as NULL (for lists where the two mean the same).
+func nilIfEmpty(v []string) jsonList {
+	if len(v) == 0 {
+		return nil
+	}
+	return jsonList(v)
+}
+
+// roleIDs returns every role of the membership, the primary one first.
+func (r *membershipRow) roleIDs() []string {
+	return append([]string{r.RoleID}, r.ExtraRoleIDs...)
 }
 
 func (v *membershipView) domain() membership.Membership {
 	return membership.Membership{ID: v.ID, OrganizationID: v.OrganizationID, UserID: v.UserID, UserEmail: v.UserEmail,
 		UserFirstName: v.UserFirstName, UserLastName: v.UserLastName, Status: membership.Status(v.Status),
-		Owner: v.Owner, RoleID: v.RoleID, ProfileID: v.ProfileID, AccessScope: access.Scope(v.AccessScope),
+		Owner: v.Owner, RoleID: v.RoleID, RoleIDs: v.roleIDs(), ProfileID: v.ProfileID, AccessScope: access.Scope(v.AccessScope),
 		ProfileAccessScope: access.Scope(v.ProfileAccessScope), InvitationExpiresAt: v.InvitationExpiresAt.UTC(),
-		Common: v.common()}
+		Permissions: nilIfEmpty(v.Permissions), AllowedIPs: v.AllowedIPs.prefixes(), Guest: v.Guest,
+		ExpiresAt: utcOrZero(v.ExpiresAt), MFARequired: v.MFARequired, Default: v.Default, Common: v.common()}
 }
 
 // view selects memberships with the user's names, the profile's scope and the owner flag.
@@ -37,6 +61,7 @@ func (s memberStore) view(ctx context.Context, dst any) *bun.SelectQuery {
 		ColumnExpr("COALESCE(u.last_name, '') AS user_last_name").
 		ColumnExpr("COALESCE(mp.access_scope, '') AS profile_access_scope").
 		ColumnExpr("CASE WHEN o.owner_membership_id = m.id THEN 1 ELSE 0 END AS owner").
+		ColumnExpr("CASE WHEN u.default_organization_id = m.organization_id THEN 1 ELSE 0 END AS is_default").
 		Join("JOIN provisioning_organizations AS o ON o.id = m.organization_id").
 		Join("LEFT JOIN provisioning_users AS u ON u.id = m.user_id").
 		Join("LEFT JOIN provisioning_membership_profiles AS mp ON mp.id = m.membership_profile_id")
@@ -94,7 +119,8 @@ func (s memberStore) Update(ctx context.Context, m *membership.Membership) error
 		return err
 	}
 	res, err := s.idb(ctx).NewUpdate().Model(row).
-		Column("role_id", "membership_profile_id", "access_scope", "reference", "reference_origin", "metadata", "updated_at").
+		Column("role_id", "extra_role_ids", "membership_profile_id", "access_scope", "permissions", "allowed_ips",
+			"guest", "expires_at", "mfa_required", "reference", "reference_origin", "metadata", "updated_at").
 		WherePK().Exec(ctx)
 	return s.affected("membership.Update", res, err)
 }
@@ -176,6 +202,19 @@ func (s memberStore) PendingForEmail(ctx context.Context, canonicalEmail string)
 		out[i] = views[i].domain()
 	}
 	return out, nil
+}
+
+func (s memberStore) OldestActiveOrganization(ctx context.Context, userID string) (string, error) {
+	// A locking read: it sees the latest committed rows even where the
+	// transaction reads an older snapshot (MySQL's repeatable read).
+	var ids []string
+	err := s.forUpdate(ctx, s.idb(ctx).NewSelect().Model((*membershipRow)(nil)).Column("organization_id").
+		Where("m.user_id = ? AND m.status = 'active'", userID).
+		OrderExpr("m.created_at ASC, m.id ASC").Limit(1)).Scan(ctx, &ids)
+	if err != nil || len(ids) == 0 {
+		return "", s.err("membership.OldestActiveOrganization", err)
+	}
+	return ids[0], nil
 }
 
 func (s memberStore) Count(ctx context.Context, orgID string) (int, error) {

@@ -20,7 +20,7 @@ func toOrgRow(o *organization.Organization) *orgRow {
 		ContrastColor: o.ContrastColor, GTMID: o.GTMID, GTMIDTest: o.GTMIDTest, Region: o.Region,
 		Config: jsonObject(o.Config), OwnerMembershipID: o.OwnerMembershipID, PlanType: o.Subscription.PlanType,
 		LimitMemberships: o.Subscription.Limits.Memberships, LimitOrgs: o.Subscription.Limits.Organizations,
-		commonCols: fromCommon(o.Common)}
+		MFARequired: o.MFARequired, commonCols: fromCommon(o.Common)}
 }
 
 func (r *orgRow) domain() organization.Organization {
@@ -30,7 +30,7 @@ func (r *orgRow) domain() organization.Organization {
 		Config: map[string]any(r.Config), OwnerMembershipID: r.OwnerMembershipID,
 		Subscription: organization.Subscription{PlanType: r.PlanType,
 			Limits: organization.Limits{Memberships: r.LimitMemberships, Organizations: r.LimitOrgs}},
-		Common: r.common()}
+		MFARequired: r.MFARequired, Common: r.common()}
 }
 
 // PolicyChannel is the PostgreSQL notification channel on which every

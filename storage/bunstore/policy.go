@@ -9,6 +9,7 @@ import (
 
 	"github.com/provisionkit/provisioning/access"
 	"github.com/provisionkit/provisioning/fault"
+	"github.com/provisionkit/provisioning/membership"
 	"github.com/provisionkit/provisioning/resource"
 	"github.com/provisionkit/provisioning/role"
 )
@@ -42,10 +43,10 @@ func (s policyStore) Snapshot(ctx context.Context, orgID string) (*access.Snapsh
 func (s policyStore) snapshot(ctx context.Context, orgID string) (*access.Snapshot, error) {
 	const op = "access.Snapshot"
 	var org orgRow
-	if err := s.idb(ctx).NewSelect().Model(&org).Column("id", "policy_revision", "owner_membership_id").Where("o.id = ?", orgID).Scan(ctx); err != nil {
+	if err := s.idb(ctx).NewSelect().Model(&org).Column("id", "policy_revision", "owner_membership_id", "mfa_required").Where("o.id = ?", orgID).Scan(ctx); err != nil {
 		return nil, s.one(op, err)
 	}
-	snap := &access.Snapshot{OrganizationID: orgID, Revision: org.PolicyRevision}
+	snap := &access.Snapshot{OrganizationID: orgID, Revision: org.PolicyRevision, MFARequired: org.MFARequired}
 	var roles []roleRow
 	if err := s.idb(ctx).NewSelect().Model(&roles).Column("id", "kind").Where("r.organization_id = ?", orgID).Scan(ctx); err != nil {
 		return nil, s.err(op, err)
@@ -61,13 +62,16 @@ func (s policyStore) snapshot(ctx context.Context, orgID string) (*access.Snapsh
 		snap.Permissions = append(snap.Permissions, perms[i].domain())
 	}
 	var members []membershipRow
-	if err := s.idb(ctx).NewSelect().Model(&members).Column("id", "user_id", "role_id", "membership_profile_id").
+	if err := s.idb(ctx).NewSelect().Model(&members).
+		Column("id", "user_id", "role_id", "extra_role_ids", "membership_profile_id", "permissions", "allowed_ips",
+			"guest", "expires_at", "mfa_required").
 		Where("m.organization_id = ? AND m.status = 'active' AND m.user_id IS NOT NULL", orgID).Scan(ctx); err != nil {
 		return nil, s.err(op, err)
 	}
 	for _, m := range members {
 		snap.Members = append(snap.Members, access.Member{MembershipID: m.ID, UserID: m.UserID,
-			RoleIDs: []string{m.RoleID}, ProfileID: m.ProfileID})
+			RoleIDs: m.roleIDs(), ProfileID: m.ProfileID, Grants: membership.Grants(m.Permissions), Guest: m.Guest,
+			ExpiresAt: utcOrZero(m.ExpiresAt), MFARequired: m.MFARequired, AllowedIPs: m.AllowedIPs.prefixes()})
 		if m.ID == org.OwnerMembershipID {
 			snap.OwnerUserID = m.UserID
 		}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/netip"
 	"time"
 
 	"github.com/uptrace/bun"
@@ -29,37 +30,93 @@ func checkJSON(op string, cols ...jsonObject) error {
 type jsonObject map[string]any
 
 // Value implements driver.Valuer.
-func (j jsonObject) Value() (driver.Value, error) {
-	if j == nil {
+func (j jsonObject) Value() (driver.Value, error) { return jsonValue(j == nil, map[string]any(j)) }
+
+// Scan implements sql.Scanner.
+func (j *jsonObject) Scan(src any) error {
+	var m map[string]any
+	null, err := jsonScan(src, &m, "a JSON object")
+	if err == nil {
+		*j = m
+		if null {
+			*j = nil
+		}
+	}
+	return err
+}
+
+// jsonList is a JSON array of strings column; nil is NULL, so that a null
+// list (no restriction) and an empty one stay apart.
+type jsonList []string
+
+// Value implements driver.Valuer.
+func (j jsonList) Value() (driver.Value, error) { return jsonValue(j == nil, []string(j)) }
+
+// Scan implements sql.Scanner.
+func (j *jsonList) Scan(src any) error {
+	l := []string{}
+	null, err := jsonScan(src, &l, "a JSON list")
+	if err == nil {
+		*j = l
+		if null {
+			*j = nil
+		}
+	}
+	return err
+}
+
+// jsonValue is the column value of v in JSON: NULL when null.
+func jsonValue(null bool, v any) (driver.Value, error) {
+	if null {
 		return nil, nil
 	}
-	b, err := json.Marshal(map[string]any(j))
+	b, err := json.Marshal(v)
 	if err != nil {
 		return nil, err
 	}
 	return string(b), nil
 }
 
-// Scan implements sql.Scanner.
-func (j *jsonObject) Scan(src any) error {
-	var b []byte
+// jsonScan decodes a JSON column into dst and reports whether it was NULL.
+func jsonScan(src, dst any, what string) (null bool, err error) {
 	switch v := src.(type) {
 	case nil:
-		*j = nil
-		return nil
+		return true, nil
 	case []byte:
-		b = v
+		return false, json.Unmarshal(v, dst)
 	case string:
-		b = []byte(v)
-	default:
-		return fmt.Errorf("bunstore: cannot scan %T into a JSON object", src)
+		return false, json.Unmarshal([]byte(v), dst)
 	}
-	var m map[string]any
-	if err := json.Unmarshal(b, &m); err != nil {
-		return err
+	return false, fmt.Errorf("bunstore: cannot scan %T into %s", src, what)
+}
+
+// prefixes parses a stored allowlist; nil stays nil. The entries were
+// canonical when written; one that no longer parses is left out and the
+// list stays non-nil, so a damaged list fails closed: it can only allow
+// less, never everyone.
+func (j jsonList) prefixes() []netip.Prefix {
+	if j == nil {
+		return nil
 	}
-	*j = m
-	return nil
+	out := make([]netip.Prefix, 0, len(j))
+	for _, v := range j {
+		if p, err := netip.ParsePrefix(v); err == nil {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// listOf stores an allowlist: canonical prefixes in CIDR form; nil stays nil.
+func listOf(ps []netip.Prefix) jsonList {
+	if ps == nil {
+		return nil
+	}
+	out := make(jsonList, len(ps))
+	for i, p := range ps {
+		out[i] = p.String()
+	}
+	return out
 }
 
 // commonCols are the columns every table has.
@@ -88,6 +145,7 @@ type userRow struct {
 	LastName      string `bun:"last_name,notnull"`
 	TimeZone      string `bun:"time_zone,notnull"`
 	OTPRequired   bool   `bun:"otp_required_for_login,notnull"`
+	DefaultOrgID  string `bun:"default_organization_id,nullzero"`
 	commonCols
 }
 
@@ -112,6 +170,7 @@ type orgRow struct {
 	PlanType          string     `bun:"plan_type,notnull"`
 	LimitMemberships  int        `bun:"limit_memberships,notnull"`
 	LimitOrgs         int        `bun:"limit_organizations,notnull"`
+	MFARequired       bool       `bun:"mfa_required,notnull"`
 	commonCols
 }
 
@@ -159,6 +218,12 @@ type membershipRow struct {
 	AccessScope         string    `bun:"access_scope,nullzero"`
 	InvitationTokenHash string    `bun:"invitation_token_hash,nullzero"`
 	InvitationExpiresAt time.Time `bun:"invitation_expires_at,nullzero"`
+	ExtraRoleIDs        jsonList  `bun:"extra_role_ids,type:text"`
+	Permissions         jsonList  `bun:"permissions,type:text"`
+	AllowedIPs          jsonList  `bun:"allowed_ips,type:text"`
+	Guest               bool      `bun:"guest,notnull"`
+	ExpiresAt           time.Time `bun:"expires_at,nullzero"`
+	MFARequired         bool      `bun:"mfa_required,notnull"`
 	commonCols
 }
 
@@ -169,6 +234,7 @@ type membershipView struct {
 	UserLastName       string `bun:"user_last_name,scanonly"`
 	ProfileAccessScope string `bun:"profile_access_scope,scanonly"`
 	Owner              bool   `bun:"owner,scanonly"`
+	Default            bool   `bun:"is_default,scanonly"`
 }
 
 type versionRow struct {

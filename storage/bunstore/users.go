@@ -12,12 +12,14 @@ type userStore struct{ base }
 
 func toUserRow(u *user.User) *userRow {
 	return &userRow{ID: u.ID, Email: u.Email, FirstName: u.FirstName, LastName: u.LastName,
-		TimeZone: u.TimeZone, OTPRequired: u.OTPRequiredForLogin, commonCols: fromCommon(u.Common)}
+		TimeZone: u.TimeZone, OTPRequired: u.OTPRequiredForLogin, DefaultOrgID: u.DefaultOrganizationID,
+		commonCols: fromCommon(u.Common)}
 }
 
 func (r *userRow) domain() *user.User {
 	return &user.User{ID: r.ID, Email: r.Email, FirstName: r.FirstName, LastName: r.LastName,
-		TimeZone: r.TimeZone, OTPRequiredForLogin: r.OTPRequired, Common: r.common()}
+		TimeZone: r.TimeZone, OTPRequiredForLogin: r.OTPRequired, DefaultOrganizationID: r.DefaultOrgID,
+		Common: r.common()}
 }
 
 func (s userStore) Create(ctx context.Context, u *user.User) error {
@@ -62,6 +64,17 @@ func (s userStore) Update(ctx context.Context, u *user.User) error {
 	if err := checkJSON("user.Update", jsonObject(u.Metadata)); err != nil {
 		return err
 	}
-	res, err := s.idb(ctx).NewUpdate().Model(toUserRow(u)).ExcludeColumn("id", "created_at").WherePK().Exec(ctx)
+	res, err := s.idb(ctx).NewUpdate().Model(toUserRow(u)).ExcludeColumn("id", "default_organization_id", "created_at").WherePK().Exec(ctx)
 	return s.affected("user.Update", res, err)
+}
+
+func (s userStore) SetDefaultOrganization(ctx context.Context, userID, orgID string) error {
+	q := s.idb(ctx).NewUpdate().Model((*userRow)(nil)).Where("id = ?", userID)
+	if orgID == "" {
+		q = q.Set("default_organization_id = NULL")
+	} else {
+		q = q.Set("default_organization_id = ?", orgID)
+	}
+	res, err := q.Exec(ctx)
+	return s.affected("user.SetDefaultOrganization", res, err)
 }

@@ -71,6 +71,7 @@ var suite = []struct {
 		{"ListForUser", testOrgListForUser},
 		{"SlugsWithPrefix", testOrgSlugsWithPrefix},
 	}},
+	{"MembershipRules", rulesCases},
 	{"Plan", []testCase{
 		{"RoundTrip", testPlanRoundTrip},
 		{"CountMemberships", testPlanCountMemberships},
@@ -272,7 +273,7 @@ func (e *env) newMember(tb testing.TB, orgID, roleID string, mods ...func(*membe
 func (e *env) member(orgID, roleID string, mods ...func(*membership.Membership)) *membership.Membership {
 	id := e.id()
 	m := &membership.Membership{ID: id, OrganizationID: orgID, UserEmail: id + "@example.com", Status: membership.Pending,
-		RoleID: roleID, Common: common()}
+		RoleID: roleID, RoleIDs: []string{roleID}, Common: common()}
 	for _, mod := range mods {
 		mod(m)
 	}

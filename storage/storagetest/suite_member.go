@@ -29,7 +29,7 @@ func testMemberRoundTrip(t *testing.T, e *env) {
 			name: "active with user and profile, read-only fields ignored",
 			give: func(id string) membership.Membership {
 				return membership.Membership{ID: id, OrganizationID: tn.org.ID, UserID: u.ID, UserEmail: u.Email,
-					UserFirstName: "Ignored", UserLastName: "Ignored", Status: membership.Active, Owner: true, RoleID: tn.admin.ID,
+					UserFirstName: "Ignored", UserLastName: "Ignored", Status: membership.Active, Owner: true, RoleID: tn.admin.ID, RoleIDs: []string{tn.admin.ID},
 					ProfileID: pr.ID, AccessScope: access.AllAccess, ProfileAccessScope: access.LiveAccess,
 					Common: resource.Common{Reference: "ref", ReferenceOrigin: "hr", Metadata: richMetadata(),
 						CreatedAt: t0.In(zone), UpdatedAt: t0.Add(time.Millisecond).In(zone)}}
@@ -44,7 +44,7 @@ func testMemberRoundTrip(t *testing.T, e *env) {
 			name: "pending invitation",
 			give: func(id string) membership.Membership {
 				return membership.Membership{ID: id, OrganizationID: tn.org.ID, UserEmail: id + "@example.com", Status: membership.Pending,
-					RoleID: tn.admin.ID, InvitationExpiresAt: t0.Add(7 * 24 * time.Hour).In(zone), Common: common()}
+					RoleID: tn.admin.ID, RoleIDs: []string{tn.admin.ID}, InvitationExpiresAt: t0.Add(7 * 24 * time.Hour).In(zone), Common: common()}
 			},
 			giveHash: true,
 			want: func(m membership.Membership) membership.Membership {
@@ -56,7 +56,7 @@ func testMemberRoundTrip(t *testing.T, e *env) {
 			name: "empty metadata, no profile",
 			give: func(id string) membership.Membership {
 				return membership.Membership{ID: id, OrganizationID: tn.org.ID, UserEmail: id + "@example.com", Status: membership.Pending,
-					RoleID: tn.admin.ID, AccessScope: access.LiveAccess, Common: resource.Common{Metadata: resource.Metadata{}, CreatedAt: t0, UpdatedAt: t0}}
+					RoleID: tn.admin.ID, RoleIDs: []string{tn.admin.ID}, AccessScope: access.LiveAccess, Common: resource.Common{Metadata: resource.Metadata{}, CreatedAt: t0, UpdatedAt: t0}}
 			},
 			want: func(m membership.Membership) membership.Membership { return m },
 		},
@@ -242,7 +242,7 @@ func testMemberUpdate(t *testing.T, e *env) {
 		m.InvitationExpiresAt = t0.Add(time.Hour)
 	})
 	give := *m
-	give.RoleID, give.ProfileID, give.AccessScope = r2.ID, "", ""
+	give.RoleID, give.RoleIDs, give.ProfileID, give.AccessScope = r2.ID, []string{r2.ID}, "", ""
 	give.Reference, give.ReferenceOrigin, give.Metadata = "", "origin", richMetadata()
 	give.UpdatedAt = t0.Add(time.Hour).In(zone)
 	// Never updatable: email, status, user, organization, creation time.
@@ -253,7 +253,7 @@ func testMemberUpdate(t *testing.T, e *env) {
 	got, err := e.s.Memberships().Get(t.Context(), m.ID)
 	must(t, err)
 	want := *m
-	want.RoleID, want.ProfileID, want.AccessScope = r2.ID, "", ""
+	want.RoleID, want.RoleIDs, want.ProfileID, want.AccessScope = r2.ID, []string{r2.ID}, "", ""
 	want.Reference, want.ReferenceOrigin, want.Metadata, want.UpdatedAt = "", "origin", richMetadata(), give.UpdatedAt.UTC()
 	wantEqual(t, "Get after Update", *got, want)
 

@@ -1,0 +1,194 @@
+package provisioning
+
+import (
+	"context"
+	"errors"
+
+	"github.com/provisionkit/provisioning/authz"
+	"github.com/provisionkit/provisioning/fault"
+	"github.com/provisionkit/provisioning/membership"
+	"github.com/provisionkit/provisioning/organization"
+	"github.com/provisionkit/provisioning/resource"
+	"github.com/provisionkit/provisioning/role"
+	"github.com/provisionkit/provisioning/user"
+)
+
+// UpsertMembership sets the membership of a user in an organization to
+// the state in (Rebilly's PUT /memberships/{organizationId}/{userId}) and
+// reports whether it created it.
+//
+// When the user is not a member yet, only the owner may make them one: the
+// membership is created active (a pending invitation of the user's email
+// is activated instead, and reported as not created). Otherwise the
+// caller needs the right to update memberships, and every rule of
+// UpdateMembership holds. The same call repeated changes nothing and
+// writes no second version. Calls for the same organization are
+// serialized by its row lock, so concurrent upserts of one user leave one
+// membership.
+func (s *Session) UpsertMembership(ctx context.Context, in membership.Upsert) (*membership.Membership, bool, error) {
+	const op = "provisioning.UpsertMembership"
+	var out *membership.Membership
+	var created bool
+	err := s.tx(ctx, func(ctx context.Context) error {
+		// The right to read first: whether the user is a member decides
+		// which right the call needs, and a caller who may not even read
+		// memberships learns nothing about who is one.
+		org, d, u, err := s.lockForUser(ctx, op, in.OrganizationID, role.ActionRead, func() (string, error) {
+			var err error
+			in, err = in.Validate(s.env())
+			return in.UserID, err
+		})
+		if err != nil {
+			return err
+		}
+		m, err := s.p.b.Memberships().GetByUser(ctx, org.ID, u.ID)
+		if fault.KindOf(err) == fault.NotFound {
+			m, err = s.p.b.Memberships().GetByEmail(ctx, org.ID, u.Email)
+		}
+		switch {
+		case fault.KindOf(err) == fault.NotFound || err == nil && m.Status == membership.Pending:
+			if !d.Owner {
+				return fault.E(op, fault.Forbidden, errors.New("only the owner grants membership to a user who is not a member"))
+			}
+		case err != nil:
+			return fault.Wrap(op, err)
+		}
+		if m == nil {
+			out, err = s.addActive(ctx, op, org, d, u, in.RoleIDs, in.Rules, resource.CommonInput{})
+			created = err == nil
+			return err
+		}
+		if m.Status == membership.Pending {
+			if m, err = s.activate(ctx, op, m, u.ID); err != nil {
+				return err
+			}
+		} else if d, err = s.authorize(ctx, op, org.ID, typeMemberships, role.ActionUpdate); err != nil {
+			return err
+		}
+		out, _, err = s.changeMembership(ctx, op, lockedMembership{Membership: m, org: org, d: d}, membership.Update{
+			RoleIDs: &in.RoleIDs, Permissions: &in.Permissions, AllowedIPs: &in.AllowedIPs, Guest: &in.Guest,
+			ExpiresAt: &in.ExpiresAt, MFARequired: &in.MFARequired})
+		return err
+	})
+	if err != nil {
+		return nil, false, err
+	}
+	return out, created, nil
+}
+
+// AddMember adds an existing user, by id, to an organization as an active
+// member (ECI's POST /v1/organizations/{organizationId}/members): admins
+// add members; the roles default to the organization's read_only role;
+// nobody grants a role or permission beyond their own. A user who is a
+// member already, or whose email has a pending invitation there, is a
+// conflict on field "user".
+func (s *Session) AddMember(ctx context.Context, in membership.Add) (*membership.Membership, error) {
+	const op = "provisioning.AddMember"
+	var out *membership.Membership
+	err := s.tx(ctx, func(ctx context.Context) error {
+		org, d, u, err := s.lockForUser(ctx, op, in.OrganizationID, role.ActionCreate, func() (string, error) {
+			var err error
+			in, err = in.Validate(s.env())
+			return in.UserID, err
+		})
+		if err != nil {
+			return err
+		}
+		if len(in.RoleIDs) == 0 {
+			r, err := s.p.b.Roles().RoleOfKind(ctx, org.ID, role.KindReadOnly)
+			if err != nil {
+				return fault.Wrap(op, err)
+			}
+			in.RoleIDs = []string{r.ID}
+		}
+		out, err = s.addActive(ctx, op, org, d, u, in.RoleIDs, in.Rules, in.CommonInput)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// lockForUser locks the organization, authorizes act on its memberships,
+// validates the input (validate returns the user id it names) and loads
+// the user the membership is for.
+func (s *Session) lockForUser(ctx context.Context, op, orgID string, act role.Action, validate func() (string, error)) (*organization.Organization, authz.Decision, *user.User, error) {
+	org, d, err := s.lockedOrg(ctx, op, orgID, typeMemberships, act)
+	if err != nil {
+		return nil, d, nil, err
+	}
+	userID, err := validate()
+	if err != nil {
+		return nil, d, nil, err
+	}
+	u, err := s.userForMembership(ctx, op, userID)
+	return org, d, u, err
+}
+
+// userForMembership loads the user a membership is for; one that does not
+// exist is the field "user".
+func (s *Session) userForMembership(ctx context.Context, op, id string) (*user.User, error) {
+	u, err := s.p.b.Users().Get(ctx, id)
+	if fault.KindOf(err) == fault.NotFound {
+		return nil, fault.InvalidField(op, "user", "not_found", "does not exist")
+	}
+	return u, fault.Wrap(op, err)
+}
+
+// addActive creates an active membership of user u in org with validated
+// roles and rules, after the escalation check.
+func (s *Session) addActive(ctx context.Context, op string, org *organization.Organization, d authz.Decision, u *user.User, roleIDs []string, rules membership.Rules, common resource.CommonInput) (*membership.Membership, error) {
+	roles, err := s.rolesIn(ctx, op, org.ID, roleIDs)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.mayGrantAll(ctx, op, org.ID, d, roles, membership.Grants(rules.Permissions)); err != nil {
+		return nil, err
+	}
+	m := &membership.Membership{ID: s.p.ids.NewID(), OrganizationID: org.ID, UserID: u.ID, UserEmail: u.Email,
+		UserFirstName: u.FirstName, UserLastName: u.LastName, Status: membership.Active, Common: common.New(s.now())}
+	m.SetRoles(roleIDs, resource.Changes{})
+	m.SetRules(rules, resource.Changes{})
+	if err := s.createMembership(ctx, op, org, m, nil, "user"); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// SetDefaultOrganization makes orgID the calling user's default
+// organization. The user must be an active member there whose membership
+// has not expired; otherwise the organization is not found.
+func (s *Session) SetDefaultOrganization(ctx context.Context, orgID string) (*user.User, error) {
+	const op = "provisioning.SetDefaultOrganization"
+	if err := s.userOnly(op); err != nil {
+		return nil, err
+	}
+	var out *user.User
+	err := s.tx(ctx, func(ctx context.Context) error {
+		u, err := s.p.b.Users().Lock(ctx, s.pr.ID)
+		if fault.KindOf(err) == fault.NotFound {
+			return fault.E(op, fault.Unauthenticated, nil)
+		} else if err != nil {
+			return fault.Wrap(op, err)
+		}
+		m, err := s.p.b.Memberships().GetByUser(ctx, orgID, u.ID)
+		switch {
+		case fault.KindOf(err) == fault.NotFound || err == nil && (m.Status != membership.Active || m.Expired(s.now())):
+			return fault.E(op, fault.NotFound, errors.New("not a member of the organization"))
+		case err != nil:
+			return fault.Wrap(op, err)
+		}
+		out = u
+		if u.DefaultOrganizationID == orgID {
+			return nil
+		}
+		from := u.DefaultOrganizationID
+		u.DefaultOrganizationID = orgID
+		return s.setDefault(ctx, op, u.ID, from, orgID)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
