@@ -44,6 +44,22 @@
 // permission with rights they do not hold. Hosts register their own
 // permission subjects with WithSubjects and check them with Session.Can.
 //
+// # Membership rules
+//
+// On top of the Commerce Layer membership come the rules of two other
+// provisioning APIs, enforced by the facade and by the check: UpsertMembership
+// sets a user's membership by (organization, user) and reports whether it
+// created it (only the owner makes a non-member a member; a repeated call
+// writes nothing); AddMember adds an existing user by id; a membership has
+// several roles (RoleIDs, the primary one first, shown as RoleID) and direct
+// permissions ("subject:action", "*" for any) on top; an IP allowlist per
+// membership or credential (public networks only, see package allowlist)
+// refuses calls from elsewhere with fault.ErrIPRefused; MFA required by the
+// organization or the member refuses a principal without it with
+// fault.ErrMFARequired; guests never manage the organization and lose
+// access when their membership expires; every user has one default
+// organization while a member anywhere (SetDefaultOrganization).
+//
 // # Errors
 //
 // Errors carry a kind from package fault. Test them with errors.Is against

@@ -383,6 +383,12 @@ func TestIPAllowlist(t *testing.T) {
 		restore()
 	}
 
+	// Only the owner changes the owner's rules: an admin cannot lock the owner out.
+	restoreOwner := w.frozen(t, w.org.OwnerMembershipID)
+	_, err = set(w.as(w.adminUser), w.org.OwnerMembershipID, []string{"8.8.8.0/24"})
+	wantErr(t, "an admin setting the owner's allowlist", err, fault.ErrForbidden)
+	restoreOwner()
+
 	// Nobody locks themselves out: the owner's own list must allow the
 	// address of the request that sets it.
 	ownerAt := w.p.As(provisioning.Principal{Kind: "user", ID: w.owner.ID, IP: netip.MustParseAddr("1.1.1.1")})
