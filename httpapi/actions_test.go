@@ -1,0 +1,116 @@
+package httpapi_test
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+)
+
+// TestRelatedAndActions drives the related endpoints, the actions and the
+// trigger attributes through HTTP.
+func TestRelatedAndActions(t *testing.T) {
+	s := newServer(t)
+	orgLink := `{"organization":` + link("organizations", s.org.ID) + `}`
+	r := s.call(t, "POST", "/api/memberships", s.ownerToken, body("memberships", "", `{"user_email":"ann@example.com","access_scope":"test_access","membership_profile":null}`,
+		`{"organization":`+link("organizations", s.org.ID)+`,"role":`+link("roles", s.readOnly.ID)+`,"application_memberships":{"data":[]}}`)).want(t, 201, "")
+	m := r.str("data.id")
+	if r.str("data.attributes.status") != "pending" || r.get("data.attributes.test_enabled") != true {
+		t.Errorf("invited membership: %s", r.raw)
+	}
+	s.call(t, "GET", "/api/memberships/"+m+"/organization", s.ownerToken, "").want(t, 200, "")
+	if r := s.call(t, "GET", "/api/memberships/"+m+"/role?fields[roles]=name", s.ownerToken, "").want(t, 200, ""); r.str("data.id") != s.readOnly.ID {
+		t.Errorf("role of the membership: %s", r.raw)
+	}
+	if r := s.call(t, "GET", "/api/memberships/"+m+"/membership_profile", s.ownerToken, "").want(t, 200, ""); r.raw != `{"data":null}` {
+		t.Errorf("no profile: %s; want data null", r.raw)
+	}
+	if r := s.call(t, "GET", "/api/roles/"+s.readOnly.ID+"/memberships", s.ownerToken, "").want(t, 200, ""); r.get("meta.record_count") != 1.0 {
+		t.Errorf("memberships of the role: %s", r.raw)
+	}
+	if r := s.call(t, "GET", "/api/organizations/"+s.org.ID+"/api_credentials", s.ownerToken, "").want(t, 200, ""); r.get("meta.record_count") != 2.0 {
+		t.Errorf("credentials of the organization: %v", r.get("meta"))
+	}
+	s.call(t, "POST", "/api/memberships/"+m+"/resend", s.ownerToken, `{"data":{}}`).want(t, 202, "")
+	r = s.call(t, "PATCH", "/api/memberships/"+m, s.ownerToken, body("memberships", m, `{"access_scope":null}`, `{"role":`+link("roles", s.admin.ID)+`}`)).want(t, 200, "")
+	if r.get("data.attributes.access_scope") != nil {
+		t.Errorf("access_scope null: %s", r.raw)
+	}
+	if r := s.call(t, "GET", "/api/memberships/"+m+"/versions", s.ownerToken, "").want(t, 200, ""); r.get("meta.record_count") != 3.0 {
+		t.Errorf("versions of the membership (create, resend, update): %v", r.get("meta"))
+	}
+
+	// Roles: create, _add_missing_base_permissions, permissions.
+	r = s.call(t, "POST", "/api/roles", s.ownerToken, body("roles", "", `{"name":"Support"}`, orgLink)).want(t, 201, "")
+	support := r.str("data.id")
+	s.call(t, "PATCH", "/api/roles/"+support, s.ownerToken, body("roles", support, `{"_add_missing_base_permissions":true}`, "")).want(t, 200, "")
+	if r := s.call(t, "GET", "/api/roles/"+support+"/permissions", s.ownerToken, ""); r.get("meta.record_count") == 0.0 {
+		t.Errorf("_add_missing_base_permissions added none: %s", r.raw)
+	}
+
+	// Identity providers: create, _disable, _enable, the user relationship.
+	idpAttrs := `{"name":"Blue SSO","client_id":"cid","client_secret":"s3cret-value","issuer":"https://login.blue.example",
+		"domains":"blue.example","token_url":"https://login.blue.example/token","authorize_url":"https://login.blue.example/authorize",
+		"jwks_url":"https://login.blue.example/jwks","organization":"org_1"}`
+	r = s.call(t, "POST", "/api/identity_providers", s.ownerToken, body("identity_providers", "", idpAttrs, orgLink)).want(t, 201, "")
+	p := r.str("data.id")
+	if r.str("data.attributes.organization") != "org_1" || strings.Contains(r.raw, "s3cret-value") {
+		t.Errorf("identity provider: %s", r.raw)
+	}
+	if r := s.call(t, "PATCH", "/api/identity_providers/"+p, s.ownerToken, body("identity_providers", p, `{"_disable":true}`, "")).want(t, 200, ""); r.get("data.attributes.disabled_at") == nil {
+		t.Errorf("_disable: %s", r.raw)
+	}
+	if r := s.call(t, "PATCH", "/api/identity_providers/"+p, s.ownerToken, body("identity_providers", p, `{"_enable":true}`, "")).want(t, 200, ""); r.get("data.attributes.disabled_at") != nil {
+		t.Errorf("_enable: %s", r.raw)
+	}
+	if r := s.call(t, "GET", "/api/identity_providers/"+p+"/user", s.ownerToken, "").want(t, 200, ""); r.str("data.id") != s.owner.ID {
+		t.Errorf("user of the provider: %s", r.raw)
+	}
+
+	// Transfer ownership, both body shapes: to a stranger (refused), then, the CLI shape, to bob.
+	s.call(t, "PATCH", "/api/organizations/"+s.org.ID+"/transfer_ownership", s.ownerToken,
+		body("organizations", s.org.ID, `{"new_owner_email":"nobody@example.com"}`, "")).want(t, 422, "VALIDATION_ERROR")
+	_, bobToken := s.user(t, "bob@example.com")
+	s.call(t, "POST", "/api/memberships", s.ownerToken, body("memberships", "", `{"user_email":"bob@example.com"}`,
+		`{"organization":`+link("organizations", s.org.ID)+`,"role":`+link("roles", s.admin.ID)+`}`)).want(t, 201, "")
+	s.call(t, "PATCH", "/api/organizations/"+s.org.ID+"/transfer_ownership", s.ownerToken, `{"data":{"new_owner_email":"bob@example.com"}}`).want(t, 202, "")
+	if r := s.call(t, "GET", "/api/memberships?filter[q][owner_eq]=true", bobToken, ""); r.status != 400 {
+		t.Errorf("owner filter: %d", r.status)
+	}
+	if r := s.call(t, "GET", "/api/memberships?filter[q][user_email_eq]=bob@example.com", bobToken, "").want(t, 200, ""); r.get("data.0.attributes.owner") != true {
+		t.Errorf("bob owns the organization now: %s", r.raw)
+	}
+}
+
+// TestTokenEndpoint issues a token for an API credential (client
+// credentials grant) and acts with it.
+func TestTokenEndpoint(t *testing.T) {
+	s := newServer(t)
+	r := s.call(t, "POST", "/api/api_credentials", s.ownerToken, body("api_credentials", "", `{"name":"Job","kind":"integration"}`,
+		`{"organization":`+link("organizations", s.org.ID)+`,"role":`+link("roles", s.readOnly.ID)+`}`)).want(t, 201, "")
+	clientID, secret := r.str("data.attributes.client_id"), r.str("data.attributes.client_secret")
+	if secret == "" {
+		t.Fatalf("no client_secret in the creation response: %s", r.raw)
+	}
+	if r := s.call(t, "GET", "/api/api_credentials/"+r.str("data.id"), s.ownerToken, ""); r.get("data.attributes.client_secret") != nil {
+		t.Errorf("client_secret shown after creation: %s", r.raw)
+	}
+	grant := func(id, sec string) response {
+		req, _ := http.NewRequest("POST", s.URL+"/oauth/token", strings.NewReader(url.Values{
+			"grant_type": {"client_credentials"}, "client_id": {id}, "client_secret": {sec}}.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		return s.send(t, req)
+	}
+	if r := grant(clientID, "wrong"); r.status != 401 || r.doc["error"] != "invalid_client" {
+		t.Fatalf("bad secret: %d %s", r.status, r.raw)
+	}
+	r = grant(clientID, secret)
+	tok, _ := r.doc["access_token"].(string)
+	if r.status != 200 || tok == "" || r.doc["token_type"] != "bearer" || r.doc["expires_in"] != 3600.0 {
+		t.Fatalf("token response: %d %s", r.status, r.raw)
+	}
+	if r := s.call(t, "GET", "/api/roles", tok, "").want(t, 200, ""); r.get("meta.record_count") != 2.0 {
+		t.Errorf("roles read by the credential: %v", r.get("meta"))
+	}
+	s.call(t, "POST", "/api/roles", tok, body("roles", "", `{"name":"x"}`, `{"organization":`+link("organizations", s.org.ID)+`}`)).want(t, 401, "FORBIDDEN")
+}

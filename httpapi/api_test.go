@@ -1,0 +1,399 @@
+package httpapi_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/provisionkit/provisioning"
+	"github.com/provisionkit/provisioning/fault"
+	"github.com/provisionkit/provisioning/httpapi"
+	"github.com/provisionkit/provisioning/membership"
+	"github.com/provisionkit/provisioning/profile"
+)
+
+// body makes a request document.
+func body(typ, id, attrs, rels string) string {
+	if attrs == "" {
+		attrs = "{}"
+	}
+	if rels == "" {
+		rels = "{}"
+	}
+	idPart := ""
+	if id != "" {
+		idPart = `,"id":"` + id + `"`
+	}
+	return `{"data":{"type":"` + typ + `","attributes":` + attrs + `,"relationships":` + rels + idPart + `}}`
+}
+
+func link(typ, id string) string { return `{"data":{"type":"` + typ + `","id":"` + id + `"}}` }
+
+// TestEncoding checks the documents of SPEC C: media type, links,
+// relationship links without linkage unless included, included resources
+// once, sparse fieldsets, times, Location on create.
+func TestEncoding(t *testing.T) {
+	s := newServer(t)
+	r := s.call(t, "GET", "/api/organizations/"+s.org.ID, s.ownerToken, "").want(t, 200, "")
+	if ct := r.header.Get("Content-Type"); ct != httpapi.MediaType {
+		t.Errorf("Content-Type %q; want %q", ct, httpapi.MediaType)
+	}
+	self := s.URL + "/api/organizations/" + s.org.ID
+	if r.str("data.type") != "organizations" || r.str("data.links.self") != self || r.str("data.attributes.name") != "The Blue Brand" {
+		t.Errorf("organization document: %s", r.raw)
+	}
+	if r.str("data.relationships.roles.links.related") != self+"/roles" || r.str("data.relationships.roles.links.self") != self+"/relationships/roles" {
+		t.Errorf("relationship links: %v", r.get("data.relationships.roles"))
+	}
+	if _, has := r.get("data.relationships.roles").(map[string]any)["data"]; has {
+		t.Errorf("linkage without include: %v", r.get("data.relationships.roles"))
+	}
+	if ts := r.str("data.attributes.created_at"); len(ts) != len("2018-01-01T12:00:00.000Z") || !strings.HasSuffix(ts, "Z") {
+		t.Errorf("created_at %q; want milliseconds and Z", ts)
+	}
+
+	r = s.call(t, "GET", "/api/memberships?include=organization,role.organization&fields[memberships]=status,role,organization&fields[organizations]=name", s.ownerToken, "").want(t, 200, "")
+	if r.count("data") != 1 || r.count("included") != 2 {
+		t.Fatalf("want 1 membership and 2 included (organization once, role); got %s", r.raw)
+	}
+	if attrs := r.get("data.0.attributes").(map[string]any); len(attrs) != 1 || attrs["status"] != "active" {
+		t.Errorf("sparse attributes %v; want only status", attrs)
+	}
+	if r.str("data.0.relationships.role.data.id") != s.admin.ID || r.get("data.0.relationships.versions") != nil {
+		t.Errorf("relationships with fields: %v", r.get("data.0.relationships"))
+	}
+	for i := range 2 {
+		inc := r.get(fmt.Sprintf("included.%d", i)).(map[string]any)
+		if inc["type"] == "organizations" && len(inc["attributes"].(map[string]any)) != 1 {
+			t.Errorf("included organization not sparse: %v", inc)
+		}
+		if inc["type"] == "roles" && r.str(fmt.Sprintf("included.%d.relationships.organization.data.id", i)) != s.org.ID {
+			t.Errorf("nested include role.organization has no linkage: %v", inc)
+		}
+	}
+
+	r = s.call(t, "POST", "/api/roles?fields[roles]=name", s.ownerToken,
+		body("roles", "", `{"name":"Support","metadata":{"team":"eu"}}`, `{"organization":`+link("organizations", s.org.ID)+`}`)).want(t, 201, "")
+	if loc := r.header.Get("Location"); loc != s.URL+"/api/roles/"+r.str("data.id") {
+		t.Errorf("Location %q", loc)
+	}
+	if attrs := r.get("data.attributes").(map[string]any); len(attrs) != 1 || attrs["name"] != "Support" {
+		t.Errorf("create response attributes %v; want the sparse fieldset", attrs)
+	}
+}
+
+// TestPredicates checks every filter the allowlist maps onto the library,
+// and that the others are refused with 400, never filtered in memory.
+func TestPredicates(t *testing.T) {
+	s := newServer(t)
+	ctx := context.Background()
+	own := s.p.As(provisioning.User(s.owner.ID))
+	prof, err := own.CreateProfile(ctx, profile.Create{OrganizationID: s.org.ID, Name: "Ops", AccessScope: "test_access"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	invited, err := own.Invite(ctx, membership.Invite{OrganizationID: s.org.ID, UserEmail: "ann@example.com", RoleID: s.readOnly.ID, ProfileID: prof.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	enc := url.QueryEscape
+	tests := []struct {
+		givePath  string
+		wantCount int
+	}{
+		{"/api/memberships?filter[q][status_eq]=pending", 1},
+		{"/api/memberships?filter[q][status_eq]=active", 1},
+		{"/api/memberships?filter[q][user_email_eq]=" + enc("ann@example.com"), 1},
+		{"/api/memberships?filter[q][role_id_eq]=" + s.readOnly.ID, 1},
+		{"/api/memberships?filter[q][membership_profile_id_eq]=" + prof.ID, 1},
+		{"/api/memberships?filter[q][organization_id_eq]=" + s.org.ID, 2},
+		{"/api/memberships?filter[organization_id]=" + s.org.ID + "&filter[status]=pending", 1},
+		{"/api/memberships?filter%5Bq%5D%5Bstatus_eq%5D=pending", 1},
+		{"/api/memberships?filter[q][role_id_eq]=" + s.readOnly.ID + "&filter[q][status_eq]=active", 0},
+		{"/api/roles?filter[q][kind_eq]=admin", 1},
+		{"/api/roles?filter[q][name_eq]=" + enc(s.readOnly.Name), 1},
+		{"/api/organizations?filter[q][name_eq]=" + enc("The Blue Brand"), 1},
+		{"/api/organizations?filter[q][slug_eq]=the-blue-brand", 1},
+		{"/api/organizations?filter[q][slug_eq]=other", 0},
+		{"/api/membership_profiles?filter[q][name_eq]=Ops", 1},
+		{"/api/api_credentials?filter[q][kind_eq]=resources", 2},
+		{"/api/api_credentials?filter[q][mode_eq]=live", 1},
+		{"/api/api_credentials?filter[q][role_id_eq]=" + s.admin.ID, 2},
+		{"/api/permissions?filter[q][subject_eq]=orders", 0},
+		{"/api/identity_providers?filter[q][status_eq]=pending", 0},
+		{"/api/application_memberships?filter[q][membership_id_eq]=" + invited.ID, 0},
+		{"/api/versions?filter[q][resource_type_eq]=memberships", 2},
+		{"/api/versions?filter[q][resource_id_eq]=" + invited.ID, 1},
+		{"/api/versions?filter[q][event_eq]=create", 8},
+		{"/api/versions?filter[q][event_eq]=update", 0},
+		{"/api/versions?filter[q][created_at_gteq]=2000-01-01T00:00:00Z&filter[q][created_at_lt]=2999-01-01T00:00:00Z", 8},
+		{"/api/versions?filter[created_at_from]=2999-01-01T00:00:00Z", 0},
+		{"/api/roles/" + s.readOnly.ID + "/memberships?filter[q][status_eq]=pending", 1},
+		{"/api/roles/" + s.readOnly.ID + "/memberships?filter[q][role_id_eq]=" + s.admin.ID, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.givePath, func(t *testing.T) {
+			r := s.call(t, "GET", tt.givePath, s.ownerToken, "").want(t, 200, "")
+			if got := r.get("meta.record_count"); got != float64(tt.wantCount) || r.count("data") != tt.wantCount {
+				t.Errorf("record_count %v, %d items; want %d: %s", got, r.count("data"), tt.wantCount, r.raw)
+			}
+		})
+	}
+	refused := []struct {
+		givePath, wantCode string
+	}{
+		{"/api/memberships?filter[q][user_email_cont]=ann", "FILTER_NOT_ALLOWED"},
+		{"/api/memberships?filter[q][status_in]=pending,active", "FILTER_NOT_ALLOWED"},
+		{"/api/memberships?filter[q][owner_true]=true", "FILTER_NOT_ALLOWED"},
+		{"/api/memberships?filter[q][metadata_jcont]=" + enc(`{"a":1}`), "FILTER_NOT_ALLOWED"},
+		{"/api/memberships?filter[q][status_or_user_email_eq]=x", "FILTER_NOT_ALLOWED"},
+		{"/api/organizations?filter[q][name_start]=The", "FILTER_NOT_ALLOWED"},
+		{"/api/memberships?filter[q][status_frob]=x", "FILTER_NOT_ALLOWED"},
+		{"/api/memberships?filter[ids]=a,b", "FILTER_NOT_ALLOWED"},
+		{"/api/memberships?filter[q][owner_true]=maybe", "INVALID_FILTER_VALUE"},
+		{"/api/memberships?filter[q][metadata_jcont]=[1]", "INVALID_FILTER_VALUE"},
+		{"/api/memberships?filter[q][status_eq]=gone", "INVALID_FILTER_VALUE"},
+		{"/api/versions?filter[q][created_at_gteq]=yesterday", "INVALID_FILTER_VALUE"},
+		{"/api/memberships?sort=status", "INVALID_SORT_CRITERIA"},
+		{"/api/memberships?include=nothing", "INVALID_INCLUDE"},
+		{"/api/memberships?include=role.nothing", "INVALID_INCLUDE"},
+		{"/api/memberships?fields[memberships]=nope", "INVALID_FIELD"},
+		{"/api/memberships?fields[nopes]=id", "INVALID_FIELD"},
+		{"/api/memberships?page[size]=26", "INVALID_PAGE_VALUE"},
+		{"/api/memberships?page[number]=0", "INVALID_PAGE_VALUE"},
+		{"/api/memberships?color=blue", "PARAM_NOT_ALLOWED"},
+		{"/api/memberships/" + invited.ID + "?sort=id", "PARAM_NOT_ALLOWED"},
+	}
+	for _, tt := range refused {
+		t.Run(tt.givePath, func(t *testing.T) {
+			r := s.call(t, "GET", tt.givePath, s.ownerToken, "").want(t, 400, tt.wantCode)
+			if src := r.get("errors.0.source.parameter"); src == nil {
+				t.Errorf("no source.parameter: %s", r.raw)
+			}
+		})
+	}
+}
+
+// TestPages checks page numbers over the keyset pages, meta and links, and
+// descending order.
+func TestPages(t *testing.T) {
+	s := newServer(t)
+	own := s.p.As(provisioning.User(s.owner.ID))
+	for i := range 12 {
+		if _, err := own.Invite(context.Background(), membership.Invite{OrganizationID: s.org.ID,
+			UserEmail: fmt.Sprintf("m%02d@example.com", i), RoleID: s.readOnly.ID}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r := s.call(t, "GET", "/api/memberships?page[number]=3&page[size]=5&filter[q][status_eq]=pending", s.ownerToken, "").want(t, 200, "")
+	if r.count("data") != 2 || r.get("meta.record_count") != 12.0 || r.get("meta.page_count") != 3.0 {
+		t.Fatalf("page 3 of 12 by 5: %d items, meta %v", r.count("data"), r.get("meta"))
+	}
+	if r.str("data.1.attributes.user_email") != "m11@example.com" {
+		t.Errorf("last item %q; want m11", r.str("data.1.attributes.user_email"))
+	}
+	if r.get("links.next") != nil || !strings.Contains(r.str("links.prev"), url.QueryEscape("page[number]")+"=2") ||
+		!strings.Contains(r.str("links.first"), "status_eq") {
+		t.Errorf("links %v", r.get("links"))
+	}
+	r = s.call(t, "GET", "/api/memberships?sort=-created_at&page[size]=2&filter[q][status_eq]=pending", s.ownerToken, "").want(t, 200, "")
+	if r.str("data.0.attributes.user_email") != "m11@example.com" || r.str("data.1.attributes.user_email") != "m10@example.com" {
+		t.Errorf("descending first page: %s, %s", r.str("data.0.attributes.user_email"), r.str("data.1.attributes.user_email"))
+	}
+	r = s.call(t, "GET", "/api/memberships?page[number]=9", s.ownerToken, "").want(t, 200, "")
+	if r.count("data") != 0 || r.get("meta.record_count") != 13.0 {
+		t.Errorf("page past the end: %s", r.raw)
+	}
+}
+
+// TestTake checks the page window on both orders, at the edges.
+func TestTake(t *testing.T) {
+	tests := []struct {
+		giveN, giveNumber, giveSize int
+		giveDesc                    bool
+		want                        []int
+	}{
+		{0, 1, 10, false, []int{}},
+		{5, 1, 10, false, []int{0, 1, 2, 3, 4}},
+		{23, 3, 10, false, []int{20, 21, 22}},
+		{23, 1, 10, true, []int{22, 21, 20, 19, 18, 17, 16, 15, 14, 13}},
+		{23, 3, 10, true, []int{2, 1, 0}},
+		{23, 4, 10, true, []int{}},
+		{20, 2, 10, true, []int{9, 8, 7, 6, 5, 4, 3, 2, 1, 0}},
+	}
+	for _, tt := range tests {
+		got, total, err := httpapi.Take(tt.giveN, tt.giveNumber, tt.giveSize, tt.giveDesc)
+		if err != nil || total != tt.giveN || fmt.Sprint(got) != fmt.Sprint(tt.want) {
+			t.Errorf("Take(%d, page %d by %d, desc %v) = %v, %d; want %v, %d", tt.giveN, tt.giveNumber, tt.giveSize, tt.giveDesc, got, total, tt.want, tt.giveN)
+		}
+	}
+}
+
+// TestStatusCodes walks every status of SPEC C the handler answers.
+func TestStatusCodes(t *testing.T) {
+	s := newServer(t)
+	ctx := context.Background()
+	bob, bobToken := s.user(t, "bob@example.com")
+	own := s.p.As(provisioning.User(s.owner.ID))
+	bobMembership, err := own.Invite(ctx, membership.Invite{OrganizationID: s.org.ID, UserEmail: bob.Email, RoleID: s.readOnly.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pending, err := own.Invite(ctx, membership.Invite{OrganizationID: s.org.ID, UserEmail: "new@example.com", RoleID: s.readOnly.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	prof, err := own.CreateProfile(ctx, profile.Create{OrganizationID: s.org.ID, Name: "Used", AccessScope: "live_access"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := own.UpdateMembership(ctx, bobMembership.ID, membership.Update{ProfileID: &prof.ID}); err != nil {
+		t.Fatal(err)
+	}
+	_, strangerToken := s.user(t, "stranger@example.com")
+	orgLink := `{"organization":` + link("organizations", s.org.ID) + `}`
+	tests := []struct {
+		name                     string
+		giveMethod, givePath     string
+		giveToken, giveBody      string
+		wantStatus               int
+		wantCode, wantPointer    string
+		wantHeader, wantHeaderIs string
+	}{
+		{"200 retrieve", "GET", "/api/roles/" + s.admin.ID, s.ownerToken, "", 200, "", "", "", ""},
+		{"201 create", "POST", "/api/membership_profiles", s.ownerToken, body("membership_profiles", "", `{"name":"P","access_scope":"all_access"}`, orgLink), 201, "", "", "", ""},
+		{"202 resend", "POST", "/api/memberships/" + pending.ID + "/resend", s.ownerToken, `{"data":{}}`, 202, "", "", "", ""},
+		{"204 delete", "DELETE", "/api/memberships/" + pending.ID, s.ownerToken, "", 204, "", "", "", ""},
+		{"400 body not JSON", "POST", "/api/roles", s.ownerToken, `{"data":`, 400, "BAD_REQUEST", "", "", ""},
+		{"400 type mismatch", "POST", "/api/roles", s.ownerToken, body("memberships", "", "", ""), 400, "TYPE_MISMATCH", "/data/type", "", ""},
+		{"400 id not in URL", "PATCH", "/api/roles/" + s.admin.ID, s.ownerToken, body("roles", "other", "", ""), 400, "KEY_NOT_INCLUDED_IN_URL", "/data/id", "", ""},
+		{"400 read-only attribute", "PATCH", "/api/roles/" + s.admin.ID, s.ownerToken, body("roles", s.admin.ID, `{"kind":"custom"}`, ""), 400, "PARAM_NOT_ALLOWED", "/data/attributes/kind", "", ""},
+		{"400 unknown attribute", "POST", "/api/roles", s.ownerToken, body("roles", "", `{"name":"x","colour":"red"}`, orgLink), 400, "PARAM_NOT_ALLOWED", "/data/attributes/colour", "", ""},
+		{"400 wrong JSON type", "POST", "/api/roles", s.ownerToken, body("roles", "", `{"name":5}`, orgLink), 400, "INVALID_FIELD_VALUE", "/data/attributes/name", "", ""},
+		{"400 wrong linkage type", "POST", "/api/roles", s.ownerToken, body("roles", "", `{"name":"x"}`, `{"organization":`+link("roles", s.org.ID)+`}`), 400, "TYPE_MISMATCH", "/data/relationships/organization", "", ""},
+		{"400 app memberships on a membership", "PATCH", "/api/memberships/" + bobMembership.ID, s.ownerToken, body("memberships", bobMembership.ID, "", `{"application_memberships":{"data":[{"type":"application_memberships","id":"x"}]}}`), 400, "PARAM_NOT_ALLOWED", "/data/relationships/application_memberships", "", ""},
+		{"401 no token", "GET", "/api/user", "", "", 401, "INVALID_TOKEN", "", "", ""},
+		{"401 unknown token", "GET", "/api/user", "pvt_not-a-token-at-all", "", 401, "INVALID_TOKEN", "", "", ""},
+		{"401 forbidden (SPEC C)", "POST", "/api/roles", bobToken, body("roles", "", `{"name":"Mine"}`, orgLink), 401, "FORBIDDEN", "", "", ""},
+		{"404 unknown id", "GET", "/api/roles/nope", s.ownerToken, "", 404, "RECORD_NOT_FOUND", "", "", ""},
+		{"404 another organization's id", "GET", "/api/roles/" + s.admin.ID, strangerToken, "", 404, "RECORD_NOT_FOUND", "", "", ""},
+		{"404 unknown route", "GET", "/api/nothing", s.ownerToken, "", 404, "ROUTE_NOT_FOUND", "", "", ""},
+		{"405 no delete of organizations", "DELETE", "/api/organizations/" + s.org.ID, s.ownerToken, "", 405, "METHOD_NOT_ALLOWED", "", "Allow", "GET, PATCH"},
+		{"409 taken", "POST", "/api/memberships", s.ownerToken, body("memberships", "", `{"user_email":"bob@example.com"}`, `{"organization":`+link("organizations", s.org.ID)+`,"role":`+link("roles", s.readOnly.ID)+`}`), 409, "RECORD_NOT_UNIQUE", "", "", ""},
+		{"409 last owner", "DELETE", "/api/memberships/" + s.org.OwnerMembershipID, s.ownerToken, "", 409, "LAST_OWNER", "", "", ""},
+		{"415 body of another type", "POST", "/api/roles", s.ownerToken, "{}", 415, "UNSUPPORTED_MEDIA_TYPE", "", "", ""},
+		{"422 validation", "POST", "/api/memberships", s.ownerToken, body("memberships", "", `{"user_email":"not an email"}`, orgLink), 422, "VALIDATION_ERROR", "/data/attributes/user_email", "", ""},
+		{"422 missing relationship", "POST", "/api/memberships", s.ownerToken, body("memberships", "", `{"user_email":"x@example.com"}`, orgLink), 422, "VALIDATION_ERROR", "/data/relationships/role", "", ""},
+		{"422 enum", "POST", "/api/membership_profiles", s.ownerToken, body("membership_profiles", "", `{"name":"P","access_scope":"nope"}`, orgLink), 422, "VALIDATION_ERROR", "/data/attributes/access_scope", "", ""},
+		{"423 profile in use", "DELETE", "/api/membership_profiles/" + prof.ID, s.ownerToken, "", 423, "LOCKED", "", "", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req, err := http.NewRequest(tt.giveMethod, s.URL+tt.givePath, strings.NewReader(tt.giveBody))
+			if err != nil {
+				t.Fatal(err)
+			}
+			req.Header.Set("Content-Type", httpapi.MediaType)
+			if tt.wantStatus == 415 {
+				req.Header.Set("Content-Type", "application/json")
+			}
+			if tt.giveToken != "" {
+				req.Header.Set("Authorization", "Bearer "+tt.giveToken)
+			}
+			r := s.send(t, req).want(t, tt.wantStatus, tt.wantCode)
+			if tt.wantCode != "" && r.str("errors.0.status") != fmt.Sprint(tt.wantStatus) {
+				t.Errorf("errors[0].status %v; want the string %q", r.get("errors.0.status"), fmt.Sprint(tt.wantStatus))
+			}
+			if tt.wantPointer != "" && r.str("errors.0.source.pointer") != tt.wantPointer {
+				t.Errorf("pointer %q; want %q (%s)", r.str("errors.0.source.pointer"), tt.wantPointer, r.raw)
+			}
+			if tt.wantHeader != "" && r.header.Get(tt.wantHeader) != tt.wantHeaderIs {
+				t.Errorf("%s: %q; want %q", tt.wantHeader, r.header.Get(tt.wantHeader), tt.wantHeaderIs)
+			}
+		})
+	}
+
+	t.Run("406 Accept", func(t *testing.T) {
+		req, _ := http.NewRequest("GET", s.URL+"/api/user", nil)
+		req.Header.Set("Accept", "text/html")
+		req.Header.Set("Authorization", "Bearer "+s.ownerToken)
+		s.send(t, req).want(t, 406, "NOT_ACCEPTABLE")
+	})
+	t.Run("413 body too large", func(t *testing.T) {
+		big := body("roles", "", `{"name":"`+strings.Repeat("x", httpapi.MaxBodyBytes)+`"}`, "")
+		s.call(t, "POST", "/api/roles", s.ownerToken, big).want(t, 413, "BODY_TOO_LARGE")
+	})
+}
+
+// TestFaultStatuses checks the statuses of the kinds no scenario above
+// reaches: busy, outcome unknown, internal (logged once, no details), panic.
+func TestFaultStatuses(t *testing.T) {
+	var fail error
+	auth := httpapi.AuthenticatorFunc(func(ctx context.Context, bearer string) (provisioning.Principal, error) {
+		if bearer == "panic" {
+			panic("boom")
+		}
+		return provisioning.Principal{}, fail
+	})
+	s := newServer(t)
+	h, err := httpapi.New(s.p, auth, httpapi.WithLogger(slogTo(s.logs)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Server.Config.Handler = h
+	tests := []struct {
+		giveErr   error
+		giveToken string
+		wantCode  string
+		want      int
+	}{
+		{fault.E("test", fault.Busy, nil), "x", "BUSY", 503},
+		{fault.ErrCommitUnknown, "x", "OUTCOME_UNKNOWN", 500},
+		{errors.New("secret detail"), "x", "INTERNAL_SERVER_ERROR", 500},
+		{nil, "panic", "INTERNAL_SERVER_ERROR", 500},
+	}
+	for _, tt := range tests {
+		fail = tt.giveErr
+		before := strings.Count(s.logs.String(), "level=ERROR")
+		r := s.call(t, "GET", "/api/user", tt.giveToken, "").want(t, tt.want, tt.wantCode)
+		if strings.Contains(r.raw, "secret detail") || strings.Contains(r.raw, "boom") {
+			t.Errorf("internal details reached the caller: %s", r.raw)
+		}
+		logged := strings.Count(s.logs.String(), "level=ERROR") - before
+		if wantLogged := map[bool]int{true: 1, false: 0}[tt.want == 500]; logged != wantLogged {
+			t.Errorf("%s: logged %d errors; want %d", tt.wantCode, logged, wantLogged)
+		}
+	}
+	if r := s.call(t, "GET", "/api/user", "x", ""); r.header.Get("Retry-After") != "" {
+		t.Errorf("Retry-After on a 500")
+	}
+}
+
+// TestRateLimits checks the x-ratelimit headers and 429, per endpoint and
+// on average, reads and writes apart.
+func TestRateLimits(t *testing.T) {
+	now := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
+	s := newServer(t, httpapi.WithRateLimits(httpapi.RateLimits{
+		Read: httpapi.Limit{Requests: 3, Per: time.Minute}, ReadBurst: httpapi.Limit{Requests: 2, Per: 10 * time.Second},
+		Write: httpapi.Limit{Requests: 1, Per: time.Minute}}, func() time.Time { return now }))
+	r := s.call(t, "GET", "/api/user", s.ownerToken, "").want(t, 200, "")
+	if r.header.Get("X-Ratelimit-Limit") != "2" || r.header.Get("X-Ratelimit-Remaining") != "1" || r.header.Get("X-Ratelimit-Interval") != "10" {
+		t.Errorf("headers %v", r.header)
+	}
+	s.call(t, "GET", "/api/user", s.ownerToken, "").want(t, 200, "")
+	r = s.call(t, "GET", "/api/user", s.ownerToken, "").want(t, 429, "TOO_MANY_REQUESTS")
+	if r.header.Get("Retry-After") != "10" {
+		t.Errorf("Retry-After %q; want 10", r.header.Get("Retry-After"))
+	}
+	s.call(t, "GET", "/api/organizations", s.ownerToken, "").want(t, 200, "") // another endpoint's burst
+	s.call(t, "GET", "/api/roles", s.ownerToken, "").want(t, 429, "")         // the average: 3 per minute
+	s.call(t, "POST", "/api/memberships/x/resend", s.ownerToken, "").want(t, 404, "")
+	s.call(t, "POST", "/api/memberships/x/resend", s.ownerToken, "").want(t, 429, "")
+	now = now.Add(time.Minute)
+	s.call(t, "GET", "/api/user", s.ownerToken, "").want(t, 200, "")
+}

@@ -1,0 +1,352 @@
+package httpapi
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"mime"
+	"net"
+	"net/http"
+	"net/netip"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/provisionkit/provisioning"
+	"github.com/provisionkit/provisioning/token"
+)
+
+// Authenticator maps a bearer token to the principal the request acts as.
+// An unknown or expired token is an error of kind fault.Unauthenticated.
+type Authenticator interface {
+	Authenticate(ctx context.Context, bearer string) (provisioning.Principal, error)
+}
+
+// AuthenticatorFunc adapts a function to Authenticator.
+type AuthenticatorFunc func(ctx context.Context, bearer string) (provisioning.Principal, error)
+
+// Authenticate calls f.
+func (f AuthenticatorFunc) Authenticate(ctx context.Context, bearer string) (provisioning.Principal, error) {
+	return f(ctx, bearer)
+}
+
+// Tokens returns the Authenticator of the library's token store.
+func Tokens(iss *token.Issuer) Authenticator { return AuthenticatorFunc(iss.Resolve) }
+
+// Handler serves the Provisioning API in JSON:API under /api/. It holds no
+// business rule: every request is a facade call made as the principal its
+// bearer token names. Create it with New; it is safe for concurrent use.
+type Handler struct {
+	p        *provisioning.Provisioner
+	auth     Authenticator
+	log      *slog.Logger
+	base     string
+	limits   *limiter
+	clientIP func(*http.Request) netip.Addr
+	tokens   *token.Issuer
+	tokenTTL time.Duration
+	kinds    map[string]*kind
+	mux      *http.ServeMux
+	methods  map[string][]string // path pattern → its methods, for 405
+}
+
+// Option configures a Handler.
+type Option interface{ apply(*Handler) }
+
+type optionFunc func(*Handler)
+
+func (f optionFunc) apply(h *Handler) { f(h) }
+
+// WithLogger sets the logger of requests and of internal errors (the
+// default discards).
+func WithLogger(l *slog.Logger) Option { return optionFunc(func(h *Handler) { h.log = l }) }
+
+// WithBaseURL sets the scheme and host of links, e.g.
+// https://provisioning.example.com (the default takes the request's Host).
+func WithBaseURL(u string) Option {
+	return optionFunc(func(h *Handler) { h.base = strings.TrimSuffix(u, "/") })
+}
+
+// WithRateLimits sets the rate limits (DefaultRateLimits by default;
+// RateLimits{} turns them off). now is their clock (nil: time.Now).
+func WithRateLimits(l RateLimits, now func() time.Time) Option {
+	return optionFunc(func(h *Handler) { h.limits = newLimiter(l, now) })
+}
+
+// WithClientIP sets how the client address is read (the default is the
+// connection's RemoteAddr; behind a proxy, read its header here). The
+// address keys the rate limits and reaches the facade's IP rules.
+func WithClientIP(f func(*http.Request) netip.Addr) Option {
+	return optionFunc(func(h *Handler) { h.clientIP = f })
+}
+
+// WithTokenEndpoint serves POST /oauth/token: the client credentials grant
+// of API credentials (Provisioner.Authenticate), answered with a bearer
+// token of iss that works for ttl.
+func WithTokenEndpoint(iss *token.Issuer, ttl time.Duration) Option {
+	return optionFunc(func(h *Handler) { h.tokens, h.tokenTTL = iss, ttl })
+}
+
+// New returns the handler of the API over p, authenticating bearer tokens
+// with auth.
+func New(p *provisioning.Provisioner, auth Authenticator, opts ...Option) (*Handler, error) {
+	if p == nil || auth == nil {
+		return nil, errors.New("httpapi: New needs a Provisioner and an Authenticator")
+	}
+	h := &Handler{p: p, auth: auth, log: slog.New(slog.DiscardHandler), limits: newLimiter(DefaultRateLimits, nil),
+		clientIP: remoteIP, kinds: kinds(), mux: http.NewServeMux(), methods: map[string][]string{}}
+	for _, o := range opts {
+		o.apply(h)
+	}
+	if h.tokens != nil && h.tokenTTL <= 0 {
+		return nil, errors.New("httpapi: WithTokenEndpoint needs a positive ttl")
+	}
+	h.routes()
+	return h, nil
+}
+
+func remoteIP(r *http.Request) netip.Addr {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	a, _ := netip.ParseAddr(host)
+	return a.Unmap()
+}
+
+// recorder remembers the status written, for the log and for panics.
+type recorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *recorder) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *recorder) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// ServeHTTP logs the request, turns a panic into a 500 error object (logged
+// once), applies the rate limits and routes.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	id := r.Header.Get("X-Request-Id")
+	if id == "" || len(id) > 64 || strings.ContainsFunc(id, func(c rune) bool { return c <= ' ' || c > '~' }) {
+		id = newRequestID()
+	}
+	w.Header().Set("X-Request-Id", id)
+	r = r.WithContext(provisioning.WithRequestID(r.Context(), id))
+	rec := &recorder{ResponseWriter: w}
+	defer func() {
+		if v := recover(); v != nil {
+			if v == http.ErrAbortHandler {
+				panic(v)
+			}
+			h.log.ErrorContext(r.Context(), "httpapi: panic", "panic", v, "request_id", id, "stack", string(debug.Stack()))
+			if rec.status == 0 {
+				writeErrors(rec, http.StatusInternalServerError, []*apiError{errInternal})
+			}
+		}
+		h.log.LogAttrs(r.Context(), slog.LevelInfo, "request", slog.String("method", r.Method),
+			slog.String("path", r.URL.Path), slog.Int("status", rec.status),
+			slog.Duration("duration", time.Since(start)), slog.String("request_id", id))
+	}()
+	_, pattern := h.mux.Handler(r)
+	if err := h.limits.allow(rec, h.clientIP(r), r.Method, pattern); err != nil {
+		writeErrors(rec, err.Status, []*apiError{err})
+		return
+	}
+	h.mux.ServeHTTP(rec, r)
+}
+
+func newRequestID() string {
+	b := make([]byte, 12)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// call is one API request being served.
+type call struct {
+	h     *Handler
+	w     http.ResponseWriter
+	r     *http.Request
+	s     *provisioning.Session
+	q     *query
+	base  string
+	where where
+}
+
+// endpointFunc serves a call: a status and a document (nil: no body).
+type endpointFunc func(ctx context.Context, c *call) (int, *document, error)
+
+// handle registers an endpoint of the API.
+func (h *Handler) handle(method, path string, fn endpointFunc) {
+	if _, ok := h.methods[path]; !ok {
+		h.mux.HandleFunc(path, h.notAllowed(path))
+	}
+	h.methods[path] = append(h.methods[path], method)
+	h.mux.HandleFunc(method+" "+path, func(w http.ResponseWriter, r *http.Request) {
+		c, err := h.begin(w, r)
+		status, doc := 0, (*document)(nil)
+		if err == nil {
+			status, doc, err = fn(r.Context(), c)
+		}
+		if err != nil {
+			h.fail(w, r, err, c)
+			return
+		}
+		writeDocument(w, status, doc)
+	})
+}
+
+func (h *Handler) notAllowed(path string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Allow", strings.Join(h.methods[path], ", "))
+		writeErrors(w, http.StatusMethodNotAllowed, []*apiError{problem(http.StatusMethodNotAllowed, "METHOD_NOT_ALLOWED",
+			"Method not allowed", r.Method+" is not allowed on "+r.URL.Path+".")})
+	}
+}
+
+// begin checks the media types, authenticates and parses the query.
+func (h *Handler) begin(w http.ResponseWriter, r *http.Request) (*call, error) {
+	c := &call{h: h, w: w, r: r, base: h.base, where: inBody{}}
+	if c.base == "" {
+		scheme := "http"
+		if r.TLS != nil {
+			scheme = "https"
+		}
+		c.base = scheme + "://" + r.Host
+	}
+	if err := checkMediaTypes(r); err != nil {
+		return c, err
+	}
+	bearer, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if !ok || bearer == "" {
+		return c, errInvalidToken
+	}
+	pr, err := h.auth.Authenticate(r.Context(), strings.TrimSpace(bearer))
+	if err != nil {
+		return c, err
+	}
+	pr.IP = h.clientIP(r)
+	c.s = h.p.As(pr)
+	c.q, err = parseQuery(r.URL.RawQuery)
+	return c, err
+}
+
+// checkMediaTypes answers 406 to an Accept without the JSON:API media type
+// and 415 to a body of another type (GET and DELETE may carry any
+// Content-Type: the SDK sends one on every request).
+func checkMediaTypes(r *http.Request) error {
+	if accept := r.Header.Get("Accept"); accept != "" && !acceptable(accept) {
+		return problem(http.StatusNotAcceptable, "NOT_ACCEPTABLE", "Not acceptable", "The Accept header must allow "+MediaType+".")
+	}
+	if r.Method == http.MethodGet || r.Method == http.MethodDelete || r.Method == http.MethodHead || r.ContentLength == 0 {
+		return nil
+	}
+	mt, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	delete(params, "charset")
+	if err != nil || mt != MediaType || len(params) > 0 {
+		return problem(http.StatusUnsupportedMediaType, "UNSUPPORTED_MEDIA_TYPE", "Unsupported media type", "The body must be "+MediaType+".")
+	}
+	return nil
+}
+
+func acceptable(accept string) bool {
+	for _, part := range strings.Split(accept, ",") {
+		mt, params, err := mime.ParseMediaType(strings.TrimSpace(part))
+		delete(params, "q")
+		switch {
+		case err != nil:
+		case mt == "*/*" || mt == "application/*" || mt == "application/json":
+			return true
+		case mt == MediaType && len(params) == 0:
+			return true
+		}
+	}
+	return false
+}
+
+// fail writes the error objects of err; an internal error is logged here,
+// once, and its details never reach the caller.
+func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error, c *call) {
+	status, objs, internal := errorObjects(err, c.where)
+	if internal {
+		h.log.ErrorContext(r.Context(), "httpapi: request failed", "error", err, "request_id", w.Header().Get("X-Request-Id"))
+	}
+	if status == http.StatusServiceUnavailable {
+		w.Header().Set("Retry-After", "1")
+	}
+	writeErrors(w, status, objs)
+}
+
+func writeErrors(w http.ResponseWriter, status int, objs []*apiError) {
+	writeJSON(w, status, map[string]any{"errors": objs})
+}
+
+func writeDocument(w http.ResponseWriter, status int, doc *document) {
+	if doc == nil {
+		w.WriteHeader(status)
+		return
+	}
+	writeJSON(w, status, doc)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil { // only a value the library made unencodable
+		b, status = []byte(`{"errors":[{"title":"Internal server error","detail":"The response could not be encoded.","code":"INTERNAL_SERVER_ERROR","status":"500"}]}`), http.StatusInternalServerError
+	}
+	w.Header().Set("Content-Type", MediaType)
+	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
+	w.WriteHeader(status)
+	_, _ = w.Write(b)
+}
+
+// body reads the request's JSON:API document for kind k; id is the id of
+// the URL ("" for a create or the user singleton).
+func (c *call) body(k *kind, id string) (*input, error) {
+	b, err := c.readBody()
+	if err != nil {
+		return nil, err
+	}
+	return c.bodyFor(k, id, b)
+}
+
+func (c *call) readBody() ([]byte, error) {
+	b, err := io.ReadAll(http.MaxBytesReader(nil, c.r.Body, MaxBodyBytes))
+	if err != nil {
+		return nil, problem(http.StatusRequestEntityTooLarge, "BODY_TOO_LARGE", "Body too large", "The body exceeds "+strconv.Itoa(MaxBodyBytes)+" bytes.")
+	}
+	return b, nil
+}
+
+// bodyFor decodes body b for kind k and the URL's id.
+func (c *call) bodyFor(k *kind, id string, b []byte) (*input, error) {
+	d, err := decodeRequest(b)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case d.Type != k.typ:
+		return nil, badBody("TYPE_MISMATCH", "/data/type", "data.type must be "+strconv.Quote(k.typ)+".")
+	case d.ID != nil && id == "":
+		return nil, badBody("PARAM_NOT_ALLOWED", "/data/id", "Client-generated ids are not supported.")
+	case d.ID != nil && *d.ID != id:
+		return nil, badBody("KEY_NOT_INCLUDED_IN_URL", "/data/id", "The id "+strconv.Quote(*d.ID)+" is not the one of the URL.")
+	}
+	return newInput(k, d), nil
+}

@@ -1,0 +1,212 @@
+package httpapi_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/provisionkit/provisioning"
+	"github.com/provisionkit/provisioning/httpapi"
+	"github.com/provisionkit/provisioning/idp"
+	"github.com/provisionkit/provisioning/organization"
+	"github.com/provisionkit/provisioning/role"
+	"github.com/provisionkit/provisioning/storage/bunstore"
+	"github.com/provisionkit/provisioning/storage/sqlite"
+	"github.com/provisionkit/provisioning/token"
+	"github.com/provisionkit/provisioning/user"
+)
+
+// server is the API over a fresh SQLite database, with an owner, its
+// organization and the organization's built-in roles.
+type server struct {
+	*httptest.Server
+	p          *provisioning.Provisioner
+	tokens     *token.Issuer
+	owner      *user.User
+	ownerToken string
+	org        *organization.Organization
+	admin      *role.Role
+	readOnly   *role.Role
+	logs       *syncBuffer
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// testKeys seal identity provider secrets in tests.
+const testKeys = "k1=AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
+
+func newServer(t testing.TB, opts ...httpapi.Option) *server {
+	t.Helper()
+	ctx := context.Background()
+	db, err := sqlite.Open(ctx, t.TempDir()+"/api.db")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	store, err := bunstore.New(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := store.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	keys, err := idp.ParseStaticKeys(testKeys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := provisioning.New(store, provisioning.WithKeyProvider(keys))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &server{p: p, tokens: token.NewIssuer(store.Tokens(), nil), logs: &syncBuffer{}}
+	opts = append([]httpapi.Option{httpapi.WithLogger(slog.New(slog.NewTextHandler(s.logs, nil))),
+		httpapi.WithTokenEndpoint(s.tokens, time.Hour)}, opts...)
+	h, err := httpapi.New(p, httpapi.Tokens(s.tokens), opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Server = httptest.NewServer(h)
+	t.Cleanup(s.Close)
+	s.owner, s.ownerToken = s.user(t, "owner@example.com")
+	s.org, err = p.As(provisioning.User(s.owner.ID)).CreateOrganization(ctx, organization.Create{Name: "The Blue Brand"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.admin, s.readOnly = s.role(t, role.KindAdmin), s.role(t, role.KindReadOnly)
+	return s
+}
+
+// user signs up a user and gives them a token.
+func (s *server) user(t testing.TB, email string) (*user.User, string) {
+	t.Helper()
+	u, err := s.p.System().CreateUser(context.Background(), user.Create{Email: email})
+	if err != nil {
+		t.Fatal(err)
+	}
+	secret, _, err := s.tokens.Issue(context.Background(), provisioning.User(u.ID), time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u, secret
+}
+
+func (s *server) role(t testing.TB, k role.Kind) *role.Role {
+	t.Helper()
+	page, err := s.p.As(provisioning.User(s.owner.ID)).ListRoles(context.Background(), role.Filter{OrganizationID: s.org.ID, Kind: k})
+	if err != nil || len(page.Items) != 1 {
+		t.Fatalf("roles of kind %s: %v, %v", k, page.Items, err)
+	}
+	return &page.Items[0]
+}
+
+// response is a decoded response.
+type response struct {
+	status int
+	header http.Header
+	doc    map[string]any
+	raw    string
+}
+
+// call sends a request with the JSON:API media types; token "" sends none.
+func (s *server) call(t testing.TB, method, path, tok, body string) response {
+	t.Helper()
+	req, err := http.NewRequest(method, s.URL+path, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Accept", httpapi.MediaType)
+	if body != "" {
+		req.Header.Set("Content-Type", httpapi.MediaType)
+	}
+	if tok != "" {
+		req.Header.Set("Authorization", "Bearer "+tok)
+	}
+	return s.send(t, req)
+}
+
+func (s *server) send(t testing.TB, req *http.Request) response {
+	t.Helper()
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := response{status: res.StatusCode, header: res.Header, raw: string(b)}
+	if len(b) > 0 {
+		if err := json.Unmarshal(b, &r.doc); err != nil {
+			t.Fatalf("%s %s: body is not JSON: %s", req.Method, req.URL, b)
+		}
+	}
+	return r
+}
+
+// get follows a path of keys and indexes into the document: "data.0.id".
+func (r response) get(path string) any {
+	var v any = r.doc
+	for _, k := range strings.Split(path, ".") {
+		switch x := v.(type) {
+		case map[string]any:
+			v = x[k]
+		case []any:
+			i := 0
+			for _, c := range k {
+				i = i*10 + int(c-'0')
+			}
+			if i >= len(x) {
+				return nil
+			}
+			v = x[i]
+		default:
+			return nil
+		}
+	}
+	return v
+}
+
+func (r response) str(path string) string {
+	s, _ := r.get(path).(string)
+	return s
+}
+
+func (r response) count(path string) int {
+	l, _ := r.get(path).([]any)
+	return len(l)
+}
+
+// want checks the status, and the first error's code when code is not "".
+func (r response) want(t testing.TB, status int, code string) response {
+	t.Helper()
+	if r.status != status || code != "" && r.str("errors.0.code") != code {
+		t.Fatalf("status %d, error code %q; want %d %q; body %s", r.status, r.str("errors.0.code"), status, code, r.raw)
+	}
+	return r
+}
+
+func slogTo(w io.Writer) *slog.Logger { return slog.New(slog.NewTextHandler(w, nil)) }

@@ -1,0 +1,232 @@
+package httpapi
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+)
+
+// routes registers every endpoint of SPEC A.1.
+func (h *Handler) routes() {
+	for _, typ := range kindOrder {
+		k := h.kinds[typ]
+		if typ == typeUsers {
+			continue // the singleton, below
+		}
+		coll, item := "/api/"+typ, "/api/"+typ+"/{id}"
+		if k.list != nil {
+			h.handle(http.MethodGet, coll, func(ctx context.Context, c *call) (int, *document, error) { return c.list(ctx, k, nil) })
+		}
+		h.handle(http.MethodGet, item, func(ctx context.Context, c *call) (int, *document, error) { return c.retrieve(ctx, k) })
+		if k.create != nil {
+			h.handle(http.MethodPost, coll, func(ctx context.Context, c *call) (int, *document, error) { return c.create(ctx, k) })
+		}
+		if k.update != nil {
+			h.handle(http.MethodPatch, item, func(ctx context.Context, c *call) (int, *document, error) { return c.update(ctx, k) })
+		}
+		if k.del != nil {
+			h.handle(http.MethodDelete, item, func(ctx context.Context, c *call) (int, *document, error) { return c.delete(ctx, k) })
+		}
+		for _, r := range k.rels {
+			h.handle(http.MethodGet, item+"/"+r.name, func(ctx context.Context, c *call) (int, *document, error) { return c.related(ctx, k, r) })
+		}
+	}
+	users := h.kinds[typeUsers]
+	h.handle(http.MethodGet, "/api/user", func(ctx context.Context, c *call) (int, *document, error) { return c.retrieveUser(ctx, users) })
+	h.handle(http.MethodPatch, "/api/user", func(ctx context.Context, c *call) (int, *document, error) { return c.update(ctx, users) })
+	h.handle(http.MethodPost, "/api/memberships/{id}/resend", func(ctx context.Context, c *call) (int, *document, error) { return c.resend(ctx) })
+	h.handle(http.MethodPatch, "/api/organizations/{id}/transfer_ownership", func(ctx context.Context, c *call) (int, *document, error) {
+		return c.transferOwnership(ctx)
+	})
+	if h.tokens != nil {
+		h.mux.Handle("POST /oauth/token", h.tokenEndpoint())
+	}
+	h.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeErrors(w, http.StatusNotFound, []*apiError{problem(http.StatusNotFound, "ROUTE_NOT_FOUND", "Route not found",
+			"No endpoint answers "+r.Method+" "+r.URL.Path+".")})
+	})
+}
+
+// single answers one resource (nil: data null), with its includes.
+func (c *call) single(ctx context.Context, k *kind, v object, status int) (int, *document, error) {
+	if err := c.q.bindShape(c.h.kinds, k); err != nil {
+		return 0, nil, err
+	}
+	doc := &document{}
+	if v != nil {
+		e := newEncoder(c)
+		objs, err := e.primary(ctx, k, []object{v})
+		if err != nil {
+			return 0, nil, err
+		}
+		doc.Data, doc.Included = objs[0], e.included
+	}
+	return status, doc, nil
+}
+
+// singleOnly refuses the parameters of lists on other endpoints.
+func (c *call) singleOnly() error {
+	if p := c.q.listParam(); p != "" {
+		return errNotListable(p)
+	}
+	return nil
+}
+
+func (c *call) list(ctx context.Context, k *kind, fixed conds) (int, *document, error) {
+	if err := c.q.bindShape(c.h.kinds, k); err != nil {
+		return 0, nil, err
+	}
+	l, err := c.q.bindList(k, fixed)
+	if err != nil {
+		return 0, nil, err
+	}
+	c.where = inQuery{}
+	var items []object
+	total := 0
+	if !l.empty {
+		if items, total, err = c.collect(ctx, k, l.conds, l.window); err != nil {
+			return 0, nil, err
+		}
+	}
+	e := newEncoder(c)
+	objs, err := e.primary(ctx, k, items)
+	if err != nil {
+		return 0, nil, err
+	}
+	pageCount := (total + l.window.size - 1) / l.window.size
+	return http.StatusOK, &document{Data: objs, Included: e.included,
+		Meta:  map[string]any{"record_count": total, "page_count": pageCount},
+		Links: pageLinks(c.base, c.r.URL, l.window.number, l.window.size, pageCount)}, nil
+}
+
+func (c *call) retrieve(ctx context.Context, k *kind) (int, *document, error) {
+	if err := c.singleOnly(); err != nil {
+		return 0, nil, err
+	}
+	v, err := k.get(c.s, ctx, c.r.PathValue("id"))
+	if err != nil {
+		return 0, nil, err
+	}
+	return c.single(ctx, k, v, http.StatusOK)
+}
+
+func (c *call) create(ctx context.Context, k *kind) (int, *document, error) {
+	return c.write(ctx, k, "", k.create, http.StatusCreated)
+}
+
+func (c *call) update(ctx context.Context, k *kind) (int, *document, error) {
+	id := c.r.PathValue("id")
+	return c.write(ctx, k, id, func(in *input) action[object] { return k.update(id, in) }, http.StatusOK)
+}
+
+// write reads the body whole, then makes the facade call it asks for.
+func (c *call) write(ctx context.Context, k *kind, id string, read func(*input) action[object], status int) (int, *document, error) {
+	c.where = inBody{rels: k.fieldRels}
+	if err := c.singleOnly(); err != nil {
+		return 0, nil, err
+	}
+	if err := c.q.bindShape(c.h.kinds, k); err != nil {
+		return 0, nil, err
+	}
+	in, err := c.body(k, id)
+	if err != nil {
+		return 0, nil, err
+	}
+	act := read(in)
+	if err := in.finish(); err != nil {
+		return 0, nil, err
+	}
+	v, err := act(ctx, c.s)
+	if err != nil {
+		return 0, nil, err
+	}
+	if status == http.StatusCreated {
+		c.w.Header().Set("Location", c.base+"/api/"+k.typ+"/"+k.id(v))
+	}
+	return c.single(ctx, k, v, status)
+}
+
+func (c *call) delete(ctx context.Context, k *kind) (int, *document, error) {
+	if err := c.singleOnly(); err != nil {
+		return 0, nil, err
+	}
+	return http.StatusNoContent, nil, k.del(c.s, ctx, c.r.PathValue("id"))
+}
+
+// related serves GET /api/<type>/<id>/<relationship>: the linked resource
+// (data null for none) or the list of the linked ones.
+func (c *call) related(ctx context.Context, k *kind, r *rel) (int, *document, error) {
+	parent, err := k.get(c.s, ctx, c.r.PathValue("id"))
+	if err != nil {
+		return 0, nil, err
+	}
+	target := c.h.kinds[r.target]
+	if r.many != nil {
+		return c.list(ctx, target, r.many(parent))
+	}
+	if err := c.singleOnly(); err != nil {
+		return 0, nil, err
+	}
+	id := r.one(parent)
+	if id == "" {
+		return c.single(ctx, target, nil, http.StatusOK)
+	}
+	v, err := target.get(c.s, ctx, id)
+	if err != nil {
+		return 0, nil, err
+	}
+	return c.single(ctx, target, v, http.StatusOK)
+}
+
+func (c *call) retrieveUser(ctx context.Context, k *kind) (int, *document, error) {
+	if err := c.singleOnly(); err != nil {
+		return 0, nil, err
+	}
+	u, err := c.s.CurrentUser(ctx)
+	if err != nil {
+		return 0, nil, err
+	}
+	return c.single(ctx, k, u, http.StatusOK)
+}
+
+// resend serves POST /api/memberships/<id>/resend: 202, no body. The body
+// ({"data":{}} from the SDK) carries nothing and is not read.
+func (c *call) resend(ctx context.Context) (int, *document, error) {
+	if err := c.singleOnly(); err != nil {
+		return 0, nil, err
+	}
+	return http.StatusAccepted, nil, c.s.ResendInvitation(ctx, c.r.PathValue("id"))
+}
+
+// transferOwnership serves PATCH /api/organizations/<id>/transfer_ownership
+// with new_owner_email in data.attributes or, as the CLI sends it, in data.
+func (c *call) transferOwnership(ctx context.Context) (int, *document, error) {
+	if err := c.singleOnly(); err != nil {
+		return 0, nil, err
+	}
+	id := c.r.PathValue("id")
+	b, err := c.readBody()
+	if err != nil {
+		return 0, nil, err
+	}
+	var bare struct {
+		Data struct {
+			NewOwnerEmail *string `json:"new_owner_email"`
+		} `json:"data"`
+	}
+	if json.Unmarshal(b, &bare) == nil && bare.Data.NewOwnerEmail != nil {
+		return http.StatusAccepted, nil, c.s.TransferOwnership(ctx, id, *bare.Data.NewOwnerEmail)
+	}
+	in, err := c.bodyFor(c.h.kinds[typeOrganizations], id, b)
+	if err != nil {
+		return 0, nil, err
+	}
+	email := in.str("new_owner_email")
+	if err := in.finish(); err != nil {
+		return 0, nil, err
+	}
+	if email == nil {
+		return 0, nil, badBody("PARAM_MISSING", "/data/attributes/new_owner_email", "new_owner_email is required.")
+	}
+	return http.StatusAccepted, nil, c.s.TransferOwnership(ctx, id, *email)
+}
