@@ -163,6 +163,8 @@ func TestAddMember(t *testing.T) {
 		{"by a read-only member", w.as(w.reader), membership.Add{OrganizationID: w.org.ID, UserID: w.stranger.ID}, fault.ErrForbidden, ""},
 		{"the admin role by an admin", admin, membership.Add{OrganizationID: w.org.ID, UserID: w.stranger.ID, RoleIDs: []string{w.admin.ID}}, fault.ErrForbidden, ""},
 		{"another organization", admin, membership.Add{OrganizationID: w.otherOrg.ID, UserID: joiner.ID}, fault.ErrNotFound, ""},
+		{"an expiry in the past", admin, membership.Add{OrganizationID: w.org.ID, UserID: w.stranger.ID,
+			Rules: membership.Rules{Guest: true, ExpiresAt: w.clock.Now().Add(-time.Second)}}, fault.ErrInvalid, "expires_at"},
 	}
 	for _, tt := range tests {
 		before := w.fingerprint(t)
@@ -652,8 +654,11 @@ func TestGuests(t *testing.T) {
 	past := w.clock.Now().Add(-time.Minute)
 	_, err = own.UpdateMembership(ctx, w.customMembership.ID, membership.Update{ExpiresAt: &past})
 	wantErr(t, "an expiry in the past", err, fault.ErrInvalid, "expires_at")
-	_, err = own.UpdateMembership(ctx, w.org.OwnerMembershipID, membership.Update{ExpiresAt: &in})
+	later := w.clock.Now().Add(time.Hour)
+	restore := w.frozen(t, w.org.OwnerMembershipID)
+	_, err = own.UpdateMembership(ctx, w.org.OwnerMembershipID, membership.Update{ExpiresAt: &later})
 	wantErr(t, "an expiry on the owner", err, fault.ErrInvalid, "expires_at")
+	restore()
 }
 
 // TestRuleChangesAreVersioned: one version names every rule field changed.

@@ -298,6 +298,27 @@ func ValidID(s string) bool {
 type PageRequest struct {
 	After string
 	Limit int // 0 means DefaultPageLimit; values above MaxPageLimit are clamped
+	// Offset skips that many items first (never with After): the
+	// page-number path of the HTTP API, whose cost grows with the offset;
+	// prefer the cursor.
+	Offset int
+	// Where narrows the list further: every condition must hold.
+	Where []Condition
+	// Sort orders the list by these attributes, then by id; none orders by
+	// id (creation order). A sorted list pages by Offset, and its pages
+	// have no Next cursor.
+	Sort []SortKey
+	// Count asks for the number of items of the whole list (Page.Total),
+	// at the cost of one more query.
+	Count bool
+}
+
+// CheckQuery validates the shape of the request's conditions, sort keys
+// and offset (storage checks their attributes and values).
+func (r PageRequest) CheckQuery() error {
+	var p fault.Problems
+	r.checkQuery(&p)
+	return p.Err("list")
 }
 
 // Size returns the effective page size.
@@ -332,10 +353,13 @@ func Cursor(id string) string {
 	return base64.RawURLEncoding.EncodeToString([]byte("id:" + id))
 }
 
-// Page is one page of a list. Next is "" on the last page.
+// Page is one page of a list. Next is "" on the last page (and on every
+// page of a sorted list). Total counts the whole list when the request
+// asked for it (Count), and is 0 otherwise.
 type Page[T any] struct {
 	Items []T
 	Next  string
+	Total int
 }
 
 // NewPage builds a page from up to size+1 items fetched in order; the extra

@@ -97,6 +97,6 @@ func (s appMembershipStore) List(ctx context.Context, f appmembership.Filter) (r
 			return q
 		})
 	}
-	return page(ctx, s.base, "appmembership.List", q, &rows, "am", f.PageRequest, (*appMembershipRow).domain,
+	return page(ctx, s.base, "appmembership.List", q, &rows, "am", appMembershipColumns, f.PageRequest, (*appMembershipRow).domain,
 		func(a appmembership.AppMembership) string { return a.ID })
 }

@@ -340,26 +340,50 @@ func (b base) one(op string, err error) error {
 	return b.err(op, err)
 }
 
-// page runs q as one keyset page: rows after the cursor of pr, by the id
-// column of alias, at most pr.Size(), mapped to domain values by conv.
-func page[R, T any](ctx context.Context, b base, op string, q *bun.SelectQuery, rows *[]R, alias string,
+// page runs q as one page of a list: narrowed by the request's conditions
+// (through cols, the list's allowlist of attributes), counted when asked,
+// after the cursor or offset of pr, in the order of its sort keys then by
+// the id column of alias, at most pr.Size() items, mapped by conv.
+func page[R, T any](ctx context.Context, b base, op string, q *bun.SelectQuery, rows *[]R, alias string, cols columns,
 	pr resource.PageRequest, conv func(*R) T, id func(T) string) (resource.Page[T], error) {
+	if err := pr.CheckQuery(); err != nil {
+		return resource.Page[T]{}, err
+	}
 	after, err := pr.AfterID()
 	if err != nil {
 		return resource.Page[T]{}, err
 	}
+	if q, err = b.where(q, pr, cols); err != nil {
+		return resource.Page[T]{}, err
+	}
+	total := 0
+	if pr.Count {
+		n, err := q.Count(ctx)
+		if err != nil {
+			return resource.Page[T]{}, b.err(op, err)
+		}
+		total = int(n)
+	}
 	if after != "" {
 		q = q.Where(alias+".id > ?", after)
 	}
+	if q, err = order(q, pr, cols, alias); err != nil {
+		return resource.Page[T]{}, err
+	}
 	size := pr.Size()
-	if err := q.OrderExpr(alias + ".id ASC").Limit(int64(size + 1)).Scan(ctx); err != nil {
+	if err := q.Limit(int64(size + 1)).Offset(int64(pr.Offset)).Scan(ctx); err != nil {
 		return resource.Page[T]{}, b.err(op, err)
 	}
 	out := make([]T, len(*rows))
 	for i := range *rows {
 		out[i] = conv(&(*rows)[i])
 	}
-	return resource.NewPage(out, size, id), nil
+	p := resource.NewPage(out, size, id)
+	if len(pr.Sort) > 0 {
+		p.Next = "" // the cursor follows ids: a sorted list pages by offset
+	}
+	p.Total = total
+	return p, nil
 }
 
 // affected checks that an UPDATE or DELETE touched a row.

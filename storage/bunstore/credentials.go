@@ -129,7 +129,7 @@ func (s credentialStore) List(ctx context.Context, f credential.Filter) (resourc
 	if f.RoleID != "" {
 		q = q.Where("ac.role_id = ?", f.RoleID)
 	}
-	return page(ctx, s.base, "credential.List", q, &rows, "ac", f.PageRequest, (*credentialRow).domain,
+	return page(ctx, s.base, "credential.List", q, &rows, "ac", credentialColumns, f.PageRequest, (*credentialRow).domain,
 		func(c credential.Credential) string { return c.ID })
 }
 

@@ -159,7 +159,7 @@ func (s identityProviderStore) List(ctx context.Context, f idp.Filter) (resource
 				WhereOr("ip.domains LIKE ?", "%,"+f.Domain+",%")
 		})
 	}
-	return page(ctx, s.base, "idp.List", q, &rows, "ip", f.PageRequest, (*identityProviderRow).domain,
+	return page(ctx, s.base, "idp.List", q, &rows, "ip", identityProviderColumns, f.PageRequest, (*identityProviderRow).domain,
 		func(p idp.Provider) string { return p.ID })
 }
 

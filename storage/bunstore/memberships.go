@@ -186,7 +186,7 @@ func (s memberStore) List(ctx context.Context, f membership.Filter) (resource.Pa
 	if f.UserEmail != "" {
 		q = q.Where("m.user_email = ?", f.UserEmail)
 	}
-	return page(ctx, s.base, "membership.List", q, &views, "m", f.PageRequest, (*membershipView).domain,
+	return page(ctx, s.base, "membership.List", q, &views, "m", membershipColumns, f.PageRequest, (*membershipView).domain,
 		func(m membership.Membership) string { return m.ID })
 }
 

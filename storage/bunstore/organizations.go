@@ -162,7 +162,7 @@ func (s orgStore) ListForUser(ctx context.Context, userID string, f organization
 	if f.Slug != "" {
 		q = q.Where("o.slug = ?", f.Slug)
 	}
-	return page(ctx, s.base, "organization.List", q, &rows, "o", f.PageRequest, (*orgRow).domain,
+	return page(ctx, s.base, "organization.List", q, &rows, "o", organizationColumns, f.PageRequest, (*orgRow).domain,
 		func(o organization.Organization) string { return o.ID })
 }
 

@@ -64,6 +64,6 @@ func (s profileStore) List(ctx context.Context, f profile.Filter) (resource.Page
 	if f.Name != "" {
 		q = q.Where("mp.name = ?", f.Name)
 	}
-	return page(ctx, s.base, "profile.List", q, &rows, "mp", f.PageRequest, (*profileRow).domain,
+	return page(ctx, s.base, "profile.List", q, &rows, "mp", profileColumns, f.PageRequest, (*profileRow).domain,
 		func(p profile.Profile) string { return p.ID })
 }

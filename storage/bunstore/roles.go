@@ -81,7 +81,7 @@ func (s roleStore) ListRoles(ctx context.Context, f role.Filter) (resource.Page[
 	if f.Name != "" {
 		q = q.Where("r.name = ?", f.Name)
 	}
-	return page(ctx, s.base, "role.List", q, &rows, "r", f.PageRequest, (*roleRow).domain,
+	return page(ctx, s.base, "role.List", q, &rows, "r", roleColumns, f.PageRequest, (*roleRow).domain,
 		func(r role.Role) string { return r.ID })
 }
 
@@ -124,7 +124,7 @@ func (s roleStore) ListPermissions(ctx context.Context, f role.PermissionFilter)
 	if f.Subject != "" {
 		q = q.Where("p.subject = ?", f.Subject)
 	}
-	return page(ctx, s.base, "permission.List", q, &rows, "p", f.PageRequest, (*permissionRow).domain,
+	return page(ctx, s.base, "permission.List", q, &rows, "p", permissionColumns, f.PageRequest, (*permissionRow).domain,
 		func(p role.Permission) string { return p.ID })
 }
 

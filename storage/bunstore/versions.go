@@ -71,6 +71,6 @@ func (s versionStore) List(ctx context.Context, f audit.Filter) (resource.Page[a
 	if !f.Until.IsZero() {
 		q = q.Where("v.created_at < ?", f.Until.UTC())
 	}
-	return page(ctx, s.base, "version.List", q, &rows, "v", f.PageRequest, (*versionRow).domain,
+	return page(ctx, s.base, "version.List", q, &rows, "v", versionColumns, f.PageRequest, (*versionRow).domain,
 		func(v audit.Version) string { return v.ID })
 }

@@ -72,6 +72,7 @@ var suite = []struct {
 		{"SlugsWithPrefix", testOrgSlugsWithPrefix},
 	}},
 	{"MembershipRules", rulesCases},
+	{"ListQueries", queryCases},
 	{"Plan", []testCase{
 		{"RoundTrip", testPlanRoundTrip},
 		{"CountMemberships", testPlanCountMemberships},
