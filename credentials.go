@@ -297,6 +297,11 @@ func (p *Provisioner) Authenticate(ctx context.Context, clientID, secret string)
 		return Principal{}, fault.Wrap(op, err)
 	}
 	if !credential.Authentic(c, secrets, secret, now) {
+		e := audit.SecurityEvent{Kind: audit.BadCredentials, Operation: op, Reason: "bad_credentials", Detail: "client_id " + clientID}
+		if c != nil {
+			e.OrganizationID = c.OrganizationID
+		}
+		p.appendSecurityEvent(ctx, &e)
 		return Principal{}, fault.E(op, fault.Unauthenticated, fault.ErrBadCredentials)
 	}
 	p.touch(ctx, c.ID, now)

@@ -421,7 +421,7 @@ func (s *Session) mayChange(ctx context.Context, op string, lm lockedMembership,
 			return err
 		}
 		if primary.Kind != role.KindAdmin {
-			return fault.E(op, fault.Conflict, fault.ErrLastOwner)
+			return s.lastOwner(ctx, op, m)
 		}
 	}
 	rules := u.Rules(m)
@@ -482,7 +482,7 @@ func (s *Session) DeleteMembership(ctx context.Context, id string) error {
 		}
 		m := lm.Membership
 		if m.Owner {
-			return fault.E(op, fault.Conflict, fault.ErrLastOwner)
+			return s.lastOwner(ctx, op, m)
 		}
 		if err := s.p.b.Memberships().Delete(ctx, id); err != nil {
 			return fault.Wrap(op, err)

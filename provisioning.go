@@ -40,6 +40,9 @@ type Backend interface {
 	IdentityProviders() idp.Store
 	Credentials() credential.Store
 	AppMemberships() appmembership.Store
+	// SecurityEvents keeps the security events; its Append writes outside
+	// any transaction in ctx.
+	SecurityEvents() audit.SecurityStore
 	// InTx runs fn in one transaction (joining the one in ctx, if any),
 	// retrying it from the start on transient failures.
 	InTx(ctx context.Context, fn func(ctx context.Context) error) error
@@ -242,13 +245,18 @@ func (s *Session) authorize(ctx context.Context, op, orgID, subject string, act 
 	d, err := s.p.authz.Check(ctx, s.p.b.Access(), s.pr, orgID, subject, act)
 	switch {
 	case err != nil && fault.KindOf(err) == fault.NotFound:
+		s.refused(ctx, op, orgID, subject, act, "no_such_organization")
 		return d, fault.E(op, fault.NotFound, nil)
 	case err != nil && (fault.KindOf(err) == fault.Invalid || fault.KindOf(err) == fault.Unauthenticated):
 		return d, fault.Wrap(op, err) // a blank organization, a malformed principal
 	case err != nil:
 		return d, fault.E(op, fault.Internal, err)
 	}
-	return d, refusal(op, d)
+	if err := refusal(op, d); err != nil {
+		s.refused(ctx, op, orgID, subject, act, d.Reason)
+		return d, err
+	}
+	return d, nil
 }
 
 // refusal turns a refused decision into its error: those who hold no
@@ -305,7 +313,12 @@ func lockIn[T any](ctx context.Context, s *Session, op string, get func(context.
 
 // tx runs fn in a transaction.
 func (s *Session) tx(ctx context.Context, fn func(ctx context.Context) error) error {
-	return s.p.b.InTx(ctx, fn)
+	return s.withEvents(ctx, func(ctx context.Context, reset func()) error {
+		return s.p.b.InTx(ctx, func(ctx context.Context) error {
+			reset() // a retried attempt starts over: so do its events
+			return fn(ctx)
+		})
+	})
 }
 
 // record appends the version of a change, in the transaction of the change.

@@ -53,6 +53,7 @@ type Store struct {
 	idps     identityProviderStore
 	creds    credentialStore
 	apps     appMembershipStore
+	security securityStore
 }
 
 // Compile-time checks that Store provides every contract.
@@ -97,6 +98,7 @@ func New(db *bun.DB, opts ...Option) (*Store, error) {
 	s.idps = identityProviderStore{b}
 	s.creds = credentialStore{b}
 	s.apps = appMembershipStore{b}
+	s.security = securityStore{b}
 	return s, nil
 }
 
@@ -126,6 +128,9 @@ func (s *Store) IdentityProviders() idp.Store { return s.idps }
 
 // Credentials returns the API credential store.
 func (s *Store) Credentials() credential.Store { return s.creds }
+
+// SecurityEvents returns the security event store.
+func (s *Store) SecurityEvents() audit.SecurityStore { return s.security }
 
 // AppMemberships returns the application membership store.
 func (s *Store) AppMemberships() appmembership.Store { return s.apps }

@@ -73,6 +73,7 @@ var suite = []struct {
 	}},
 	{"MembershipRules", rulesCases},
 	{"ListQueries", queryCases},
+	{"SecurityEvents", securityCases},
 	{"Plan", []testCase{
 		{"RoundTrip", testPlanRoundTrip},
 		{"CountMemberships", testPlanCountMemberships},

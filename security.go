@@ -1,0 +1,157 @@
+package provisioning
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/provisionkit/provisioning/audit"
+	"github.com/provisionkit/provisioning/authz"
+	"github.com/provisionkit/provisioning/fault"
+	"github.com/provisionkit/provisioning/membership"
+	"github.com/provisionkit/provisioning/resource"
+	"github.com/provisionkit/provisioning/role"
+)
+
+// Security events: refusals recorded durably, even though the refused call
+// changed nothing (its transaction rolled back). A refusal inside a
+// transaction is kept in the call's buffer and written once the
+// transaction has ended, outside it (SQLite has one writer: a write from
+// another connection while the transaction holds the lock would wait for
+// itself); a refusal outside any transaction is written at once. Writing
+// one never changes the call's outcome: a failure is logged.
+
+// eventBuffer holds the security events of one call's transaction.
+type eventBuffer struct {
+	mu     sync.Mutex
+	events []audit.SecurityEvent
+}
+
+type eventBufferKey struct{}
+
+// withEvents runs fn with a buffer for security events in ctx (reusing the
+// one ctx has, if any), and writes them after fn returns, outside fn's
+// transaction. reset is called at the start of each attempt of a retried
+// transaction, so that a retry does not repeat its events.
+func (s *Session) withEvents(ctx context.Context, fn func(ctx context.Context, reset func()) error) error {
+	if _, ok := ctx.Value(eventBufferKey{}).(*eventBuffer); ok {
+		return fn(ctx, func() {})
+	}
+	buf := &eventBuffer{}
+	err := fn(context.WithValue(ctx, eventBufferKey{}, buf), func() {
+		buf.mu.Lock()
+		buf.events = buf.events[:0]
+		buf.mu.Unlock()
+	})
+	buf.mu.Lock()
+	events := buf.events
+	buf.mu.Unlock()
+	if errors.Is(err, fault.ErrForbidden) && !slices.ContainsFunc(events, func(e audit.SecurityEvent) bool {
+		return e.Kind == audit.AuthorizationRefused
+	}) {
+		// Refused by a rule after the check allowed the call: an escalation,
+		// an owner-only change.
+		events = append(events, s.stamped(audit.SecurityEvent{Kind: audit.AuthorizationRefused, Operation: opOf(err),
+			Reason: "rule", Detail: ruleOf(err)}))
+	}
+	for i := range events {
+		s.p.appendSecurityEvent(ctx, &events[i])
+	}
+	return err
+}
+
+// opOf returns the operation a fault error names, "" when none.
+func opOf(err error) string {
+	var fe *fault.Error
+	if errors.As(err, &fe) {
+		return fe.Op
+	}
+	return ""
+}
+
+// ruleOf returns what a refusal says of the rule that refused it.
+func ruleOf(err error) string {
+	var fe *fault.Error
+	if errors.As(err, &fe) && fe.Err != nil {
+		return fe.Err.Error()
+	}
+	return ""
+}
+
+// lastOwner records and returns the refusal of a change that would leave
+// m's organization without its owner.
+func (s *Session) lastOwner(ctx context.Context, op string, m *membership.Membership) error {
+	s.securityEvent(ctx, audit.SecurityEvent{Kind: audit.LastOwnerRefused, OrganizationID: m.OrganizationID,
+		Operation: op, Subject: typeMemberships, Reason: "last_owner", Detail: "membership " + m.ID})
+	return fault.E(op, fault.Conflict, fault.ErrLastOwner)
+}
+
+// securityEvent records e as the session's principal: buffered when ctx
+// carries a call's buffer, written at once otherwise.
+func (s *Session) securityEvent(ctx context.Context, e audit.SecurityEvent) {
+	e = s.stamped(e)
+	if buf, ok := ctx.Value(eventBufferKey{}).(*eventBuffer); ok {
+		buf.mu.Lock()
+		buf.events = append(buf.events, e)
+		buf.mu.Unlock()
+		return
+	}
+	s.p.appendSecurityEvent(ctx, &e)
+}
+
+// stamped returns e with the session's principal and client address.
+func (s *Session) stamped(e audit.SecurityEvent) audit.SecurityEvent {
+	e.Who = audit.Who{Type: string(s.pr.Kind), ID: s.pr.ID}
+	if s.pr.IP.IsValid() {
+		e.IP = s.pr.IP.String()
+	}
+	return e
+}
+
+// refused records the check's refusal of act on subject in orgID.
+func (s *Session) refused(ctx context.Context, op, orgID, subject string, act role.Action, reason authz.Reason) {
+	s.securityEvent(ctx, audit.SecurityEvent{Kind: audit.AuthorizationRefused, OrganizationID: orgID, Operation: op,
+		Subject: subject, Action: string(act), Reason: string(reason)})
+}
+
+// appendSecurityEvent stamps e and writes it; a failure is logged.
+func (p *Provisioner) appendSecurityEvent(ctx context.Context, e *audit.SecurityEvent) {
+	if e.ID == "" {
+		e.ID = p.ids.NewID()
+	}
+	if e.CreatedAt.IsZero() {
+		e.CreatedAt = p.clock.Now().UTC().Truncate(time.Microsecond)
+	}
+	if e.RequestID == "" {
+		e.RequestID = RequestID(ctx)
+	}
+	if err := p.b.SecurityEvents().Append(ctx, e); err != nil {
+		p.log.ErrorContext(ctx, "provisioning: recording a security event failed", "kind", string(e.Kind), "error", err)
+	}
+}
+
+// RecordSecurityEvent records a security event the host observed, such as
+// a bearer token that did not authenticate (audit.BadToken). The ID, time
+// and request id are filled when empty; text fields are escaped. Never put
+// a secret in it: record a token's first characters, not the token.
+func (p *Provisioner) RecordSecurityEvent(ctx context.Context, e audit.SecurityEvent) error {
+	if !e.Kind.Valid() {
+		return fault.InvalidField("provisioning.RecordSecurityEvent", "kind", "enum", "must be a known kind of security event")
+	}
+	p.appendSecurityEvent(ctx, &e)
+	return nil
+}
+
+// ListSecurityEvents lists security events, oldest first: refused
+// authorizations, last-owner refusals, bad credentials, bad tokens. It is
+// for the host's own audit (the System handle), not for end users.
+func (y *System) ListSecurityEvents(ctx context.Context, f audit.SecurityFilter) (resource.Page[audit.SecurityEvent], error) {
+	const op = "provisioning.ListSecurityEvents"
+	if err := f.Validate(); err != nil {
+		return resource.Page[audit.SecurityEvent]{}, err
+	}
+	page, err := y.s.p.b.SecurityEvents().List(ctx, f)
+	return page, fault.Wrap(op, err)
+}
