@@ -306,6 +306,13 @@ func TestDefaultOrganization(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantDefault("after leaving every organization", "")
+	// Creating one's first organization makes it the default.
+	founder := w.user(t, "founder@example.com")
+	first, _, _ := w.env.org(t, founder, "Founder's")
+	w.env.org(t, founder, "Founder's second")
+	if _, own := w.defaultsOf(t, founder); own != first.ID {
+		t.Errorf("after creating two organizations: default %q, want the first, %q", own, first.ID)
+	}
 	// Accepting an invitation makes the first default too.
 	inv, err := w.as(w.owner).Invite(ctx, membership.Invite{OrganizationID: a.ID, UserEmail: "later@example.com", RoleID: w.readOnly.ID})
 	if err != nil {

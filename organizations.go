@@ -124,6 +124,11 @@ func (s *Session) CreateOrganization(ctx context.Context, in organization.Create
 			created("user_email", m.UserEmail, "status", string(m.Status), "owner", true, "role_id", m.RoleID)); err != nil {
 			return err
 		}
+		if u.DefaultOrganizationID == "" { // the user's first organization (its row is locked above)
+			if err := s.setDefault(ctx, op, u.ID, "", org.ID); err != nil {
+				return err
+			}
+		}
 		return s.createAdminCredentials(ctx, op, org.ID, adminID, u.ID, now)
 	})
 	if err != nil {

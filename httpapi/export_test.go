@@ -42,3 +42,36 @@ func ErrorDocument(err error) []ErrorObject {
 	}
 	return out
 }
+
+// The body decoders of the Rebilly and ECI endpoints.
+type (
+	UpsertBody = upsertBody
+	AddBody    = addBody
+)
+
+var (
+	DecodeUpsert    = decodeUpsert
+	DecodeAddMember = decodeAddMember
+)
+
+// Problem is a problem as the tests read it: its status and the fields of
+// its invalidFields.
+type Problem struct {
+	Status int
+	Fields []string
+}
+
+// ProblemOf returns the problem the Rebilly (or, with eciAPI, the ECI)
+// endpoints would answer err with.
+func ProblemOf(err error, eciAPI bool) Problem {
+	d := rebilly
+	if eciAPI {
+		d = eci
+	}
+	p, _ := d.problemOf(err)
+	out := Problem{Status: p.Status}
+	for _, f := range p.InvalidFields {
+		out.Fields = append(out.Fields, f.Field)
+	}
+	return out
+}

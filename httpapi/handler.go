@@ -53,6 +53,7 @@ type Handler struct {
 	kinds    map[string]*kind
 	mux      *http.ServeMux
 	methods  map[string][]string // path pattern → its methods, for 405
+	dialects map[string]*dialect // path pattern → the dialect of the Rebilly and ECI endpoints
 }
 
 // Option configures a Handler.
@@ -99,7 +100,8 @@ func New(p *provisioning.Provisioner, auth Authenticator, opts ...Option) (*Hand
 		return nil, errors.New("httpapi: New needs a Provisioner and an Authenticator")
 	}
 	h := &Handler{p: p, auth: auth, log: slog.New(slog.DiscardHandler), limits: newLimiter(DefaultRateLimits, nil),
-		clientIP: remoteIP, kinds: kinds(), mux: http.NewServeMux(), methods: map[string][]string{}}
+		clientIP: remoteIP, kinds: kinds(), mux: http.NewServeMux(), methods: map[string][]string{},
+		dialects: map[string]*dialect{}}
 	for _, o := range opts {
 		o.apply(h)
 	}
@@ -150,6 +152,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("X-Request-Id", id)
 	r = r.WithContext(provisioning.WithRequestID(r.Context(), id))
 	rec := &recorder{ResponseWriter: w}
+	_, pattern := h.mux.Handler(r)
 	defer func() {
 		if v := recover(); v != nil {
 			if v == http.ErrAbortHandler {
@@ -157,19 +160,33 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			}
 			h.log.ErrorContext(r.Context(), "httpapi: panic", "panic", v, "request_id", id, "stack", string(debug.Stack()))
 			if rec.status == 0 {
-				writeErrors(rec, http.StatusInternalServerError, []*apiError{errInternal})
+				h.writeFailure(rec, r, pattern, errInternal)
 			}
 		}
 		h.log.LogAttrs(r.Context(), slog.LevelInfo, "request", slog.String("method", r.Method),
 			slog.String("path", r.URL.Path), slog.Int("status", rec.status),
 			slog.Duration("duration", time.Since(start)), slog.String("request_id", id))
 	}()
-	_, pattern := h.mux.Handler(r)
 	if err := h.limits.allow(rec, h.clientIP(r), r.Method, pattern); err != nil {
-		writeErrors(rec, err.Status, []*apiError{err})
+		h.writeFailure(rec, r, pattern, err)
 		return
 	}
 	h.mux.ServeHTTP(rec, r)
+}
+
+// writeFailure answers a failure of the handler itself (rate limit, panic,
+// method) in the language of the endpoint pattern names: a problem on the
+// Rebilly and ECI endpoints, JSON:API errors elsewhere.
+func (h *Handler) writeFailure(w http.ResponseWriter, r *http.Request, pattern string, e *apiError) {
+	if _, path, ok := strings.Cut(pattern, " "); ok {
+		pattern = path
+	}
+	if d := h.dialects[pattern]; d != nil {
+		p, _ := d.problemOf(e)
+		writeProblem(w, r, p)
+		return
+	}
+	writeErrors(w, e.Status, []*apiError{e})
 }
 
 func newRequestID() string {
@@ -184,6 +201,7 @@ type call struct {
 	w     http.ResponseWriter
 	r     *http.Request
 	s     *provisioning.Session
+	pr    provisioning.Principal
 	q     *query
 	base  string
 	where where
@@ -215,36 +233,50 @@ func (h *Handler) handle(method, path string, fn endpointFunc) {
 func (h *Handler) notAllowed(path string) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Allow", strings.Join(h.methods[path], ", "))
-		writeErrors(w, http.StatusMethodNotAllowed, []*apiError{problem(http.StatusMethodNotAllowed, "METHOD_NOT_ALLOWED",
-			"Method not allowed", r.Method+" is not allowed on "+r.URL.Path+".")})
+		h.writeFailure(w, r, path, problem(http.StatusMethodNotAllowed, "METHOD_NOT_ALLOWED",
+			"Method not allowed", r.Method+" is not allowed on "+r.URL.Path+"."))
 	}
 }
 
 // begin checks the media types, authenticates and parses the query.
 func (h *Handler) begin(w http.ResponseWriter, r *http.Request) (*call, error) {
-	c := &call{h: h, w: w, r: r, base: h.base, where: inBody{}}
-	if c.base == "" {
-		scheme := "http"
-		if r.TLS != nil {
-			scheme = "https"
-		}
-		c.base = scheme + "://" + r.Host
-	}
+	c := &call{h: h, w: w, r: r, base: h.baseURL(r), where: inBody{}}
 	if err := checkMediaTypes(r); err != nil {
 		return c, err
 	}
-	bearer, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	if !ok || bearer == "" {
-		return c, errInvalidToken
-	}
-	pr, err := h.auth.Authenticate(r.Context(), strings.TrimSpace(bearer))
-	if err != nil {
+	if err := c.authenticate(); err != nil {
 		return c, err
 	}
-	pr.IP = h.clientIP(r)
-	c.s = h.p.As(pr)
+	var err error
 	c.q, err = parseQuery(r.URL.RawQuery)
 	return c, err
+}
+
+// authenticate reads the bearer token and makes the call's session.
+func (c *call) authenticate() error {
+	bearer, ok := strings.CutPrefix(c.r.Header.Get("Authorization"), "Bearer ")
+	if !ok || bearer == "" {
+		return errInvalidToken
+	}
+	pr, err := c.h.auth.Authenticate(c.r.Context(), strings.TrimSpace(bearer))
+	if err != nil {
+		return err
+	}
+	pr.IP = c.h.clientIP(c.r)
+	c.pr, c.s = pr, c.h.p.As(pr)
+	return nil
+}
+
+// baseURL is the scheme and host of links: WithBaseURL's, or the request's.
+func (h *Handler) baseURL(r *http.Request) string {
+	if h.base != "" {
+		return h.base
+	}
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	return scheme + "://" + r.Host
 }
 
 // checkMediaTypes answers 406 to an Accept without the JSON:API media type
@@ -305,12 +337,18 @@ func writeDocument(w http.ResponseWriter, status int, doc *document) {
 	writeJSON(w, status, doc)
 }
 
-func writeJSON(w http.ResponseWriter, status int, v any) {
+func writeJSON(w http.ResponseWriter, status int, v any) { writeAs(w, MediaType, status, v) }
+
+// writeAs writes v as JSON of media type mt.
+func writeAs(w http.ResponseWriter, mt string, status int, v any) {
 	b, err := json.Marshal(v)
 	if err != nil { // only a value the library made unencodable
 		b, status = []byte(`{"errors":[{"title":"Internal server error","detail":"The response could not be encoded.","code":"INTERNAL_SERVER_ERROR","status":"500"}]}`), http.StatusInternalServerError
+		if mt != MediaType {
+			mt, b = ProblemMediaType, []byte(`{"type":"about:blank","title":"Internal Server Error","status":500,"detail":"The response could not be encoded.","code":"INTERNAL_SERVER_ERROR"}`)
+		}
 	}
-	w.Header().Set("Content-Type", MediaType)
+	w.Header().Set("Content-Type", mt)
 	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
 	w.WriteHeader(status)
 	_, _ = w.Write(b)

@@ -6,7 +6,7 @@ import (
 	"net/http"
 )
 
-// routes registers every endpoint of SPEC A.1.
+// routes registers every endpoint of SPEC A.1, and those of SPEC D.
 func (h *Handler) routes() {
 	for _, typ := range kindOrder {
 		k := h.kinds[typ]
@@ -41,6 +41,7 @@ func (h *Handler) routes() {
 	if h.tokens != nil {
 		h.mux.Handle("POST /oauth/token", h.tokenEndpoint())
 	}
+	h.seedRoutes()
 	h.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeErrors(w, http.StatusNotFound, []*apiError{problem(http.StatusNotFound, "ROUTE_NOT_FOUND", "Route not found",
 			"No endpoint answers "+r.Method+" "+r.URL.Path+".")})
