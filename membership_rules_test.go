@@ -693,3 +693,48 @@ func TestRuleChangesAreVersioned(t *testing.T) {
 		t.Errorf("allowed_ips before = %v, want null", v[0])
 	}
 }
+
+// TestGetUser: one's own record; a fellow member's where one may read
+// memberships; nobody else's (not found, like a user that does not exist).
+func TestGetUser(t *testing.T) {
+	ctx := context.Background()
+	w := newWorld(t)
+	tests := []struct {
+		name string
+		as   *provisioning.Session
+		id   string
+		want error
+	}{
+		{"oneself", w.as(w.stranger), w.stranger.ID, nil},
+		{"a fellow member", w.as(w.reader), w.adminUser.ID, nil},
+		{"the owner, for a member of another organization only", w.as(w.owner), w.stranger.ID, fault.ErrNotFound},
+		{"a member of another organization", w.as(w.reader), w.stranger.ID, fault.ErrNotFound},
+		{"a pending invitee", w.as(w.owner), w.pendingUser.ID, fault.ErrNotFound},
+		{"nobody", w.as(w.owner), "nosuchuser", fault.ErrNotFound},
+		{"without a principal", w.p.As(provisioning.Principal{}), w.owner.ID, fault.ErrUnauthenticated},
+	}
+	for _, tt := range tests {
+		u, err := tt.as.GetUser(ctx, tt.id)
+		wantErr(t, tt.name, err, tt.want)
+		if tt.want == nil && (err != nil || u.ID != tt.id) {
+			t.Errorf("%s: got %v", tt.name, u)
+		}
+	}
+	// A member without the right to read memberships (a credential whose
+	// role reads only orders) sees no other user.
+	own := w.as(w.owner)
+	clerk, err := own.CreateRole(ctx, role.Create{OrganizationID: w.org.ID, Name: "Orders only"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := own.CreatePermission(ctx, role.PermissionCreate{RoleID: clerk.ID, Subject: "orders", CanRead: true}); err != nil {
+		t.Fatal(err)
+	}
+	issued, err := own.CreateCredential(ctx, credential.Create{OrganizationID: w.org.ID, Name: "Orders job",
+		Kind: credential.Integration, RoleID: clerk.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = w.p.As(provisioning.Credential(issued.Credential.ID)).GetUser(ctx, w.reader.ID)
+	wantErr(t, "a credential that may not read memberships", err, fault.ErrNotFound)
+}

@@ -80,7 +80,10 @@ func (s *Session) lockRole(ctx context.Context, op, id, subject string, act role
 	return r, nil
 }
 
-// UpdateRole renames a role or changes its common attributes (admins).
+// UpdateRole renames a role or changes its common attributes (admins);
+// with AddMissingBasePermissions it also adds the role's missing base
+// permissions, in the same transaction (which needs the right to create
+// permissions too).
 func (s *Session) UpdateRole(ctx context.Context, id string, u role.Update) (*role.Role, error) {
 	const op = "provisioning.UpdateRole"
 	var out *role.Role
@@ -93,6 +96,14 @@ func (s *Session) UpdateRole(ctx context.Context, id string, u role.Update) (*ro
 			return err
 		}
 		out = r
+		if u.AddMissingBasePermissions {
+			if _, err := s.authorize(ctx, op, r.OrganizationID, typePermissions, role.ActionCreate); err != nil {
+				return err
+			}
+			if err := s.addMissingBase(ctx, op, r); err != nil {
+				return err
+			}
+		}
 		ch := u.Apply(r, s.now())
 		if len(ch) == 0 {
 			return nil
@@ -121,37 +132,43 @@ func (s *Session) AddMissingBasePermissions(ctx context.Context, roleID string) 
 			return err
 		}
 		out = r
-		if r.Kind != role.KindCustom {
-			return nil
-		}
-		have, err := s.p.b.Roles().PermissionSubjects(ctx, r.ID)
-		if err != nil {
-			return fault.Wrap(op, err)
-		}
-		covered := make(map[string]bool, len(have))
-		for _, subj := range have {
-			covered[subj] = true
-		}
-		now := s.now()
-		for _, subj := range s.p.subjects.List() {
-			if covered[subj] {
-				continue
-			}
-			p := &role.Permission{ID: s.p.ids.NewID(), OrganizationID: r.OrganizationID, RoleID: r.ID, Subject: subj,
-				Common: resource.Common{CreatedAt: now, UpdatedAt: now}}
-			if err := s.p.b.Roles().CreatePermission(ctx, p); err != nil {
-				return fault.Wrap(op, err)
-			}
-			if err := s.record(ctx, r.OrganizationID, typePermissions, p.ID, audit.Create, permissionCreated(p)); err != nil {
-				return err
-			}
-		}
-		return nil
+		return s.addMissingBase(ctx, op, r)
 	})
 	if err != nil {
 		return nil, err
 	}
 	return out, nil
+}
+
+// addMissingBase adds, in the caller's transaction, the base permissions a
+// custom role lacks, each with its version.
+func (s *Session) addMissingBase(ctx context.Context, op string, r *role.Role) error {
+	if r.Kind != role.KindCustom {
+		return nil
+	}
+	have, err := s.p.b.Roles().PermissionSubjects(ctx, r.ID)
+	if err != nil {
+		return fault.Wrap(op, err)
+	}
+	covered := make(map[string]bool, len(have))
+	for _, subj := range have {
+		covered[subj] = true
+	}
+	now := s.now()
+	for _, subj := range s.p.subjects.List() {
+		if covered[subj] {
+			continue
+		}
+		p := &role.Permission{ID: s.p.ids.NewID(), OrganizationID: r.OrganizationID, RoleID: r.ID, Subject: subj,
+			Common: resource.Common{CreatedAt: now, UpdatedAt: now}}
+		if err := s.p.b.Roles().CreatePermission(ctx, p); err != nil {
+			return fault.Wrap(op, err)
+		}
+		if err := s.record(ctx, r.OrganizationID, typePermissions, p.ID, audit.Create, permissionCreated(p)); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func permissionCreated(p *role.Permission) resource.Changes {

@@ -498,6 +498,43 @@ func TestAddMissingBasePermissions(t *testing.T) {
 	}
 }
 
+// TestUpdateRoleWithBasePermissions: the rename and the trigger are one
+// transaction: both happen, or, refused, neither.
+func TestUpdateRoleWithBasePermissions(t *testing.T) {
+	ctx := context.Background()
+	w := newWorld(t)
+	own := w.as(w.owner)
+	fresh, err := own.CreateRole(ctx, role.Create{OrganizationID: w.org.ID, Name: "Fresh"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A manager who may update roles but not create permissions.
+	mgrRole, err := own.CreateRole(ctx, role.Create{OrganizationID: w.org.ID, Name: "Role editor"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := own.CreatePermission(ctx, role.PermissionCreate{RoleID: mgrRole.ID, Subject: "roles", CanRead: true, CanUpdate: true}); err != nil {
+		t.Fatal(err)
+	}
+	editor := w.user(t, "editor@example.com")
+	w.member(t, own, w.org.ID, editor, mgrRole.ID)
+	name := "Renamed"
+	before := w.fingerprint(t)
+	_, err = w.as(editor).UpdateRole(ctx, fresh.ID, role.Update{Name: &name, AddMissingBasePermissions: true})
+	wantErr(t, "the trigger without the right to create permissions", err, fault.ErrForbidden)
+	assertUnchanged(t, w.env, before)
+	if _, err := w.as(editor).UpdateRole(ctx, fresh.ID, role.Update{Name: &name}); err != nil {
+		t.Fatalf("the rename alone: %v", err)
+	}
+	got, err := own.UpdateRole(ctx, fresh.ID, role.Update{Name: &name, AddMissingBasePermissions: true})
+	if err != nil || got.Name != name {
+		t.Fatalf("rename and trigger: %v, %v", got, err)
+	}
+	if n := w.count(t, "provisioning_permissions", "role_id = ?", fresh.ID); n != len(w.p.Subjects().List()) {
+		t.Errorf("%d permissions after the trigger, want one per subject", n)
+	}
+}
+
 func TestCanForHostSubjects(t *testing.T) {
 	ctx := context.Background()
 	e := newEnv(t, provisioning.WithSubjects("projects"))

@@ -8,6 +8,8 @@ import (
 	"github.com/provisionkit/provisioning/audit"
 	"github.com/provisionkit/provisioning/email"
 	"github.com/provisionkit/provisioning/fault"
+	"github.com/provisionkit/provisioning/resource"
+	"github.com/provisionkit/provisioning/role"
 	"github.com/provisionkit/provisioning/user"
 )
 
@@ -60,6 +62,49 @@ func (s *Session) CurrentUser(ctx context.Context) (*user.User, error) {
 		return nil, err
 	}
 	return s.currentUser(ctx, op)
+}
+
+// GetUser returns a user: the caller's own record, or a user who is an
+// active member of an organization where the caller may read memberships
+// (such as the creator of an identity provider). Any other user is not
+// found, like a user that does not exist.
+func (s *Session) GetUser(ctx context.Context, id string) (*user.User, error) {
+	const op = "provisioning.GetUser"
+	if err := s.authenticated(op); err != nil {
+		return nil, err
+	}
+	if s.pr.Kind == access.KindUser && s.pr.ID == id {
+		return s.currentUser(ctx, op)
+	}
+	notFound := fault.E(op, fault.NotFound, nil)
+	u, err := s.p.b.Users().Get(ctx, id)
+	if fault.KindOf(err) == fault.NotFound {
+		return nil, notFound
+	} else if err != nil {
+		return nil, fault.Wrap(op, err)
+	}
+	if s.pr.Kind == access.KindSystem {
+		return u, nil
+	}
+	// The organizations of the user, a page at a time, until one lets the
+	// caller read its memberships. The check is asked, not enforced: a
+	// "no" here is not a refused call.
+	for after := ""; ; {
+		orgs, err := s.p.b.Access().Organizations(ctx, access.User(id), after, resource.MaxPageLimit)
+		if err != nil {
+			return nil, fault.Wrap(op, err)
+		}
+		for _, orgID := range orgs {
+			d, err := s.p.authz.Check(ctx, s.p.b.Access(), s.pr, orgID, typeMemberships, role.ActionRead)
+			if err == nil && d.Allowed {
+				return u, nil
+			}
+		}
+		if len(orgs) < resource.MaxPageLimit {
+			return nil, notFound
+		}
+		after = orgs[len(orgs)-1]
+	}
 }
 
 // UpdateCurrentUser changes the calling user's own record.

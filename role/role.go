@@ -82,6 +82,10 @@ func (c Create) Validate() error {
 // Update changes a role. Nil fields are left as they are.
 type Update struct {
 	Name *string
+	// AddMissingBasePermissions also gives a custom role its missing base
+	// permissions (the _add_missing_base_permissions trigger), in the same
+	// transaction; see Session.AddMissingBasePermissions.
+	AddMissingBasePermissions bool
 	resource.CommonUpdate
 }
 
