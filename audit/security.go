@@ -129,7 +129,9 @@ func (f SecurityFilter) Validate() error {
 
 // SecurityStore keeps security events: append and read, nothing else.
 // Append writes on its own, outside any transaction ctx carries: an event
-// outlives the refused call's rollback.
+// outlives the refused call's rollback. So never call it while holding a
+// SQLite write transaction (one writer: it would wait for itself); the
+// facade calls it once the refused call's transaction has ended.
 type SecurityStore interface {
 	Append(ctx context.Context, e *SecurityEvent) error
 	List(ctx context.Context, f SecurityFilter) (resource.Page[SecurityEvent], error)
