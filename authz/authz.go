@@ -144,15 +144,15 @@ func (a *Authorizer) Check(ctx context.Context, src access.Store, p access.Princ
 // refused (Allowed false, Reason NoGrant or NotMember). Decide takes no lock
 // and allocates nothing.
 func (a *Authorizer) Decide(p access.Principal, orgID, rev, subject string, act role.Action) (d Decision, ok bool) {
-	sh := a.shards.get(orgID)
-	if sh == nil || sh.revision != rev {
+	pr, ok := a.shards.find(orgID, rev, kindOf(p.Kind), p.ID)
+	if !ok {
 		return Decision{}, false
 	}
 	bit := bitOf(string(act))
 	if bit == 0 || bit == anyAction || p.Kind == access.KindSystem {
 		return Decision{Reason: NoGrant, Revision: rev}, true
 	}
-	return sh.decide(p, subject, bit, a.now), true
+	return decide(pr, p, rev, subject, bit, a.now), true
 }
 
 // Rights are one principal's rights in one organization at one policy

@@ -38,16 +38,19 @@
 // An Authorizer keeps one shard per organization, tagged with the
 // organization's policy revision. A shard is built by resolving each
 // principal's roles with Casbin's role manager and indexing the p lines of
-// what it reaches as bit masks per object; a check is then three map lookups
-// and a few bit tests, with no lock and no allocation, and its cost grows
-// neither with the number of organizations nor with the number of policy
-// lines. Tests hold the shards to the answers of one stock enforcer loaded
-// with every organization's lines. Check reads the current revision from the
-// store at every call and rebuilds the organization's shard when it changed,
-// so a change committed by any process is seen by the next check; Watch
-// refreshes early (LISTEN/NOTIFY where the store offers it, polling
-// elsewhere), without being needed for correctness. Decide is the in-memory
-// half, for callers that read the revision themselves.
+// what it reaches as bit masks per object, one row per principal. The cache
+// indexes every row by (organization, principal), its key carrying the
+// revision: a check is one hash probe, a key comparison and a few bit tests,
+// with no lock and no allocation, reading a few cache lines whatever the
+// number of organizations or of policy lines (index.go tells why the layout
+// is what it is, row.go how a row is encoded). Tests hold the shards to the
+// answers of one stock enforcer loaded with every organization's lines.
+// Check reads the current revision from the store at every call and rebuilds
+// the organization's shard when it changed, so a change committed by any
+// process is seen by the next check; Watch refreshes early (LISTEN/NOTIFY
+// where the store offers it, polling elsewhere), without being needed for
+// correctness. Decide is the in-memory half, for callers that read the
+// revision themselves.
 //
 // # Host questions
 //

@@ -78,6 +78,6 @@ func (r *Rights) reached() (*grant, bool) {
 	if d.Reason != NoGrant { // NoGrant: past the attribute rules, nothing asked
 		return nil, false
 	}
-	g := r.sh.principal(r.p).reached(r.p.App)
+	g := r.sh.principal(kindOf(r.p.Kind), r.p.ID).reached(r.p.App)
 	return g, g != nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strings"
 
 	"github.com/provisionkit/provisioning/access"
 	"github.com/provisionkit/provisioning/fault"
@@ -30,23 +31,23 @@ func (a *Authorizer) Members(ctx context.Context, src access.Store, orgID, subje
 	if err != nil {
 		return resource.Page[string]{}, fault.Wrap(op, err)
 	}
-	users := sh.sortedUsers()
-	start, _ := slices.BinarySearch(users, after)
-	if start < len(users) && users[start] == after {
+	users := sh.users()
+	start, _ := slices.BinarySearchFunc(users, after, func(r row, id string) int { return strings.Compare(r.id(), id) })
+	if start < len(users) && users[start].id() == after {
 		start++
 	}
 	size, bit := page.Size(), bitOf(string(act))
+	o, known := objectOf(subject)
 	var out []string
-	for _, u := range users[start:] {
+	for _, r := range users[start:] {
 		if len(out) > size {
 			break
 		}
-		pr := sh.users[u]
-		if pr.expired(a.now) {
+		if !r.has(rowMember) || sh.principal(keyUser, r.id()).expired(a.now) {
 			continue
 		}
-		if o, known := objectOf(subject); pr.verdict(o, known, bit) == Granted {
-			out = append(out, u)
+		if r.verdict(o, known, bit) == Granted {
+			out = append(out, r.id())
 		}
 	}
 	return resource.NewPage(out, size, func(id string) string { return id }), nil

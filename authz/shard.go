@@ -1,8 +1,9 @@
 package authz
 
 import (
+	"cmp"
+	"encoding/binary"
 	"fmt"
-	"hash/maphash"
 	"net/netip"
 	"slices"
 	"strings"
@@ -157,6 +158,11 @@ func (g *grant) verdict(obj uint32, known bool, bit mask) Reason {
 		a, d := g.entry(obj)
 		allow, deny = allow || a&bit != 0, deny || d&bit != 0
 	}
+	return effect(allow, deny)
+}
+
+// effect is the model's effect: some allow and no deny.
+func effect(allow, deny bool) Reason {
 	switch {
 	case deny:
 		return Denied
@@ -166,51 +172,63 @@ func (g *grant) verdict(obj uint32, known bool, bit mask) Reason {
 	return NoGrant
 }
 
-// principal is what a shard knows of one user or credential: the union of
-// the lines it reaches in the organization's domain, and what gates them.
-type principal struct {
-	grant
-	member bool // holds builtin:member
-	guest  bool
-	mfa    bool // requires a second factor (its own flag; the organization's is on the shard)
-	fence  bool // extra.ips applies (a nil or empty list then refuses every address)
-	extra  *extra
+// draft is a principal while its shard is built.
+type draft struct {
+	kind  uint8
+	id    string
+	flags uint8
+	grant // the lines reached in the organization's domain
+	extra *extra
 }
 
-// extra holds what few principals have, out of line.
-type extra struct {
-	expiry int64 // unix nanoseconds; 0 for none
-	ips    []netip.Prefix
-	apps   map[string]*grant // credential id → the lines reached in that application's domain
-}
-
-func (p *principal) ext() *extra {
-	if p.extra == nil {
-		p.extra = &extra{}
+func (d *draft) ext() *extra {
+	if d.extra == nil {
+		d.extra = &extra{}
+		d.flags |= rowExtra
 	}
-	return p.extra
+	return d.extra
 }
 
-// The kinds of principalKey.
+// The kinds of row.
 const (
 	keyUser uint8 = iota + 1
 	keyCredential
+	keyOrg // a shard's own row: it says that the shard is cached
 )
 
+// kindOf returns the row kind of a principal kind; 0 for one that has no rows.
+func kindOf(k access.PrincipalKind) uint8 {
+	switch k {
+	case access.KindUser:
+		return keyUser
+	case access.KindCredential:
+		return keyCredential
+	}
+	return 0
+}
+
+// principalKey names a row inside a shard: its kind and principal id.
 type principalKey struct {
 	kind uint8
 	id   string
 }
 
-// principal returns what the shard knows of p, or nil.
-func (s *shard) principal(p access.Principal) *principal {
-	switch p.Kind {
-	case access.KindUser:
-		return s.users[p.ID]
-	case access.KindCredential:
-		return s.creds[p.ID]
+// principal returns the row of (kind, id), or the zero principal.
+func (s *shard) principal(kind uint8, id string) principal {
+	i, ok := slices.BinarySearchFunc(s.rows, principalKey{kind, id}, compareRow)
+	if !ok || kind == 0 {
+		return principal{}
 	}
-	return nil
+	r := s.rows[i]
+	if r.has(rowExtra) {
+		return principal{row: r, extra: s.extras[principalKey{kind, id}]}
+	}
+	return principal{row: r}
+}
+
+// compareRow orders rows by kind, then id.
+func compareRow(r row, k principalKey) int {
+	return cmp.Or(cmp.Compare(r.kind(), k.kind), strings.Compare(r.id(), k.id))
 }
 
 // roleGrant is the lines of one role in the organization's domain.
@@ -220,19 +238,21 @@ type roleGrant struct {
 }
 
 // shard is one organization's policy at one revision, indexed for checks.
-// It is never mutated after it is built (but for the lazily sorted member
-// list); a new revision gets a new shard.
+// It is never mutated after it is built; a new revision gets a new shard.
 type shard struct {
 	org      string
 	revision string
 	owner    string
-	mfa      bool
-	users    map[string]*principal // by user id
-	creds    map[string]*principal // by credential id
-	roles    []roleGrant           // sorted by id, for Covers
+	self     row                     // the shard's own row in the cache: kind keyOrg, no id
+	rows     []row                   // users by id, then credentials by id; all in one string
+	extras   map[principalKey]*extra // of the rows with rowExtra
+	roles    []roleGrant             // sorted by id, for Covers
+}
 
-	sortOnce sync.Once
-	members  []string // ids of the users with builtin:member, sorted; see sortedUsers
+// users returns the rows of the users, sorted by id.
+func (s *shard) users() []row {
+	n, _ := slices.BinarySearchFunc(s.rows, keyCredential, func(r row, k uint8) int { return cmp.Compare(r.kind(), k) })
+	return s.rows[:n]
 }
 
 // newShard derives the snapshot's lines, resolves each principal's roles
@@ -269,14 +289,7 @@ func newShard(snap *access.Snapshot) (*shard, error) {
 		g.add(obj, l[2] == anyToken, bitOf(l[3]), l[4] == denyEffect)
 	}
 
-	sh := &shard{
-		org:      snap.OrganizationID,
-		revision: snap.Revision,
-		owner:    snap.OwnerUserID,
-		mfa:      snap.MFARequired,
-		users:    make(map[string]*principal, len(snap.Members)),
-		creds:    make(map[string]*principal, len(snap.Credentials)),
-	}
+	sh := &shard{owner: snap.OwnerUserID}
 	orgDom := orgDomain(snap.OrganizationID)
 	appPrefix := appDomain(snap.OrganizationID, "")
 	// own maps an id cut out of a policy token to the snapshot's own string,
@@ -294,13 +307,13 @@ func newShard(snap *access.Snapshot) (*shard, error) {
 	sh.roles = make([]roleGrant, 0, len(snap.Roles))
 	for k, g := range groups {
 		if id, ok := strings.CutPrefix(k[0], "role:"); ok && k[1] == orgDom {
-			g.objs = slices.Clone(g.objs) // drop the spare capacity of building
 			sh.roles = append(sh.roles, roleGrant{id: own[id], grant: *g})
 		}
 	}
 	slices.SortFunc(sh.roles, func(a, b roleGrant) int { return strings.Compare(a.id, b.id) })
 
-	get := func(sub string) *principal {
+	found := make(map[principalKey]*draft, len(snap.Members)+len(snap.Credentials))
+	get := func(sub string) *draft {
 		k, ok := principalOf(sub)
 		if !ok {
 			return nil
@@ -308,16 +321,12 @@ func newShard(snap *access.Snapshot) (*shard, error) {
 		if id, ok := own[k.id]; ok {
 			k.id = id
 		}
-		m := sh.users
-		if k.kind == keyCredential {
-			m = sh.creds
+		d := found[k]
+		if d == nil {
+			d = &draft{kind: k.kind, id: k.id}
+			found[k] = d
 		}
-		pr := m[k.id]
-		if pr == nil {
-			pr = &principal{}
-			m[k.id] = pr
-		}
-		return pr
+		return d
 	}
 	seen := make(map[[2]string]bool)
 	visit := func(sub, dom string) error {
@@ -325,8 +334,8 @@ func newShard(snap *access.Snapshot) (*shard, error) {
 			return nil
 		}
 		seen[[2]string{sub, dom}] = true
-		pr := get(sub)
-		if pr == nil {
+		d := get(sub)
+		if d == nil {
 			return nil // a role
 		}
 		roles, err := rm.GetImplicitRoles(sub, dom)
@@ -339,10 +348,11 @@ func newShard(snap *access.Snapshot) (*shard, error) {
 				reached.merge(g)
 			}
 		}
-		reached.objs = slices.Clone(reached.objs) // drop the spare capacity of building
 		if dom == orgDom {
-			pr.grant = reached
-			pr.member = slices.Contains(roles, memberRole)
+			d.grant = reached
+			if slices.Contains(roles, memberRole) {
+				d.flags |= rowMember
+			}
 			return nil
 		}
 		app, ok := strings.CutPrefix(dom, appPrefix)
@@ -352,7 +362,7 @@ func newShard(snap *access.Snapshot) (*shard, error) {
 		if id, ok := own[app]; ok {
 			app = id
 		}
-		x := pr.ext()
+		x := d.ext()
 		if x.apps == nil {
 			x.apps = make(map[string]*grant)
 		}
@@ -372,24 +382,142 @@ func newShard(snap *access.Snapshot) (*shard, error) {
 
 	// Attributes, which the model leaves to the request facts.
 	for _, m := range snap.Members {
-		pr := sh.users[m.UserID]
-		pr.guest, pr.mfa = m.Guest, m.MFARequired
-		setGate(pr, m.ExpiresAt, m.AllowedIPs)
+		d := found[principalKey{keyUser, m.UserID}]
+		if m.Guest {
+			d.flags |= rowGuest
+		}
+		if m.MFARequired || snap.MFARequired {
+			d.flags |= rowMFA
+		}
+		if m.UserID == snap.OwnerUserID {
+			d.flags |= rowOwner
+		}
+		setGate(d, m.ExpiresAt, m.AllowedIPs)
 	}
 	for _, c := range snap.Credentials {
 		setGate(get(credSub(c.ID)), c.ExpiresAt, c.AllowedIPs)
 	}
+
+	if err := sh.layOut(snap, found); err != nil {
+		return nil, internal(err)
+	}
+	var lists objectLists
+	for _, x := range sh.extras {
+		for _, g := range x.apps {
+			lists.add(&g.objs)
+		}
+	}
+	for i := range sh.roles {
+		lists.add(&sh.roles[i].objs)
+	}
+	lists.pack()
 	return sh, nil
 }
 
+// layOut encodes the rows of the drafts, sorted, and the shard's own row in
+// one string, with the role ids, and points the shard into it.
+func (sh *shard) layOut(snap *access.Snapshot, found map[principalKey]*draft) error {
+	org, rev := snap.OrganizationID, snap.Revision
+	drafts := make([]*draft, 0, len(found))
+	size := rowHeader + len(org) + len(rev)
+	for _, d := range found {
+		drafts = append(drafts, d)
+		size += rowHeader + len(d.id) + len(org) + len(rev) + 4*len(d.objs)
+	}
+	slices.SortFunc(drafts, func(a, b *draft) int {
+		return cmp.Or(cmp.Compare(a.kind, b.kind), strings.Compare(a.id, b.id))
+	})
+	for _, r := range sh.roles {
+		size += len(r.id)
+	}
+	b := make([]byte, 0, size)
+	ends := make([]int, len(drafts))
+	var err error
+	for i, d := range drafts {
+		if b, err = appendRow(b, d.kind, d.flags, d.id, org, rev, &d.grant); err != nil {
+			return err
+		}
+		ends[i] = len(b)
+	}
+	if b, err = appendRow(b, keyOrg, 0, "", org, rev, &grant{}); err != nil {
+		return err
+	}
+	selfEnd := len(b)
+	for _, r := range sh.roles {
+		b = append(b, r.id...)
+	}
+	all := string(b)
+
+	sh.rows = make([]row, len(drafts))
+	start := 0
+	for i, d := range drafts {
+		sh.rows[i] = row(all[start:ends[i]])
+		start = ends[i]
+		if d.extra != nil {
+			if sh.extras == nil {
+				sh.extras = make(map[principalKey]*extra)
+			}
+			sh.extras[principalKey{d.kind, sh.rows[i].id()}] = d.extra
+		}
+		if d.flags&rowOwner != 0 {
+			sh.owner = sh.rows[i].id()
+		}
+	}
+	sh.self = row(all[start:selfEnd])
+	o := rowHeader + len(org)
+	sh.org, sh.revision = string(sh.self[rowHeader:o]), string(sh.self[o:sh.self.keyEnd()])
+	start = selfEnd
+	for i := range sh.roles {
+		n := len(sh.roles[i].id)
+		sh.roles[i].id = all[start : start+n]
+		start += n
+	}
+	return nil
+}
+
+// objectLists gathers a shard's object lists into one array, each distinct
+// list once.
+type objectLists struct{ refs []*[]uint32 }
+
+// add registers a list to move into the array.
+func (l *objectLists) add(list *[]uint32) { l.refs = append(l.refs, list) }
+
+// pack moves every list registered into one array.
+func (l *objectLists) pack() {
+	keys := make([]string, len(l.refs))
+	at := make(map[string]int, len(l.refs))
+	total := 0
+	for i, r := range l.refs {
+		b := make([]byte, 0, 4*len(*r))
+		for _, e := range *r {
+			b = binary.LittleEndian.AppendUint32(b, e)
+		}
+		keys[i] = string(b)
+		if _, ok := at[keys[i]]; !ok {
+			at[keys[i]] = total
+			total += len(*r)
+		}
+	}
+	all := make([]uint32, total)
+	for i, r := range l.refs {
+		if len(*r) == 0 {
+			*r = nil
+			continue
+		}
+		o, n := at[keys[i]], len(*r)
+		copy(all[o:o+n], *r)
+		*r = all[o : o+n : o+n]
+	}
+}
+
 // setGate records an expiry and an allowlist, when there are any.
-func setGate(pr *principal, expires time.Time, ips []netip.Prefix) {
+func setGate(d *draft, expires time.Time, ips []netip.Prefix) {
 	if !expires.IsZero() {
-		pr.ext().expiry = expires.UnixNano()
+		d.ext().expiry = expires.UnixNano()
 	}
 	if ips != nil {
-		pr.fence = true
-		pr.ext().ips = ips
+		d.flags |= rowFence
+		d.ext().ips = ips
 	}
 }
 
@@ -405,16 +533,21 @@ func principalOf(sub string) (principalKey, bool) {
 }
 
 // expired reports whether the principal's membership or credential has ended.
-func (pr *principal) expired(now func() time.Time) bool {
-	return pr.extra != nil && pr.extra.expiry != 0 && now().UnixNano() >= pr.extra.expiry
+func (p principal) expired(now func() time.Time) bool {
+	return p.extra != nil && p.extra.expiry != 0 && now().UnixNano() >= p.extra.expiry
 }
 
 // decide answers one question as the model's matcher and effect would,
 // after the attribute rules that the request facts decide.
 func (s *shard) decide(p access.Principal, obj string, bit mask, now func() time.Time) Decision {
-	d := Decision{Revision: s.revision}
-	pr := s.principal(p)
-	if pr == nil {
+	return decide(s.principal(kindOf(p.Kind), p.ID), p, s.revision, obj, bit, now)
+}
+
+// decide answers one question for the row pr of principal p (the zero
+// principal when p has none) in a shard at revision rev.
+func decide(pr principal, p access.Principal, rev, obj string, bit mask, now func() time.Time) Decision {
+	d := Decision{Revision: rev}
+	if pr.row == "" {
 		d.Reason = NotMember
 		return d
 	}
@@ -422,41 +555,52 @@ func (s *shard) decide(p access.Principal, obj string, bit mask, now func() time
 		d.Reason = Expired
 		return d
 	}
-	d.Member = pr.member
-	d.Owner = p.Kind == access.KindUser && p.ID == s.owner
+	d.Member, d.Owner = pr.row.has(rowMember), pr.row.has(rowOwner)
 	switch {
-	case pr.fence && !allowedIP(pr.extra.ips, p.IP):
+	case pr.row.has(rowFence) && !allowedIP(pr.extra.ips, p.IP):
 		d.Reason = IPRefused
 		return d
-	case p.Kind == access.KindUser && (s.mfa || pr.mfa) && !p.MFA:
+	case pr.row.has(rowMFA) && !p.MFA:
 		d.Reason = MFARequired
 		return d
 	}
-	g := pr.reached(p.App)
-	if g == nil {
-		d.Reason = NoGrant
-		return d
+	var app *grant
+	if p.App != "" {
+		if app = pr.app(p.App); app == nil {
+			d.Reason = NoGrant
+			return d
+		}
 	}
 	o, known := objectOf(obj)
 	if !known && !role.ValidSubject(obj) { // a malformed subject is never allowed, even by "*"
 		d.Reason = NoGrant
 		return d
 	}
-	d.Reason = g.verdict(o, known, bit)
+	if app != nil {
+		d.Reason = app.verdict(o, known, bit)
+	} else {
+		d.Reason = pr.row.verdict(o, known, bit)
+	}
 	d.Allowed = d.Reason == Granted
 	return d
 }
 
-// reached returns the lines the principal reaches in the organization's
-// domain (app "") or in an application's; nil for none.
-func (pr *principal) reached(app string) *grant {
-	if app == "" {
-		return &pr.grant
-	}
-	if pr.extra == nil {
+// app returns the lines the principal reaches in an application's domain,
+// or nil.
+func (p principal) app(id string) *grant {
+	if p.extra == nil {
 		return nil
 	}
-	return pr.extra.apps[app]
+	return p.extra.apps[id]
+}
+
+// reached returns the lines the principal reaches in the organization's
+// domain (app "") or in an application's; nil for none.
+func (p principal) reached(app string) *grant {
+	if app == "" {
+		return p.row.grant()
+	}
+	return p.app(app)
 }
 
 // allowedIP reports whether addr lies in one of the networks.
@@ -473,19 +617,6 @@ func allowedIP(nets []netip.Prefix, addr netip.Addr) bool {
 	return false
 }
 
-// sortedUsers returns the ids of the organization's members, sorted.
-func (s *shard) sortedUsers() []string {
-	s.sortOnce.Do(func() {
-		for id, pr := range s.users {
-			if pr.member {
-				s.members = append(s.members, id)
-			}
-		}
-		slices.Sort(s.members)
-	})
-	return s.members
-}
-
 // role returns the lines of a role in the organization's domain, or nil.
 func (s *shard) role(id string) *grant {
 	i, ok := slices.BinarySearchFunc(s.roles, id, func(r roleGrant, id string) int { return strings.Compare(r.id, id) })
@@ -493,109 +624,4 @@ func (s *shard) role(id string) *grant {
 		return nil
 	}
 	return &s.roles[i].grant
-}
-
-// cacheBuckets is the number of buckets of the shard cache.
-const cacheBuckets = 256
-
-// shardCache maps organization ids to shards. Readers take no lock: each
-// bucket is an immutable map behind an atomic pointer, which writers
-// (serialized) replace by a copy; with many organizations a bucket holds a
-// few dozen, so a copy is cheap.
-type shardCache struct {
-	seed    maphash.Seed
-	buckets [cacheBuckets]atomic.Pointer[map[string]*shard]
-	mu      sync.Mutex // serializes writers
-	count   int
-}
-
-func newShardCache() *shardCache { return &shardCache{seed: maphash.MakeSeed()} }
-
-func (c *shardCache) bucket(org string) *atomic.Pointer[map[string]*shard] {
-	return &c.buckets[maphash.String(c.seed, org)%cacheBuckets]
-}
-
-// get returns the organization's shard, or nil.
-func (c *shardCache) get(org string) *shard {
-	m := c.bucket(org).Load()
-	if m == nil {
-		return nil
-	}
-	return (*m)[org]
-}
-
-// put stores the shard; when the cache holds max organizations, an
-// arbitrary other one is dropped.
-func (c *shardCache) put(org string, sh *shard, max int) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.replace(org, sh) {
-		c.count++
-	}
-	for c.count > max {
-		if !c.evictOne(org) {
-			break
-		}
-	}
-}
-
-// remove drops the organization's shard.
-func (c *shardCache) remove(org string) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.replace(org, nil) {
-		c.count--
-	}
-}
-
-// replace sets (sh != nil) or deletes the entry of org, and reports whether
-// the number of entries changed. The caller holds mu.
-func (c *shardCache) replace(org string, sh *shard) bool {
-	b := c.bucket(org)
-	var old map[string]*shard
-	if m := b.Load(); m != nil {
-		old = *m
-	}
-	_, had := old[org]
-	next := make(map[string]*shard, len(old)+1)
-	for k, v := range old {
-		if k != org {
-			next[k] = v
-		}
-	}
-	if sh != nil {
-		next[org] = sh
-	}
-	b.Store(&next)
-	return had != (sh != nil)
-}
-
-// evictOne drops one organization other than keep. The caller holds mu.
-func (c *shardCache) evictOne(keep string) bool {
-	start := int(maphash.String(c.seed, keep) % cacheBuckets)
-	for i := range cacheBuckets {
-		m := c.buckets[(start+i+1)%cacheBuckets].Load()
-		if m == nil {
-			continue
-		}
-		for k := range *m {
-			if k != keep {
-				c.replace(k, nil)
-				c.count--
-				return true
-			}
-		}
-	}
-	return false
-}
-
-// each calls fn with every cached organization id.
-func (c *shardCache) each(fn func(org string)) {
-	for i := range c.buckets {
-		if m := c.buckets[i].Load(); m != nil {
-			for k := range *m {
-				fn(k)
-			}
-		}
-	}
 }
