@@ -37,6 +37,13 @@ func (s *Session) CreateCredential(ctx context.Context, in credential.Create) (*
 		if err != nil {
 			return err
 		}
+		if id, err := s.replayed(ctx, op); err != nil || id != "" {
+			// The secret was shown once, to the call that may have been
+			// lost: rotate the credential to obtain one.
+			c, err := replay(ctx, op, id, err, s.p.b.Credentials().Get)
+			out = &credential.Issued{Credential: c}
+			return err
+		}
 		if err := in.Validate(); err != nil {
 			return err
 		}
@@ -51,8 +58,10 @@ func (s *Session) CreateCredential(ctx context.Context, in credential.Create) (*
 		if s.pr.Kind == access.KindUser {
 			creator = s.pr.ID
 		}
-		out, err = s.issue(ctx, op, in, creator, now)
-		return err
+		if out, err = s.issue(ctx, op, in, creator, now); err != nil {
+			return err
+		}
+		return s.remember(ctx, op, out.Credential.ID)
 	})
 	if err != nil {
 		return nil, err

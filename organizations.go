@@ -64,6 +64,10 @@ func (s *Session) CreateOrganization(ctx context.Context, in organization.Create
 		if err != nil {
 			return fault.Wrap(op, err)
 		}
+		if id, err := s.replayed(ctx, op); err != nil || id != "" {
+			org, err = replay(ctx, op, id, err, s.p.b.Organizations().Get)
+			return err
+		}
 		if limit := s.p.plan.Limits.Organizations; limit > 0 {
 			n, err := s.p.b.Organizations().CountOwned(ctx, u.ID)
 			if err != nil {
@@ -129,7 +133,10 @@ func (s *Session) CreateOrganization(ctx context.Context, in organization.Create
 				return err
 			}
 		}
-		return s.createAdminCredentials(ctx, op, org.ID, adminID, u.ID, now)
+		if err := s.createAdminCredentials(ctx, op, org.ID, adminID, u.ID, now); err != nil {
+			return err
+		}
+		return s.remember(ctx, op, org.ID)
 	})
 	if err != nil {
 		return nil, err

@@ -28,6 +28,10 @@ func (s *Session) CreateProfile(ctx context.Context, in profile.Create) (*profil
 		if _, err := s.lockOrg(ctx, op, in.OrganizationID, typeProfiles, role.ActionCreate); err != nil {
 			return err
 		}
+		if id, err := s.replayed(ctx, op); err != nil || id != "" {
+			out, err = replay(ctx, op, id, err, s.p.b.Profiles().Get)
+			return err
+		}
 		if err := in.Validate(); err != nil {
 			return err
 		}
@@ -35,8 +39,11 @@ func (s *Session) CreateProfile(ctx context.Context, in profile.Create) (*profil
 		if err := s.p.b.Profiles().Create(ctx, out); err != nil {
 			return fault.Wrap(op, err)
 		}
-		return s.record(ctx, out.OrganizationID, typeProfiles, out.ID, audit.Create,
-			created("name", out.Name, "access_scope", string(out.AccessScope), "reference", out.Reference, "reference_origin", out.ReferenceOrigin))
+		if err := s.record(ctx, out.OrganizationID, typeProfiles, out.ID, audit.Create,
+			created("name", out.Name, "access_scope", string(out.AccessScope), "reference", out.Reference, "reference_origin", out.ReferenceOrigin)); err != nil {
+			return err
+		}
+		return s.remember(ctx, op, out.ID)
 	})
 	if err != nil {
 		return nil, err

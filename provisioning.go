@@ -43,6 +43,8 @@ type Backend interface {
 	// SecurityEvents keeps the security events; its Append writes outside
 	// any transaction in ctx.
 	SecurityEvents() audit.SecurityStore
+	// IdempotencyKeys remembers what keyed creations created.
+	IdempotencyKeys() resource.KeyStore
 	// InTx runs fn in one transaction (joining the one in ctx, if any),
 	// retrying it from the start on transient failures.
 	InTx(ctx context.Context, fn func(ctx context.Context) error) error

@@ -19,6 +19,10 @@ func (s *Session) CreateRole(ctx context.Context, in role.Create) (*role.Role, e
 		if _, err := s.lockOrg(ctx, op, in.OrganizationID, typeRoles, role.ActionCreate); err != nil {
 			return err
 		}
+		if id, err := s.replayed(ctx, op); err != nil || id != "" {
+			out, err = replay(ctx, op, id, err, s.p.b.Roles().GetRole)
+			return err
+		}
 		if err := in.Validate(); err != nil {
 			return err
 		}
@@ -30,8 +34,11 @@ func (s *Session) CreateRole(ctx context.Context, in role.Create) (*role.Role, e
 		if err := s.p.b.Organizations().BumpPolicy(ctx, out.OrganizationID); err != nil {
 			return fault.Wrap(op, err)
 		}
-		return s.record(ctx, out.OrganizationID, typeRoles, out.ID, audit.Create,
-			created("name", out.Name, "kind", string(out.Kind), "reference", out.Reference, "reference_origin", out.ReferenceOrigin))
+		if err := s.record(ctx, out.OrganizationID, typeRoles, out.ID, audit.Create,
+			created("name", out.Name, "kind", string(out.Kind), "reference", out.Reference, "reference_origin", out.ReferenceOrigin)); err != nil {
+			return err
+		}
+		return s.remember(ctx, op, out.ID)
 	})
 	if err != nil {
 		return nil, err

@@ -54,6 +54,7 @@ type Store struct {
 	creds    credentialStore
 	apps     appMembershipStore
 	security securityStore
+	keys     keyStore
 }
 
 // Compile-time checks that Store provides every contract.
@@ -99,6 +100,7 @@ func New(db *bun.DB, opts ...Option) (*Store, error) {
 	s.creds = credentialStore{b}
 	s.apps = appMembershipStore{b}
 	s.security = securityStore{b}
+	s.keys = keyStore{b}
 	return s, nil
 }
 
@@ -128,6 +130,9 @@ func (s *Store) IdentityProviders() idp.Store { return s.idps }
 
 // Credentials returns the API credential store.
 func (s *Store) Credentials() credential.Store { return s.creds }
+
+// IdempotencyKeys returns the idempotency key store.
+func (s *Store) IdempotencyKeys() resource.KeyStore { return s.keys }
 
 // SecurityEvents returns the security event store.
 func (s *Store) SecurityEvents() audit.SecurityStore { return s.security }

@@ -74,6 +74,7 @@ var suite = []struct {
 	{"MembershipRules", rulesCases},
 	{"ListQueries", queryCases},
 	{"SecurityEvents", securityCases},
+	{"IdempotencyKeys", keyCases},
 	{"Plan", []testCase{
 		{"RoundTrip", testPlanRoundTrip},
 		{"CountMemberships", testPlanCountMemberships},

@@ -1,10 +1,13 @@
 package storagetest
 
 import (
+	"context"
+	"errors"
 	"testing"
 	"time"
 
 	"github.com/provisionkit/provisioning/audit"
+	"github.com/provisionkit/provisioning/fault"
 	"github.com/provisionkit/provisioning/resource"
 )
 
@@ -57,4 +60,31 @@ func testSecurityFilters(t *testing.T, e *env) {
 	wantEqual(t, "kind", ids(audit.SecurityFilter{OrganizationID: a.org.ID, Kind: audit.LastOwnerRefused}), []string{y})
 	wantEqual(t, "principal", ids(audit.SecurityFilter{WhoID: "u1", Since: t0, PageRequest: resource.PageRequest{Limit: 100}})[0:2], []string{x, z})
 	wantEqual(t, "since", ids(audit.SecurityFilter{OrganizationID: b.org.ID, Since: t0.Add(time.Hour)}), []string{z})
+}
+
+// keyCases are the subtests of the idempotency key store.
+var keyCases = []testCase{
+	{"PutFind", testKeysPutFind},
+}
+
+// testKeysPutFind: a key is found by its principal only; taking it twice
+// is a conflict; a key put in a rolled-back transaction is not kept.
+func testKeysPutFind(t *testing.T, e *env) {
+	ctx := t.Context()
+	ks := e.s.IdempotencyKeys()
+	must(t, ks.Put(ctx, "user:u1", "k", "provisioning.CreateRole", "r1", t0))
+	op, id, err := ks.Find(ctx, "user:u1", "k")
+	must(t, err)
+	wantEqual(t, "Find", [2]string{op, id}, [2]string{"provisioning.CreateRole", "r1"})
+	_, _, err = ks.Find(ctx, "user:u2", "k")
+	wantIs(t, "another principal's key", err, fault.ErrNotFound)
+	wantIs(t, "the key again", ks.Put(ctx, "user:u1", "k", "provisioning.CreateRole", "r2", t0), fault.ErrAlreadyExists)
+	rolledBack := errors.New("roll back")
+	err = e.s.InTx(ctx, func(ctx context.Context) error {
+		must(t, ks.Put(ctx, "user:u1", "gone", "provisioning.CreateRole", "r3", t0))
+		return rolledBack
+	})
+	wantIs(t, "InTx", err, rolledBack)
+	_, _, err = ks.Find(ctx, "user:u1", "gone")
+	wantIs(t, "a key of a rolled-back transaction", err, fault.ErrNotFound)
 }

@@ -1,0 +1,8 @@
+CREATE TABLE provisioning_idempotency_keys (
+  principal VARCHAR(80) NOT NULL,
+  idempotency_key VARCHAR(255) NOT NULL,
+  operation VARCHAR(64) NOT NULL,
+  resource_id VARCHAR(64) NOT NULL,
+  created_at TIMESTAMP NOT NULL,
+  PRIMARY KEY (principal, idempotency_key)
+)
