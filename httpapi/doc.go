@@ -16,21 +16,58 @@
 //	h, err := httpapi.New(p, httpapi.Tokens(issuer), httpapi.WithLogger(log))
 //	mux.Handle("/", h) // /api/..., /oauth/token, /memberships/..., /v1/organizations/...
 //
-// Query parameters: include (dotted paths), fields[type], sort (id and
-// created_at, ascending or descending: the library lists by id, which is
-// creation order), page[number] and page[size] (10 by default, 25 at
-// most), filter[q][<attr>_<predicate>] and filter[<attr>]. Filters are
-// mapped onto the library's filter structs through an allowlist: the _eq
-// predicate on the attributes each list can filter by (and created_at_gteq
-// and created_at_lt on versions). Every other predicate of SPEC C is
-// parsed and refused with 400 FILTER_NOT_ALLOWED, never filtered in memory.
+// Query parameters: include (dotted paths), fields[type], sort, page[number]
+// and page[size] (10 by default, 25 at most), filter[q][<attr>_<predicate>]
+// and filter[<name>]. Every filter becomes a resource.Condition of the
+// library's list request, evaluated by the database with bound values
+// (nothing is filtered in memory, no SQL is built here):
 //
-// The cost of page numbers: the library pages by keyset cursor and counts
-// nothing, so a list walks every keyset page of the list (100 rows a
-// query) to count meta.record_count and to reach page[number]; it keeps
-// only the requested page (descending, the last number×size items).
-// Lists without an organization_id filter run over the caller's
-// organizations, merged by id. This is linear in the length of the list.
+//   - every predicate of SPEC C: eq, not_eq, lt, lteq, gt, gteq, in,
+//     not_in, cont, not_cont, start, not_start, end, not_end (the text
+//     matches are case-insensitive), matches and does_not_match (a SQL LIKE
+//     pattern), present, blank, null, not_null, true, false (each takes
+//     true or false), jcont (a JSON object the attribute contains, e.g.
+//     metadata); <predicate>_any and <predicate>_all (a comma list, any or
+//     every value), eq_or_null, not_eq_or_null, in_or_null,
+//     not_in_or_null, and not_eq_all;
+//   - a_or_b_<predicate>: the condition holds for attribute a or b;
+//   - filter[<attr>]=v is <attr>_eq (filter[organization_id],
+//     filter[role_id], filter[status], ...); filter[ids]=a,b is id_in;
+//     filter[created_at_from] and filter[updated_at_from] are _gteq,
+//     filter[created_at_to] and filter[updated_at_to] _lt.
+//
+// The attributes are the wire names, and the relationships' ids
+// (role_id, membership_profile_id, api_credential_id, organization_id,
+// ...): storage keeps an allowlist per list (the resource's stored
+// attributes, plus id, reference, reference_origin, metadata, created_at,
+// updated_at) and refuses any other with a validation error, answered 400
+// FILTER_NOT_ALLOWED whose source.parameter is the query parameter, as is
+// a value the attribute cannot take (created_at_gt=yesterday, true on a
+// text). Attributes of related resources (organization_name_start,
+// role_kind_eq) and computed ones (test_enabled, subscription_info) are
+// not in the allowlists. sort=a,-b sorts by those attributes (not JSON
+// ones), ascending or descending, then by id; any other is 400
+// INVALID_SORT_CRITERIA.
+//
+// The cost of page numbers: page[number] and page[size] are an offset and a
+// limit of one query, with a COUNT query for meta.record_count and
+// meta.page_count: linear in the offset in the database, no longer in Go.
+// Lists of the resources of organizations (memberships, roles, ...)
+// without an organization (filter[organization_id], organization_id_eq, or
+// a relationship's list) run over the caller's organizations: one query
+// and one count when there is one; over several, one count each and a
+// merge of their lists in the requested order that reads at most
+// offset+size items of each (a walk linear in the offset, in Go: the
+// library lists one organization at a time). That merge compares sort
+// values as Go does (bytes, nulls first): where the database collates text
+// otherwise, organizations interleave differently than one query would
+// order them, but every item is on one page and the counts are exact.
+//
+// A bearer token that does not authenticate is recorded as an
+// audit.BadToken security event (Provisioner.RecordSecurityEvent) with the
+// client's address, the endpoint ("GET /api/user") and at most the
+// token's first 8 characters (at most half of a short token), never the
+// token.
 //
 // The same handler serves the two other membership APIs of SPEC D, in
 // plain JSON (application/json), through the same facade calls, with the

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/provisionkit/provisioning/fault"
 )
@@ -84,10 +85,56 @@ func (b inBody) source(field string) (string, string) {
 	return "/data/attributes/" + field, ""
 }
 
-// inQuery points at the filter parameter of a field.
-type inQuery struct{}
+// inQuery points at the query parameter of a field a list request's
+// refusal names: the library names the i-th condition filter[i] and the
+// i-th sort key sort[i]; filters[i] is the parameter condition i came from
+// ("" for a relationship's own condition).
+type inQuery struct{ filters []string }
 
-func (inQuery) source(field string) (string, string) { return "", "filter[q][" + field + "_eq]" }
+func (q inQuery) source(field string) (string, string) {
+	if i, ok := indexed(field, "filter"); ok {
+		if i >= 0 && i < len(q.filters) && q.filters[i] != "" {
+			return "", q.filters[i]
+		}
+		return "", "filter"
+	}
+	switch {
+	case field == "filter":
+		return "", "filter"
+	case field == "sort" || strings.HasPrefix(field, "sort["):
+		return "", "sort"
+	case field == "page":
+		return "", "page[number]"
+	}
+	return "", "filter[" + field + "]"
+}
+
+// code is the error code of a refused field of a list request.
+func (inQuery) code(field string) string {
+	switch {
+	case field == "filter" || strings.HasPrefix(field, "filter["):
+		return "FILTER_NOT_ALLOWED"
+	case field == "sort" || strings.HasPrefix(field, "sort["):
+		return "INVALID_SORT_CRITERIA"
+	case field == "page":
+		return "INVALID_PAGE_VALUE"
+	}
+	return "INVALID_FILTER_VALUE"
+}
+
+// indexed reads field as name[i].
+func indexed(field, name string) (int, bool) {
+	rest, ok := strings.CutPrefix(field, name+"[")
+	if !ok {
+		return 0, false
+	}
+	rest, ok = strings.CutSuffix(rest, "]")
+	if !ok {
+		return 0, false
+	}
+	i, err := strconv.Atoi(rest)
+	return i, err == nil
+}
 
 // named are the statuses and codes of the named cases that do not follow
 // their kind's.
@@ -164,19 +211,22 @@ var (
 )
 
 func validationObjects(ve *fault.ValidationError, w where) (int, []*apiError, bool) {
-	status, code := http.StatusUnprocessableEntity, "VALIDATION_ERROR"
-	if _, ok := w.(inQuery); ok {
-		status, code = http.StatusBadRequest, "INVALID_FILTER_VALUE"
+	status, code := http.StatusUnprocessableEntity, func(string) string { return "VALIDATION_ERROR" }
+	if q, ok := w.(inQuery); ok {
+		status, code = http.StatusBadRequest, q.code
 	}
 	objs := make([]*apiError, 0, len(ve.Fields))
 	for _, f := range ve.Fields {
-		e := problem(status, code, f.Message, f.Field+" - "+f.Message)
+		e := problem(status, code(f.Field), f.Message, f.Field+" - "+f.Message)
 		e.Pointer, e.Parameter = w.source(f.Field)
+		if e.Parameter != "" {
+			e.Detail = e.Parameter + " - " + f.Message
+		}
 		e.Meta = map[string]any{"error": f.Code}
 		objs = append(objs, e)
 	}
 	if len(objs) == 0 {
-		objs = append(objs, problem(status, code, "Invalid input", ve.Error()))
+		objs = append(objs, problem(status, code(""), "Invalid input", ve.Error()))
 	}
 	return status, objs, false
 }

@@ -1,6 +1,6 @@
 package httpapi
 
-import "context"
+import "github.com/provisionkit/provisioning/resource"
 
 // Exported for the tests of httpapi_test.
 var (
@@ -8,23 +8,18 @@ var (
 	DecodeRequest = decodeRequest
 )
 
-// Take returns the window (page number, size, order) of a list of the n
-// items 0..n-1, and the total take counted.
-func Take(n, number, size int, desc bool) ([]int, int, error) {
-	next := 0
-	s := func(context.Context) (object, bool, error) {
-		if next == n {
-			return nil, false, nil
-		}
-		next++
-		return next - 1, true, nil
+// Conditions parses a raw query string and returns the library conditions
+// of its filters, in the order of the list request.
+func Conditions(raw string) ([]resource.Condition, error) {
+	q, err := parseQuery(raw)
+	if err != nil {
+		return nil, err
 	}
-	items, total, err := take(context.Background(), s, window{number: number, size: size, desc: desc})
-	out := make([]int, len(items))
-	for i, v := range items {
-		out[i] = v.(int)
+	out := make([]resource.Condition, len(q.filters))
+	for i, p := range q.filters {
+		out[i] = p.condition()
 	}
-	return out, total, err
+	return out, nil
 }
 
 // ErrorObject is an error object as the tests read it.

@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"github.com/provisionkit/provisioning"
+	"github.com/provisionkit/provisioning/audit"
+	"github.com/provisionkit/provisioning/fault"
 	"github.com/provisionkit/provisioning/token"
 )
 
@@ -258,13 +260,36 @@ func (c *call) authenticate() error {
 	if !ok || bearer == "" {
 		return errInvalidToken
 	}
-	pr, err := c.h.auth.Authenticate(c.r.Context(), strings.TrimSpace(bearer))
+	bearer = strings.TrimSpace(bearer)
+	pr, err := c.h.auth.Authenticate(c.r.Context(), bearer)
+	if err != nil && fault.KindOf(err) == fault.Unauthenticated {
+		c.badToken(bearer)
+	}
 	if err != nil {
 		return err
 	}
 	pr.IP = c.h.clientIP(c.r)
 	c.pr, c.s = pr, c.h.p.As(pr)
 	return nil
+}
+
+// tokenPrefixLen is how much of a bad token a security event keeps: enough
+// to tell tokens apart (the issuer's are token.Prefix and 43 characters),
+// never the whole of a short one.
+const tokenPrefixLen = 8
+
+// badToken records a bearer token that did not authenticate: an
+// audit.BadToken security event with the token's first characters (at
+// most tokenPrefixLen, at most half of it), the client's address and the
+// endpoint. A failure to record is the library's to log.
+func (c *call) badToken(bearer string) {
+	runes := []rune(bearer)
+	e := audit.SecurityEvent{Kind: audit.BadToken, Operation: c.r.Pattern, Reason: "unauthenticated",
+		Detail: "token prefix " + string(runes[:min(tokenPrefixLen, len(runes)/2)])}
+	if ip := c.h.clientIP(c.r); ip.IsValid() {
+		e.IP = ip.String()
+	}
+	_ = c.h.p.RecordSecurityEvent(c.r.Context(), e) // the kind is valid: never refused
 }
 
 // baseURL is the scheme and host of links: WithBaseURL's, or the request's.

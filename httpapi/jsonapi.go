@@ -174,8 +174,7 @@ func (e *encoder) fill(ctx context.Context, k *kind, v object, ro *resourceObjec
 // caller may not read is linked to nothing.
 func (e *encoder) related(ctx context.Context, r *rel, target *kind, v object) ([]object, error) {
 	if r.many != nil {
-		items, _, err := e.c.collect(ctx, target, r.many(v), window{size: -1})
-		return items, err
+		return e.c.all(ctx, target, r.many(v))
 	}
 	id := r.one(v)
 	if id == "" {

@@ -2,9 +2,9 @@ package httpapi
 
 import (
 	"context"
+	"maps"
 	"slices"
 	"strconv"
-	"strings"
 
 	"github.com/provisionkit/provisioning"
 	"github.com/provisionkit/provisioning/fault"
@@ -15,8 +15,9 @@ import (
 // (*membership.Membership, ...).
 type object = any
 
-// conds are equality conditions on a list, keyed by wire attribute
-// (organization_id, status, ...): the fields of the library's filter structs.
+// conds are the equality conditions of a to-many relationship's list, keyed
+// by wire attribute: organization_id (the library's filter field) and the
+// attributes that link the items (role_id, resource_id, ...).
 type conds map[string]string
 
 // kind describes one resource type on the wire and the facade calls that
@@ -30,13 +31,13 @@ type kind struct {
 	// for telling a read-only attribute from an unknown one.
 	attrNames map[string]bool
 	get       func(s *provisioning.Session, ctx context.Context, id string) (object, error)
-	list      func(s *provisioning.Session, ctx context.Context, c conds, pr resource.PageRequest) (resource.Page[object], error)
-	create    func(in *input) action[object]
-	update    func(id string, in *input) action[object]
-	del       func(s *provisioning.Session, ctx context.Context, id string) error
-	// filters is the allowlist: a predicate (name_eq, or the named filter
-	// organization_id) → the condition it sets.
-	filters map[string]string
+	// list is the facade's list call, in organization org (ignored by the
+	// lists that are not orgScoped); pr carries the conditions, sort keys
+	// and page, which storage checks against its allowlist of the list.
+	list   func(s *provisioning.Session, ctx context.Context, org string, pr resource.PageRequest) (resource.Page[object], error)
+	create func(in *input) action[object]
+	update func(id string, in *input) action[object]
+	del    func(s *provisioning.Session, ctx context.Context, id string) error
 	// orgScoped: the library lists one organization at a time; without an
 	// organization_id condition the list runs over the caller's organizations.
 	orgScoped bool
@@ -79,12 +80,10 @@ type spec[T any] struct {
 	attrs     func(*T) map[string]any
 	rels      []relSpec[T]
 	get       func(s *provisioning.Session, ctx context.Context, id string) (*T, error)
-	list      func(s *provisioning.Session, ctx context.Context, c conds, pr resource.PageRequest) (resource.Page[T], error)
+	list      func(s *provisioning.Session, ctx context.Context, org string, pr resource.PageRequest) (resource.Page[T], error)
 	create    func(in *input) action[*T]            // reads the body, returns the call
 	update    func(id string, in *input) action[*T] // idem
 	del       func(s *provisioning.Session, ctx context.Context, id string) error
-	filters   []string          // attributes filterable with _eq (and filter[<attr>])
-	extra     map[string]string // other predicates → conditions
 	orgScoped bool
 	fieldRels map[string]string // library field → relationship, beside the relationships' own names
 }
@@ -111,7 +110,7 @@ func (sp spec[T]) kind() *kind {
 		get: func(s *provisioning.Session, ctx context.Context, id string) (object, error) {
 			return nilSafe(sp.get(s, ctx, id))
 		},
-		attrNames: map[string]bool{}, filters: map[string]string{}, fieldRels: map[string]string{}}
+		attrNames: map[string]bool{}, fieldRels: map[string]string{}}
 	for name := range sp.attrs(new(T)) {
 		k.attrNames[name] = true
 	}
@@ -129,16 +128,10 @@ func (sp spec[T]) kind() *kind {
 	for f, r := range sp.fieldRels {
 		k.fieldRels[f] = r
 	}
-	for _, f := range sp.filters {
-		k.filters[f+"_eq"], k.filters[f] = f, f
-	}
-	for p, c := range sp.extra {
-		k.filters[p] = c
-	}
 	if sp.list != nil {
-		k.list = func(s *provisioning.Session, ctx context.Context, c conds, pr resource.PageRequest) (resource.Page[object], error) {
-			p, err := sp.list(s, ctx, c, pr)
-			out := resource.Page[object]{Items: make([]object, len(p.Items)), Next: p.Next}
+		k.list = func(s *provisioning.Session, ctx context.Context, org string, pr resource.PageRequest) (resource.Page[object], error) {
+			p, err := sp.list(s, ctx, org, pr)
+			out := resource.Page[object]{Items: make([]object, len(p.Items)), Next: p.Next, Total: p.Total}
 			for i := range p.Items {
 				out.Items[i] = &p.Items[i]
 			}
@@ -172,91 +165,63 @@ func nilSafe[T any](v *T, err error) (object, error) {
 
 func isNotFound(err error) bool { return err != nil && fault.KindOf(err) == fault.NotFound }
 
-// listing is a query bound to a kind's list.
+// listing is a query bound to a kind's list: the library's page request
+// (conditions, sort keys, offset, limit, count) and the organization of its
+// filter struct.
 type listing struct {
-	conds  conds
-	empty  bool // two conditions on one field contradict each other
-	window window
+	org string // the filter's OrganizationID; "" for the caller's organizations
+	pr  resource.PageRequest
+	// params names the query parameter of each condition of pr.Where, for
+	// the library's refusals (filter[i]); "" for a relationship's own.
+	params       []string
+	number, size int // page[number] and page[size]
 }
 
-// bindList checks the query against k's list: filters through the
-// allowlist, sort keys, page; the fixed conditions (of a relationship) are
-// ANDed with the filters.
-func (q *query) bindList(k *kind, fixed conds) (listing, error) {
-	l := listing{conds: conds{}}
-	var errs apiErrors
-	set := func(c, v string) {
-		if old, ok := l.conds[c]; ok && old != v {
-			l.empty = true
-		}
-		l.conds[c] = v
-	}
-	for c, v := range fixed {
-		set(c, v)
+// bindList maps the query onto k's list: every predicate onto a condition,
+// the sort keys, page[number] and page[size] onto an offset and a limit
+// with a count. Nothing is checked against an allowlist here: storage
+// refuses what the list does not allow, and the refusal names the
+// parameter (see inQuery). fixed are a relationship's conditions.
+func (q *query) bindList(k *kind, fixed conds) listing {
+	l := listing{org: fixed["organization_id"], number: max(q.number, 1), size: q.size}
+	if l.size == 0 {
+		l.size = DefaultPageSize
 	}
 	for _, p := range q.filters {
-		c, err := k.condition(p)
-		if err != nil {
-			errs = append(errs, err)
+		c := p.condition()
+		l.pr.Where = append(l.pr.Where, c)
+		l.params = append(l.params, p.param)
+		if l.org == "" && k.orgScoped && names(c, "organization_id") {
+			l.org = c.Values[0] // also in Where: a second organization_id_eq narrows to nothing
+		}
+	}
+	l.org, l.pr.Where, l.params = fixed.bind(k, l.org, l.pr.Where, l.params)
+	for _, s := range q.sort {
+		l.pr.Sort = append(l.pr.Sort, resource.SortKey{Field: s.field, Desc: s.desc})
+	}
+	l.pr.Offset, l.pr.Limit, l.pr.Count = (l.number-1)*l.size, l.size, true
+	return l
+}
+
+// names reports whether c is attr_eq with one value (filter[attr] too).
+func names(c resource.Condition, attr string) bool {
+	return len(c.Fields) == 1 && c.Fields[0] == attr && c.Op == resource.Eq && c.Mode == resource.One &&
+		!c.OrNull && len(c.Values) == 1
+}
+
+// bind adds a relationship's conditions to a list of k: organization_id as
+// the organization of the library's filter (when k lists by organization),
+// the others as equality conditions after where, without a parameter.
+func (cs conds) bind(k *kind, org string, where []resource.Condition, params []string) (string, []resource.Condition, []string) {
+	for _, f := range slices.Sorted(maps.Keys(cs)) {
+		if f == "organization_id" && k.orgScoped {
+			org = cs[f]
 			continue
 		}
-		set(c, p.values[0])
+		where = append(where, resource.Condition{Fields: []string{f}, Op: resource.Eq, Values: []string{cs[f]}})
+		params = append(params, "")
 	}
-	desc, err := k.sortOrder(q.sort)
-	if err != nil {
-		errs = append(errs, err)
-	}
-	l.window = window{number: max(q.number, 1), size: q.size, desc: desc}
-	if l.window.size == 0 {
-		l.window.size = DefaultPageSize
-	}
-	return l, errs.errOrNil()
-}
-
-// condition maps a predicate onto the library's filter through the
-// allowlist. What the library cannot filter by is refused, never filtered
-// in memory.
-func (k *kind) condition(p predicate) (string, *apiError) {
-	key := p.attrs[0]
-	if p.matcher != "" {
-		key += "_" + p.matcher
-	}
-	c, ok := k.filters[key]
-	if ok && len(p.attrs) == 1 && len(p.values) == 1 {
-		return c, nil
-	}
-	return "", badParam("FILTER_NOT_ALLOWED", p.param, "The library cannot filter "+k.typ+" by "+strconv.Quote(p.param)+"; "+k.filterHint())
-}
-
-// filterHint lists the filters k supports.
-func (k *kind) filterHint() string {
-	var qs []string
-	for f := range k.filters {
-		if slices.ContainsFunc(matchers, func(m string) bool { return strings.HasSuffix(f, "_"+m) }) {
-			qs = append(qs, f)
-		}
-	}
-	if len(qs) == 0 {
-		return "it takes no filter."
-	}
-	slices.Sort(qs)
-	return "supported: filter[q][x] for x in " + strings.Join(qs, ", ") + " (also filter[<attribute>] for each _eq)."
-}
-
-// sortOrder checks the sort keys: the library lists by id, which is
-// creation order, so id and created_at are the sortable fields. It reports
-// whether the order is descending.
-func (k *kind) sortOrder(keys []sortKey) (bool, *apiError) {
-	for _, s := range keys {
-		if s.field != "id" && s.field != "created_at" {
-			return false, badParam("INVALID_SORT_CRITERIA", "sort", "The library cannot sort "+k.typ+" by "+strconv.Quote(s.field)+
-				"; lists are sorted by id or created_at (creation order), ascending or descending.")
-		}
-	}
-	if len(keys) == 0 {
-		return false, nil
-	}
-	return keys[0].desc, nil
+	return org, where, params
 }
 
 // bindShape checks include and fields against k (every endpoint).

@@ -1,154 +1,219 @@
 package httpapi
 
 import (
+	"cmp"
 	"context"
+	"fmt"
+	"reflect"
+	"strings"
 
 	"github.com/provisionkit/provisioning/access"
 	"github.com/provisionkit/provisioning/organization"
 	"github.com/provisionkit/provisioning/resource"
 )
 
-// window is the page of a list a request asks for: page[number] and
-// page[size] over the list in ascending or descending id order. size -1
-// asks for every item.
-type window struct {
-	number, size int
-	desc         bool
-}
-
-// stream yields the items of a list in ascending id order; ok is false
-// after the last one.
-type stream func(ctx context.Context) (v object, ok bool, err error)
-
-// pages streams a list by walking its keyset pages, the largest the
-// library serves at a time.
-func pages(list func(ctx context.Context, pr resource.PageRequest) (resource.Page[object], error)) stream {
-	var buf []object
-	next, done := "", false
-	return func(ctx context.Context) (object, bool, error) {
-		for len(buf) == 0 {
-			if done {
-				return nil, false, nil
-			}
-			p, err := list(ctx, resource.PageRequest{After: next, Limit: resource.MaxPageLimit})
-			if err != nil {
-				return nil, false, err
-			}
-			buf, next, done = p.Items, p.Next, p.Next == ""
-		}
-		v := buf[0]
-		buf = buf[1:]
-		return v, true, nil
+// collect serves a list: the items of the page l asks for and the number
+// of items of the whole (narrowed) list. A list of one organization (or
+// one that is not by organization) is one facade call: the database
+// filters, sorts, skips the offset and counts. A list over the caller's
+// organizations is one call when there is one organization, a merge
+// otherwise (see merged).
+func (c *call) collect(ctx context.Context, k *kind, l listing) ([]object, int, error) {
+	if !k.orgScoped || l.org != "" {
+		p, err := k.list(c.s, ctx, l.org, l.pr)
+		return p.Items, p.Total, err
 	}
+	orgs, err := c.organizations(ctx)
+	switch {
+	case err != nil:
+		return nil, 0, err
+	case len(orgs) == 0:
+		return nil, 0, nil
+	case len(orgs) == 1:
+		p, err := k.list(c.s, ctx, orgs[0], l.pr)
+		return p.Items, p.Total, err
+	}
+	return c.merged(ctx, k, orgs, l.pr)
 }
 
-// merge streams the union of streams in ascending id order (each is
-// ascending already): a list over several organizations.
-func merge(id func(object) string, streams []stream) stream {
-	heads := make([]object, len(streams))
-	live := make([]bool, len(streams))
-	started := false
-	return func(ctx context.Context) (object, bool, error) {
-		if !started {
-			started = true
-			for i, s := range streams {
-				v, ok, err := s(ctx)
-				if err != nil {
-					return nil, false, err
-				}
-				heads[i], live[i] = v, ok
-			}
+// merged serves a list over several organizations: the facade lists one
+// organization at a time. The total is the sum of each organization's
+// count. The page is a merge of the organizations' lists, each in the
+// list's order from the database, of which the merge reads at most
+// offset+size items per organization (pages of up to
+// resource.MaxPageLimit): a walk linear in the offset, in Go, where the
+// one-organization list has an OFFSET query. The merge compares the values
+// of the sort keys as Go does (byte order, nulls first), then ids, which
+// may differ from the database's collation: the pages then interleave the
+// organizations differently from a single sorted query, but every item is
+// still on exactly one page and the counts are exact.
+func (c *call) merged(ctx context.Context, k *kind, orgs []string, pr resource.PageRequest) ([]object, int, error) {
+	need := pr.Offset + pr.Limit
+	streams := make([]*orgList, len(orgs))
+	total := 0
+	for i, org := range orgs {
+		streams[i] = &orgList{k: k, org: org, pr: pr, left: need}
+		if err := streams[i].fill(ctx, c, true); err != nil {
+			return nil, 0, err
 		}
+		total += streams[i].total
+	}
+	var page []object
+	for n := 0; n < need; n++ {
 		best := -1
-		for i := range streams {
-			if live[i] && (best < 0 || id(heads[i]) < id(heads[best])) {
+		for i, s := range streams {
+			if len(s.buf) > 0 && (best < 0 || compareKeys(s.buf[0].keys, streams[best].buf[0].keys, pr.Sort) < 0) {
 				best = i
 			}
 		}
 		if best < 0 {
-			return nil, false, nil
-		}
-		v := heads[best]
-		next, ok, err := streams[best](ctx)
-		if err != nil {
-			return nil, false, err
-		}
-		heads[best], live[best] = next, ok
-		return v, true, nil
-	}
-}
-
-// take walks the whole stream, counting its items, and keeps those of the
-// window. Ascending, it keeps the window's items as they pass; descending,
-// the last number*size items (a ring), whose oldest are the page.
-func take(ctx context.Context, s stream, w window) ([]object, int, error) {
-	if w.size < 0 {
-		w = window{number: 1, size: int(^uint(0) >> 1)}
-	}
-	lo := (w.number - 1) * w.size
-	var kept []object
-	total, start := 0, 0
-	keep := w.number * w.size
-	for {
-		v, ok, err := s(ctx)
-		if err != nil {
-			return nil, 0, err
-		}
-		if !ok {
 			break
 		}
-		switch {
-		case !w.desc && total >= lo && total < lo+w.size:
-			kept = append(kept, v)
-		case w.desc && len(kept) < keep:
-			kept = append(kept, v)
-		case w.desc:
-			kept[start] = v
-			start = (start + 1) % len(kept)
+		s := streams[best]
+		v := s.buf[0]
+		s.buf = s.buf[1:]
+		if len(s.buf) == 0 {
+			if err := s.fill(ctx, c, false); err != nil {
+				return nil, 0, err
+			}
 		}
-		total++
-	}
-	if !w.desc {
-		return kept, total, nil
-	}
-	kept = append(kept[start:], kept[:start]...) // oldest first: ascending indexes total-len(kept) ...
-	first := total - len(kept)
-	from, to := max(total-keep, 0)-first, total-lo-first
-	if to <= 0 {
-		return nil, total, nil
-	}
-	page := kept[from:to]
-	for i, j := 0, len(page)-1; i < j; i, j = i+1, j-1 {
-		page[i], page[j] = page[j], page[i]
+		if n >= pr.Offset {
+			page = append(page, v.obj)
+		}
 	}
 	return page, total, nil
 }
 
-// collect lists k with conditions c: the window's items and the total.
-// The total (meta.record_count) and page numbers walk the whole list: the
-// library counts nothing and pages by keyset (see the package documentation).
-func (c *call) collect(ctx context.Context, k *kind, cs conds, w window) ([]object, int, error) {
-	list := func(cs conds) stream {
-		return pages(func(ctx context.Context, pr resource.PageRequest) (resource.Page[object], error) {
-			return k.list(c.s, ctx, cs, pr)
-		})
+// orgList reads one organization's part of a merged list, in order, by
+// offset pages.
+type orgList struct {
+	k     *kind
+	org   string
+	pr    resource.PageRequest // the list's conditions and sort keys
+	next  int                  // the offset of the next page
+	left  int                  // items the merge may still need from here
+	done  bool
+	buf   []keyed
+	total int // the organization's count
+}
+
+// keyed is an item and the values the merge compares: the sort keys', then
+// the id.
+type keyed struct {
+	obj  object
+	keys []any
+}
+
+// fill reads the next page of l (counting the list with count).
+func (l *orgList) fill(ctx context.Context, c *call, count bool) error {
+	if l.done || l.left <= 0 {
+		l.done = true
+		return nil
 	}
-	if !k.orgScoped || cs["organization_id"] != "" {
-		return take(ctx, list(cs), w)
-	}
-	orgs, err := c.organizations(ctx)
+	size := min(l.left, resource.MaxPageLimit)
+	p, err := l.k.list(c.s, ctx, l.org, resource.PageRequest{Where: l.pr.Where, Sort: l.pr.Sort, Offset: l.next, Limit: size, Count: count})
 	if err != nil {
-		return nil, 0, err
+		return err
 	}
-	streams := make([]stream, len(orgs))
-	for i, org := range orgs {
-		scoped := conds{"organization_id": org}
-		for f, v := range cs {
-			scoped[f] = v
+	if count {
+		l.total = p.Total
+	}
+	for _, v := range p.Items {
+		l.buf = append(l.buf, keyed{obj: v, keys: sortValues(l.k, v, l.pr.Sort)})
+	}
+	l.next += len(p.Items)
+	l.left -= len(p.Items)
+	l.done = len(p.Items) < size
+	return nil
+}
+
+// sortValues returns the values of v the merge compares: each sort key's
+// (its attribute on the wire, or the id a relationship links to for
+// <relationship>_id; nil when v has neither), then the id.
+func sortValues(k *kind, v object, keys []resource.SortKey) []any {
+	out := make([]any, 0, len(keys)+1)
+	var attrs map[string]any
+	for _, key := range keys {
+		if attrs == nil {
+			attrs = k.attrs(v)
 		}
-		streams[i] = list(scoped)
+		val, ok := attrs[key.Field]
+		if !ok && key.Field == "id" {
+			val = k.id(v)
+		} else if r := k.rel(strings.TrimSuffix(key.Field, "_id")); !ok && r != nil && r.one != nil {
+			val = nullable(r.one(v))
+		}
+		out = append(out, val)
 	}
-	return take(ctx, merge(k.id, streams), w)
+	return append(out, k.id(v))
+}
+
+// compareKeys orders two items of a merged list: by the sort keys (each
+// ascending or descending), then by id, ascending, as storage does.
+func compareKeys(a, b []any, keys []resource.SortKey) int {
+	for i, key := range keys {
+		if d := compareValues(a[i], b[i]); d != 0 {
+			if key.Desc {
+				return -d
+			}
+			return d
+		}
+	}
+	return compareValues(a[len(a)-1], b[len(b)-1])
+}
+
+// compareValues orders two attribute values: null first, then false before
+// true, numbers by value, text (and times, which the wire writes in one
+// fixed format) by bytes.
+func compareValues(a, b any) int {
+	if a == nil || b == nil {
+		return cmp.Compare(nonNil(a), nonNil(b))
+	}
+	x, y := reflect.ValueOf(a), reflect.ValueOf(b)
+	switch {
+	case x.Kind() == reflect.Bool && y.Kind() == reflect.Bool:
+		return cmp.Compare(boolInt(x.Bool()), boolInt(y.Bool()))
+	case x.CanInt() && y.CanInt():
+		return cmp.Compare(x.Int(), y.Int())
+	case x.CanFloat() && y.CanFloat():
+		return cmp.Compare(x.Float(), y.Float())
+	case x.Kind() == reflect.String && y.Kind() == reflect.String:
+		return strings.Compare(x.String(), y.String())
+	}
+	return strings.Compare(fmt.Sprint(a), fmt.Sprint(b))
+}
+
+func nonNil(v any) int {
+	if v == nil {
+		return 0
+	}
+	return 1
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// all returns every item of a relationship's list (fixed: its conditions),
+// by keyset pages: the linkage and included resources of a to-many include.
+func (c *call) all(ctx context.Context, k *kind, fixed conds) ([]object, error) {
+	org, where, _ := fixed.bind(k, "", nil, nil)
+	var out []object
+	pr := resource.PageRequest{Where: where, Limit: resource.MaxPageLimit}
+	for {
+		p, err := k.list(c.s, ctx, org, pr)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, p.Items...)
+		if p.Next == "" {
+			return out, nil
+		}
+		pr.After = p.Next
+	}
 }
 
 // organizations returns the ids of the caller's organizations: a user's
@@ -162,20 +227,19 @@ func (c *call) organizations(ctx context.Context) ([]string, error) {
 		}
 		return []string{cred.OrganizationID}, nil
 	}
-	s := pages(func(ctx context.Context, p resource.PageRequest) (resource.Page[object], error) {
-		page, err := c.s.ListOrganizations(ctx, organization.Filter{PageRequest: p})
-		out := resource.Page[object]{Next: page.Next}
-		for _, o := range page.Items {
-			out.Items = append(out.Items, o.ID)
-		}
-		return out, err
-	})
 	var ids []string
+	f := organization.Filter{PageRequest: resource.PageRequest{Limit: resource.MaxPageLimit}}
 	for {
-		v, ok, err := s(ctx)
-		if err != nil || !ok {
-			return ids, err
+		page, err := c.s.ListOrganizations(ctx, f)
+		if err != nil {
+			return nil, err
 		}
-		ids = append(ids, v.(string))
+		for _, o := range page.Items {
+			ids = append(ids, o.ID)
+		}
+		if page.Next == "" {
+			return ids, nil
+		}
+		f.After = page.Next
 	}
 }

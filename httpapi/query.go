@@ -7,14 +7,16 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/provisionkit/provisioning/resource"
 )
 
 // Page sizes (SPEC C): page[size] defaults to 10 and is at most 25.
 const (
 	DefaultPageSize = 10
 	MaxPageSize     = 25
-	// MaxPageNumber bounds page[number]: a page number is served by walking
-	// the keyset pages before it (see the package documentation).
+	// MaxPageNumber bounds page[number]: a page number is an OFFSET in the
+	// database, whose cost grows with it (see the package documentation).
 	MaxPageNumber = 100_000
 	maxQueryItems = 64 // include paths, fields, sort keys, filters: each at most
 	maxIncludeLen = 4  // segments of a dotted include path
@@ -41,11 +43,13 @@ type sortKey struct {
 }
 
 // predicate is one filter: filter[q][<attr>_<matcher>]=v (attrs joined by
-// _or_ combine with OR), or filter[<name>]=v (matcher "").
+// _or_ combine with OR), or filter[<name>]=v, read as the predicate it
+// stands for (filter[status]: status_eq; filter[ids]: id_in;
+// filter[created_at_from]: created_at_gteq).
 type predicate struct {
 	param   string   // the parameter as sent, for error sources
 	attrs   []string // the attributes, e.g. [user_email]
-	matcher string   // e.g. "cont", "" for filter[<name>]
+	matcher string   // e.g. "cont", "not_eq_all", "in_or_null"
 	values  []string // one value, or the comma list of the array matchers
 }
 
@@ -242,14 +246,53 @@ func predicateValues(param, m, v string) ([]string, *apiError) {
 	return []string{v}, nil
 }
 
-// addNamedFilter parses the JSONAPI::Resources filters filter[<name>]=v
-// (organization_id, role_id, created_at_from...).
+// namedFilters are the filter[<name>] parameters of JSONAPI::Resources that
+// are not filter[<attribute>] (status_eq): name → attribute and matcher.
+var namedFilters = map[string][2]string{
+	"ids":             {"id", "in"},
+	"created_at_from": {"created_at", "gteq"},
+	"created_at_to":   {"created_at", "lt"},
+	"updated_at_from": {"updated_at", "gteq"},
+	"updated_at_to":   {"updated_at", "lt"},
+}
+
+// addNamedFilter parses the JSONAPI::Resources filters filter[<name>]=v:
+// filter[<attribute>] is <attribute>_eq (organization_id, role_id, status,
+// ...), the others are those of namedFilters.
 func (q *query) addNamedFilter(param, name, v string) *apiError {
 	if name == "" {
 		return badParam("FILTER_NOT_ALLOWED", param, "The filter "+param+" is not allowed.")
 	}
-	q.filters = append(q.filters, predicate{param: param, attrs: []string{name}, values: []string{v}})
+	attr, m := name, "eq"
+	if nf, ok := namedFilters[name]; ok {
+		attr, m = nf[0], nf[1]
+	}
+	values, err := predicateValues(param, m, v)
+	if err != nil {
+		return err
+	}
+	q.filters = append(q.filters, predicate{param: param, attrs: []string{attr}, matcher: m, values: values})
 	return nil
+}
+
+// condition maps the predicate onto the library's condition: the matcher's
+// _or_null suffix is OrNull, its _any or _all suffix the Mode, the rest the
+// predicate; the attributes pass as they are named (storage's allowlist of
+// each list decides which it takes).
+func (p predicate) condition() resource.Condition {
+	m, orNull := strings.CutSuffix(p.matcher, "_or_null")
+	mode := resource.One
+	if base, ok := strings.CutSuffix(m, "_any"); ok {
+		m, mode = base, resource.Any
+	} else if base, ok := strings.CutSuffix(m, "_all"); ok {
+		m, mode = base, resource.All
+	}
+	values := p.values
+	if boolMatcher(m) { // parsed by predicateValues: TRUE, 1, t... become true
+		b, _ := strconv.ParseBool(values[0])
+		values = []string{strconv.FormatBool(b)}
+	}
+	return resource.Condition{Fields: p.attrs, Op: resource.Op(m), Values: values, Mode: mode, OrNull: orNull}
 }
 
 // listParams reports whether the query has parameters only lists take.

@@ -4,14 +4,12 @@ import (
 	"context"
 	"maps"
 	"net/http"
-	"time"
 
 	"github.com/provisionkit/provisioning"
 	"github.com/provisionkit/provisioning/access"
 	"github.com/provisionkit/provisioning/appmembership"
 	"github.com/provisionkit/provisioning/audit"
 	"github.com/provisionkit/provisioning/credential"
-	"github.com/provisionkit/provisioning/fault"
 	"github.com/provisionkit/provisioning/idp"
 	"github.com/provisionkit/provisioning/membership"
 	"github.com/provisionkit/provisioning/organization"
@@ -95,18 +93,6 @@ func belongsTo[T any](org func(*T) string) relSpec[T] {
 	return toOne("organization", typeOrganizations, org)
 }
 
-// The wire reads ISO-8601 times in filters.
-func parseTime(field, v string) (time.Time, error) {
-	if v == "" {
-		return time.Time{}, nil
-	}
-	t, err := time.Parse(time.RFC3339Nano, v)
-	if err != nil {
-		return t, fault.InvalidField("httpapi.list", field, "format", "must be an ISO-8601 time such as 2026-01-02T15:04:05Z")
-	}
-	return t, nil
-}
-
 var organizations = spec[organization.Organization]{
 	typ: typeOrganizations,
 	id:  func(o *organization.Organization) string { return o.ID },
@@ -130,10 +116,9 @@ var organizations = spec[organization.Organization]{
 		toMany("api_credentials", typeCredentials, func(o *organization.Organization) conds { return inOrg(o.ID) }),
 	},
 	get: (*provisioning.Session).GetOrganization,
-	list: func(s *provisioning.Session, ctx context.Context, c conds, pr resource.PageRequest) (resource.Page[organization.Organization], error) {
-		return s.ListOrganizations(ctx, organization.Filter{Name: c["name"], Slug: c["slug"], PageRequest: pr})
+	list: func(s *provisioning.Session, ctx context.Context, _ string, pr resource.PageRequest) (resource.Page[organization.Organization], error) {
+		return s.ListOrganizations(ctx, organization.Filter{PageRequest: pr})
 	},
-	filters: []string{"name", "slug"},
 	create: func(in *input) action[*organization.Organization] {
 		u := readOrganization(in)
 		c := organization.Create{Name: deref(u.Name), SupportPhone: deref(u.SupportPhone), SupportEmail: deref(u.SupportEmail),
@@ -192,11 +177,9 @@ var memberships = spec[membership.Membership]{
 		history(typeMemberships, func(m *membership.Membership) string { return m.OrganizationID }, func(m *membership.Membership) string { return m.ID }),
 	},
 	get: (*provisioning.Session).GetMembership,
-	list: func(s *provisioning.Session, ctx context.Context, c conds, pr resource.PageRequest) (resource.Page[membership.Membership], error) {
-		return s.ListMemberships(ctx, membership.Filter{OrganizationID: c["organization_id"], Status: membership.Status(c["status"]),
-			RoleID: c["role_id"], ProfileID: c["membership_profile_id"], UserEmail: c["user_email"], PageRequest: pr})
+	list: func(s *provisioning.Session, ctx context.Context, org string, pr resource.PageRequest) (resource.Page[membership.Membership], error) {
+		return s.ListMemberships(ctx, membership.Filter{OrganizationID: org, PageRequest: pr})
 	},
-	filters:   []string{"organization_id", "status", "role_id", "membership_profile_id", "user_email"},
 	orgScoped: true,
 	create: func(in *input) action[*membership.Membership] {
 		org, _ := in.one("organization", typeOrganizations)
@@ -236,10 +219,9 @@ var profiles = spec[profile.Profile]{
 		}),
 	},
 	get: (*provisioning.Session).GetProfile,
-	list: func(s *provisioning.Session, ctx context.Context, c conds, pr resource.PageRequest) (resource.Page[profile.Profile], error) {
-		return s.ListProfiles(ctx, profile.Filter{OrganizationID: c["organization_id"], Name: c["name"], PageRequest: pr})
+	list: func(s *provisioning.Session, ctx context.Context, org string, pr resource.PageRequest) (resource.Page[profile.Profile], error) {
+		return s.ListProfiles(ctx, profile.Filter{OrganizationID: org, PageRequest: pr})
 	},
-	filters:   []string{"organization_id", "name"},
 	orgScoped: true,
 	create: func(in *input) action[*profile.Profile] {
 		org, _ := in.one("organization", typeOrganizations)
@@ -276,10 +258,9 @@ var roles = spec[role.Role]{
 		history(typeRoles, func(r *role.Role) string { return r.OrganizationID }, func(r *role.Role) string { return r.ID }),
 	},
 	get: (*provisioning.Session).GetRole,
-	list: func(s *provisioning.Session, ctx context.Context, c conds, pr resource.PageRequest) (resource.Page[role.Role], error) {
-		return s.ListRoles(ctx, role.Filter{OrganizationID: c["organization_id"], Kind: role.Kind(c["kind"]), Name: c["name"], PageRequest: pr})
+	list: func(s *provisioning.Session, ctx context.Context, org string, pr resource.PageRequest) (resource.Page[role.Role], error) {
+		return s.ListRoles(ctx, role.Filter{OrganizationID: org, PageRequest: pr})
 	},
-	filters:   []string{"organization_id", "kind", "name"},
 	orgScoped: true,
 	create: func(in *input) action[*role.Role] {
 		org, _ := in.one("organization", typeOrganizations)
@@ -318,10 +299,9 @@ var permissions = spec[role.Permission]{
 		history(typePermissions, func(p *role.Permission) string { return p.OrganizationID }, func(p *role.Permission) string { return p.ID }),
 	},
 	get: (*provisioning.Session).GetPermission,
-	list: func(s *provisioning.Session, ctx context.Context, c conds, pr resource.PageRequest) (resource.Page[role.Permission], error) {
-		return s.ListPermissions(ctx, role.PermissionFilter{OrganizationID: c["organization_id"], RoleID: c["role_id"], Subject: c["subject"], PageRequest: pr})
+	list: func(s *provisioning.Session, ctx context.Context, org string, pr resource.PageRequest) (resource.Page[role.Permission], error) {
+		return s.ListPermissions(ctx, role.PermissionFilter{OrganizationID: org, PageRequest: pr})
 	},
-	filters:   []string{"organization_id", "role_id", "subject"},
 	orgScoped: true,
 	create: func(in *input) action[*role.Permission] {
 		roleID, _ := in.one("role", typeRoles)
@@ -375,16 +355,14 @@ var credentials = spec[apiCredential]{
 	get: func(s *provisioning.Session, ctx context.Context, id string) (*apiCredential, error) {
 		return wrapCredential(s.GetCredential(ctx, id))
 	},
-	list: func(s *provisioning.Session, ctx context.Context, c conds, pr resource.PageRequest) (resource.Page[apiCredential], error) {
-		p, err := s.ListCredentials(ctx, credential.Filter{OrganizationID: c["organization_id"], Kind: credential.Kind(c["kind"]),
-			Mode: credential.Mode(c["mode"]), Name: c["name"], ClientID: c["client_id"], RoleID: c["role_id"], PageRequest: pr})
-		out := resource.Page[apiCredential]{Next: p.Next, Items: make([]apiCredential, len(p.Items))}
+	list: func(s *provisioning.Session, ctx context.Context, org string, pr resource.PageRequest) (resource.Page[apiCredential], error) {
+		p, err := s.ListCredentials(ctx, credential.Filter{OrganizationID: org, PageRequest: pr})
+		out := resource.Page[apiCredential]{Next: p.Next, Total: p.Total, Items: make([]apiCredential, len(p.Items))}
 		for i, it := range p.Items {
 			out.Items[i] = apiCredential{Credential: it}
 		}
 		return out, err
 	},
-	filters:   []string{"organization_id", "kind", "mode", "name", "client_id", "role_id"},
 	orgScoped: true,
 	create: func(in *input) action[*apiCredential] {
 		org, _ := in.one("organization", typeOrganizations)
@@ -424,11 +402,9 @@ var appMemberships = spec[appmembership.AppMembership]{
 		toOne("role", typeRoles, func(a *appmembership.AppMembership) string { return a.RoleID }),
 	},
 	get: (*provisioning.Session).GetAppMembership,
-	list: func(s *provisioning.Session, ctx context.Context, c conds, pr resource.PageRequest) (resource.Page[appmembership.AppMembership], error) {
-		return s.ListAppMemberships(ctx, appmembership.Filter{OrganizationID: c["organization_id"], CredentialID: c["api_credential_id"],
-			MembershipID: c["membership_id"], ProfileID: c["membership_profile_id"], RoleID: c["role_id"], PageRequest: pr})
+	list: func(s *provisioning.Session, ctx context.Context, org string, pr resource.PageRequest) (resource.Page[appmembership.AppMembership], error) {
+		return s.ListAppMemberships(ctx, appmembership.Filter{OrganizationID: org, PageRequest: pr})
 	},
-	filters:   []string{"organization_id", "api_credential_id", "membership_id", "membership_profile_id", "role_id"},
 	orgScoped: true,
 	create: func(in *input) action[*appmembership.AppMembership] {
 		org, _ := in.one("organization", typeOrganizations)
@@ -469,10 +445,9 @@ var providers = spec[idp.Provider]{
 	},
 	rels: []relSpec[idp.Provider]{toOne("user", typeUsers, func(p *idp.Provider) string { return p.UserID })},
 	get:  (*provisioning.Session).GetIdentityProvider,
-	list: func(s *provisioning.Session, ctx context.Context, c conds, pr resource.PageRequest) (resource.Page[idp.Provider], error) {
-		return s.ListIdentityProviders(ctx, idp.Filter{OrganizationID: c["organization_id"], Name: c["name"], Status: idp.Status(c["status"]), PageRequest: pr})
+	list: func(s *provisioning.Session, ctx context.Context, org string, pr resource.PageRequest) (resource.Page[idp.Provider], error) {
+		return s.ListIdentityProviders(ctx, idp.Filter{OrganizationID: org, PageRequest: pr})
 	},
-	filters:   []string{"organization_id", "name", "status"},
 	orgScoped: true,
 	// The provider's organization is a relationship of our own (the wire's
 	// "organization" is a string attribute for the IdP's authorize call).
@@ -542,20 +517,9 @@ var versions = spec[audit.Version]{
 			"changes": v.Changes, "who": who(v.Who)}, v.Common)
 	},
 	get: (*provisioning.Session).GetVersion,
-	list: func(s *provisioning.Session, ctx context.Context, c conds, pr resource.PageRequest) (resource.Page[audit.Version], error) {
-		since, err := parseTime("created_at", c["since"])
-		if err != nil {
-			return resource.Page[audit.Version]{}, err
-		}
-		until, err := parseTime("created_at", c["until"])
-		if err != nil {
-			return resource.Page[audit.Version]{}, err
-		}
-		return s.ListVersions(ctx, audit.Filter{OrganizationID: c["organization_id"], ResourceType: c["resource_type"],
-			ResourceID: c["resource_id"], Event: audit.Event(c["event"]), Since: since, Until: until, PageRequest: pr})
+	list: func(s *provisioning.Session, ctx context.Context, org string, pr resource.PageRequest) (resource.Page[audit.Version], error) {
+		return s.ListVersions(ctx, audit.Filter{OrganizationID: org, PageRequest: pr})
 	},
-	filters:   []string{"organization_id", "resource_type", "resource_id", "event"},
-	extra:     map[string]string{"created_at_gteq": "since", "created_at_from": "since", "created_at_lt": "until"},
 	orgScoped: true,
 }
 

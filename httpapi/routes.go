@@ -77,27 +77,21 @@ func (c *call) list(ctx context.Context, k *kind, fixed conds) (int, *document, 
 	if err := c.q.bindShape(c.h.kinds, k); err != nil {
 		return 0, nil, err
 	}
-	l, err := c.q.bindList(k, fixed)
+	l := c.q.bindList(k, fixed)
+	c.where = inQuery{filters: l.params}
+	items, total, err := c.collect(ctx, k, l)
 	if err != nil {
 		return 0, nil, err
-	}
-	c.where = inQuery{}
-	var items []object
-	total := 0
-	if !l.empty {
-		if items, total, err = c.collect(ctx, k, l.conds, l.window); err != nil {
-			return 0, nil, err
-		}
 	}
 	e := newEncoder(c)
 	objs, err := e.primary(ctx, k, items)
 	if err != nil {
 		return 0, nil, err
 	}
-	pageCount := (total + l.window.size - 1) / l.window.size
+	pageCount := (total + l.size - 1) / l.size
 	return http.StatusOK, &document{Data: objs, Included: e.included,
 		Meta:  map[string]any{"record_count": total, "page_count": pageCount},
-		Links: pageLinks(c.base, c.r.URL, l.window.number, l.window.size, pageCount)}, nil
+		Links: pageLinks(c.base, c.r.URL, l.number, l.size, pageCount)}, nil
 }
 
 func (c *call) retrieve(ctx context.Context, k *kind) (int, *document, error) {
