@@ -149,7 +149,7 @@ func (s *Session) appHolder(ctx context.Context, op, orgID string) (*appmembersh
 	}
 	rights, err := s.p.authz.Rights(ctx, s.p.b.Access(), s.pr, orgID)
 	if err != nil {
-		return nil, fault.E(op, fault.Internal, err)
+		return nil, fault.Wrap(op, err)
 	}
 	if rights.Allows(typeAppMemberships, role.ActionUpdate) {
 		return nil, nil

@@ -245,7 +245,7 @@ func (s *Session) mayGrantAll(ctx context.Context, op, orgID string, d authz.Dec
 		if rights == nil {
 			var err error
 			if rights, err = s.p.authz.Rights(ctx, s.p.b.Access(), s.pr, orgID); err != nil {
-				return false, fault.E(op, fault.Internal, err)
+				return false, fault.Wrap(op, err)
 			}
 		}
 		return ok(rights), nil

@@ -252,7 +252,7 @@ func (s *Session) authorize(ctx context.Context, op, orgID, subject string, act 
 	case err != nil && (fault.KindOf(err) == fault.Invalid || fault.KindOf(err) == fault.Unauthenticated):
 		return d, fault.Wrap(op, err) // a blank organization, a malformed principal
 	case err != nil:
-		return d, fault.E(op, fault.Internal, err)
+		return d, fault.Wrap(op, err) // Internal, or Busy for a transient failure: the transaction is retried
 	}
 	if err := refusal(op, d); err != nil {
 		s.refused(ctx, op, orgID, subject, act, d.Reason)

@@ -190,7 +190,7 @@ func (s *Session) mayGrantFlags(ctx context.Context, op, orgID, subject string, 
 	}
 	rights, err := s.p.authz.Rights(ctx, s.p.b.Access(), s.pr, orgID)
 	if err != nil {
-		return fault.E(op, fault.Internal, err)
+		return fault.Wrap(op, err)
 	}
 	for _, a := range role.Actions {
 		if grant[a] && !rights.Allows(subject, a) {
