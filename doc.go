@@ -92,6 +92,21 @@
 // Invitations reach the Notifier after their transaction committed; a
 // Notifier error is logged and does not undo the invitation.
 //
+// After fault.ErrCommitUnknown a call may have happened. Updates, deletions
+// and creations with a natural key (an invitation's email, a member's user,
+// a permission's subject) are safe to retry as they are. Creations without
+// one take an idempotency key: ctx = WithIdempotencyKey(ctx, uuid) makes
+// CreateOrganization, CreateRole, CreateProfile and CreateCredential return,
+// on a retry with the same key, what the first call created.
+//
+// # Security events
+//
+// Refused authorizations (with the check's reason), last-owner refusals and
+// bad credentials are recorded as security events, durably: after the
+// refused call's transaction has ended, whatever its outcome. Hosts add bad
+// tokens with Provisioner.RecordSecurityEvent and read them all with
+// System.ListSecurityEvents. They never hold a secret; their text is escaped.
+//
 // # Lists
 //
 // List calls take a filter struct with a resource.PageRequest and return a
