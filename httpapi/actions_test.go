@@ -5,6 +5,9 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/provisionkit/provisioning"
+	"github.com/provisionkit/provisioning/membership"
 )
 
 // TestRelatedAndActions drives the related endpoints, the actions and the
@@ -66,6 +69,16 @@ func TestRelatedAndActions(t *testing.T) {
 	if r := s.call(t, "GET", "/api/identity_providers/"+p+"/user", s.ownerToken, "").want(t, 200, ""); r.str("data.id") != s.owner.ID {
 		t.Errorf("user of the provider: %s", r.raw)
 	}
+	// Another member sees the creator (a fellow member); a stranger sees nothing.
+	reader, readerToken := s.user(t, "idp-reader@example.com")
+	if _, err := s.p.As(provisioning.User(s.owner.ID)).AddMember(t.Context(), membership.Add{OrganizationID: s.org.ID, UserID: reader.ID}); err != nil {
+		t.Fatal(err)
+	}
+	if r := s.call(t, "GET", "/api/identity_providers/"+p+"/user", readerToken, "").want(t, 200, ""); r.str("data.attributes.email") != s.owner.Email {
+		t.Errorf("the creator, for another member: %s", r.raw)
+	}
+	_, strangerToken := s.user(t, "idp-stranger@example.com")
+	s.call(t, "GET", "/api/identity_providers/"+p+"/user", strangerToken, "").want(t, 404, "")
 
 	// Transfer ownership, both body shapes: to a stranger (refused), then, the CLI shape, to bob.
 	s.call(t, "PATCH", "/api/organizations/"+s.org.ID+"/transfer_ownership", s.ownerToken,

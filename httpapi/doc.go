@@ -43,9 +43,10 @@
 // updated_at) and refuses any other with a validation error, answered 400
 // FILTER_NOT_ALLOWED whose source.parameter is the query parameter, as is
 // a value the attribute cannot take (created_at_gt=yesterday, true on a
-// text). Attributes of related resources (organization_name_start,
-// role_kind_eq) and computed ones (test_enabled, subscription_info) are
-// not in the allowlists. sort=a,-b sorts by those attributes (not JSON
+// text). The lists also take some attributes of related resources
+// (organization_name_start, role_kind_eq, role_name, membership_profile_name,
+// api_credential_name); computed ones (test_enabled, subscription_info)
+// are not in the allowlists. sort=a,-b sorts by those attributes (not JSON
 // ones), ascending or descending, then by id; any other is 400
 // INVALID_SORT_CRITERIA.
 //
@@ -105,6 +106,5 @@
 //     name; roles carry the names the caller may read (null otherwise)
 //     and expires is the membership's expiry; the embedded user has id,
 //     emailAddress, givenName, familyName, displayName and organizationId
-//     (this organization when it is the user's default one, else null:
-//     the facade reads no other user).
+//     (this organization when it is the user's default one, else null).
 package httpapi

@@ -3,7 +3,6 @@ package httpapi
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"net/url"
 	"strconv"
 	"time"
@@ -185,7 +184,7 @@ func (e *encoder) related(ctx context.Context, r *rel, target *kind, v object) (
 		return []object{rv}, nil
 	}
 	rv, err := target.get(e.c.s, ctx, id)
-	if isNotFound(err) || errors.Is(err, errOtherUser) {
+	if isNotFound(err) {
 		return nil, nil
 	}
 	if err != nil {

@@ -108,7 +108,9 @@ func TestFilters(t *testing.T) {
 		{fq("membership_profile_id_null", "true"), []string{owner, bob, cyd}},
 		{fq("membership_profile_id_not_null", "true"), []string{ann}},
 		{fq("owner_true", "true"), []string{owner}},
-		{fq("owner_true", "TRUE"), []string{owner}}, // any boolean spelling reaches the library as true
+		{fq("role_kind_eq", "admin"), []string{owner, cyd}},                         // a related resource's attribute
+		{fq("organization_name_start", "the blue"), []string{owner, ann, bob, cyd}}, // SPEC C's example
+		{fq("owner_true", "TRUE"), []string{owner}},                                 // any boolean spelling reaches the library as true
 		{fq("owner_false", "true"), []string{ann, bob, cyd}},
 		{fq("metadata_jcont", `{"team":"blue"}`), []string{bob}},
 		{fq("metadata_jcont", `{"team":"red","lead":true}`), []string{}},
@@ -373,7 +375,7 @@ func TestListRefusals(t *testing.T) {
 		{"/api/memberships?" + fq("status_eq", "pending") + "&" + fq("user_nickname_cont", "x"), "FILTER_NOT_ALLOWED", "filter[q][user_nickname_cont]"},
 		{"/api/memberships?" + fq("status_eq", "pending") + "&" + fq("password_cont", "x"), "FILTER_NOT_ALLOWED", "filter[q][password_cont]"},
 		{"/api/memberships?filter[nickname]=x", "FILTER_NOT_ALLOWED", "filter[nickname]"},
-		{"/api/memberships?" + fq("organization_name_start", "The"), "FILTER_NOT_ALLOWED", "filter[q][organization_name_start]"},
+		{"/api/memberships?" + fq("test_enabled_true", "true"), "FILTER_NOT_ALLOWED", "filter[q][test_enabled_true]"},
 		{"/api/memberships?" + fq("status_or_nickname_eq", "x"), "FILTER_NOT_ALLOWED", "filter[q][status_or_nickname_eq]"},
 		{"/api/organizations?" + fq("role_id_eq", "x"), "FILTER_NOT_ALLOWED", "filter[q][role_id_eq]"},
 		{"/api/memberships?" + fq("created_at_gt", "yesterday"), "FILTER_NOT_ALLOWED", "filter[q][created_at_gt]"},

@@ -3,7 +3,6 @@ package httpapi
 import (
 	"context"
 	"maps"
-	"net/http"
 
 	"github.com/provisionkit/provisioning"
 	"github.com/provisionkit/provisioning/access"
@@ -481,11 +480,6 @@ var providers = spec[idp.Provider]{
 	del: (*provisioning.Session).DeleteIdentityProvider,
 }
 
-// errOtherUser answers for a user other than the caller: the facade reads
-// only the current user.
-var errOtherUser = problem(http.StatusNotImplemented, "NOT_IMPLEMENTED", "Not implemented",
-	"The library reads only the current user: another user cannot be shown.")
-
 var users = spec[user.User]{
 	typ: typeUsers,
 	id:  func(u *user.User) string { return u.ID },
@@ -493,13 +487,7 @@ var users = spec[user.User]{
 		return withCommon(map[string]any{"email": u.Email, "first_name": nullable(u.FirstName), "last_name": nullable(u.LastName),
 			"time_zone": nullable(u.TimeZone), "otp_required_for_login": u.OTPRequiredForLogin}, u.Common)
 	},
-	get: func(s *provisioning.Session, ctx context.Context, id string) (*user.User, error) {
-		u, err := s.CurrentUser(ctx)
-		if err == nil && u.ID != id {
-			return nil, errOtherUser
-		}
-		return u, err
-	},
+	get: (*provisioning.Session).GetUser, // oneself, or a fellow member where the caller reads memberships
 	update: func(_ string, in *input) action[*user.User] {
 		u := user.Update{Email: in.str("email"), FirstName: in.str("first_name"), LastName: in.str("last_name"),
 			TimeZone: in.str("time_zone"), CommonUpdate: in.commonUpdate()}

@@ -112,6 +112,8 @@ func testQueryConditions(t *testing.T, e *env) {
 		{"jcont", []resource.Condition{cond(resource.JCont, "metadata", `{"team":"red","lead":true}`)}, []string{"ann"}},
 		{"jcont number", []resource.Condition{cond(resource.JCont, "metadata", `{"level":3}`)}, []string{"ann"}},
 		{"jcont no match", []resource.Condition{cond(resource.JCont, "metadata", `{"team":"green"}`)}, nil},
+		{"a related resource's attribute", []resource.Condition{cond(resource.Eq, "role_kind", "admin")}, []string{"owner"}},
+		{"a related resource's attribute, start", []resource.Condition{cond(resource.Start, "role_kind", "READ")}, []string{"ann", "bob", "cyd", "dee"}},
 		{"two conditions", []resource.Condition{cond(resource.Cont, "user_email", "acme"), cond(resource.Eq, "reference", "plain")}, []string{"bob"}},
 	}
 	for _, tt := range tests {
