@@ -16,6 +16,7 @@ import (
 	"github.com/provisionkit/provisioning/fault"
 	"github.com/provisionkit/provisioning/membership"
 	"github.com/provisionkit/provisioning/organization"
+	"github.com/provisionkit/provisioning/resource"
 	"github.com/provisionkit/provisioning/role"
 	"github.com/provisionkit/provisioning/user"
 )
@@ -737,4 +738,46 @@ func TestGetUser(t *testing.T) {
 	}
 	_, err = w.p.As(provisioning.Credential(issued.Credential.ID)).GetUser(ctx, w.reader.ID)
 	wantErr(t, "a credential that may not read memberships", err, fault.ErrNotFound)
+}
+
+// TestOrganizationIDs: a user's active memberships, a credential's own
+// organization, paged.
+func TestOrganizationIDs(t *testing.T) {
+	ctx := context.Background()
+	w := newWorld(t)
+	u := w.user(t, "many@example.com")
+	var want []string
+	for i := range 5 {
+		o, _, _ := w.env.org(t, u, "Many "+string(rune('A'+i)))
+		want = append(want, o.ID)
+	}
+	w.member(t, w.as(w.owner), w.org.ID, u, w.readOnly.ID)
+	want = append(want, w.org.ID)
+	slices.Sort(want)
+	var got []string
+	pr := resource.PageRequest{Limit: 2}
+	for {
+		page, err := w.as(u).OrganizationIDs(ctx, pr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, page.Items...)
+		if page.Next == "" {
+			break
+		}
+		pr.After = page.Next
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("pages of 2: %v, want %v", got, want)
+	}
+	issued, err := w.as(w.owner).CreateCredential(ctx, credential.Create{OrganizationID: w.org.ID, Name: "C", Kind: credential.Webapp})
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, err := w.p.As(provisioning.Credential(issued.Credential.ID)).OrganizationIDs(ctx, resource.PageRequest{})
+	if err != nil || !slices.Equal(page.Items, []string{w.org.ID}) {
+		t.Errorf("a credential's: %v, %v; want [%s]", page.Items, err, w.org.ID)
+	}
+	_, err = w.p.As(provisioning.Principal{}).OrganizationIDs(ctx, resource.PageRequest{})
+	wantErr(t, "without a principal", err, fault.ErrUnauthenticated)
 }

@@ -225,6 +225,30 @@ func (y *System) SetSubscription(ctx context.Context, orgID string, sub organiza
 	return out, fault.Wrap(op, y.s.countTotals(ctx, out))
 }
 
+// OrganizationIDs lists, by id, the ids of the caller's own organizations:
+// a user's active memberships', an API credential's own (while it is not
+// revoked). It reveals only what the caller belongs to, so it needs no
+// right; what the caller may do there is for the check to say.
+func (s *Session) OrganizationIDs(ctx context.Context, pr resource.PageRequest) (resource.Page[string], error) {
+	const op = "provisioning.OrganizationIDs"
+	if err := s.authenticated(op); err != nil {
+		return resource.Page[string]{}, err
+	}
+	if s.pr.Kind == access.KindSystem {
+		return resource.Page[string]{}, fault.E(op, fault.Forbidden, errors.New("the system belongs to no organization"))
+	}
+	after, err := pr.AfterID()
+	if err != nil {
+		return resource.Page[string]{}, err
+	}
+	size := min(pr.Size(), resource.MaxPageLimit-1) // one more is read, to know of a next page
+	ids, err := s.p.b.Access().Organizations(ctx, s.pr, after, size+1)
+	if err != nil {
+		return resource.Page[string]{}, fault.Wrap(op, err)
+	}
+	return resource.NewPage(ids, size, func(id string) string { return id }), nil
+}
+
 // ListOrganizations lists the organizations where the calling user is an
 // active member, by id (creation order).
 func (s *Session) ListOrganizations(ctx context.Context, f organization.Filter) (resource.Page[organization.Organization], error) {

@@ -7,8 +7,6 @@ import (
 	"reflect"
 	"strings"
 
-	"github.com/provisionkit/provisioning/access"
-	"github.com/provisionkit/provisioning/organization"
 	"github.com/provisionkit/provisioning/resource"
 )
 
@@ -219,27 +217,17 @@ func (c *call) all(ctx context.Context, k *kind, fixed conds) ([]object, error) 
 // organizations returns the ids of the caller's organizations: a user's
 // active memberships', an API credential's own.
 func (c *call) organizations(ctx context.Context) ([]string, error) {
-	pr := c.s.Principal()
-	if pr.Kind == access.KindCredential {
-		cred, err := c.s.GetCredential(ctx, pr.ID)
-		if err != nil {
-			return nil, err
-		}
-		return []string{cred.OrganizationID}, nil
-	}
 	var ids []string
-	f := organization.Filter{PageRequest: resource.PageRequest{Limit: resource.MaxPageLimit}}
+	pr := resource.PageRequest{Limit: resource.MaxPageLimit}
 	for {
-		page, err := c.s.ListOrganizations(ctx, f)
+		page, err := c.s.OrganizationIDs(ctx, pr)
 		if err != nil {
 			return nil, err
 		}
-		for _, o := range page.Items {
-			ids = append(ids, o.ID)
-		}
+		ids = append(ids, page.Items...)
 		if page.Next == "" {
 			return ids, nil
 		}
-		f.After = page.Next
+		pr.After = page.Next
 	}
 }
