@@ -49,8 +49,13 @@ func TestMembershipLimit(t *testing.T) {
 	}
 
 	// Raising the limit (the host's billing) lets one more in, and is versioned.
-	if _, err := e.p.System().SetSubscription(ctx, org.ID, organization.Subscription{PlanType: "enterprise", Limits: organization.Limits{Memberships: 4}}); err != nil {
+	upgraded, err := e.p.System().SetSubscription(ctx, org.ID, organization.Subscription{PlanType: "enterprise",
+		Limits: organization.Limits{Memberships: 4}, CanSwitchLive: true})
+	if err != nil {
 		t.Fatal(err)
+	}
+	if again, err := own.GetOrganization(ctx, org.ID); err != nil || !again.Subscription.CanSwitchLive || !upgraded.Subscription.CanSwitchLive {
+		t.Errorf("after the upgrade: can switch live %v, %v", again.Subscription.CanSwitchLive, err)
 	}
 	if _, err := own.Invite(ctx, membership.Invite{OrganizationID: org.ID, UserEmail: "c@example.com", RoleID: ro.ID}); err != nil {
 		t.Fatalf("invite after raising the limit: %v", err)
@@ -59,7 +64,8 @@ func TestMembershipLimit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(page.Items) != 1 || page.Items[0].Changes["subscription_info.plan_type"] != [2]any{"growth", "enterprise"} {
+	if len(page.Items) != 1 || page.Items[0].Changes["subscription_info.plan_type"] != [2]any{"growth", "enterprise"} ||
+		page.Items[0].Changes["can_switch_live"] != [2]any{false, true} {
 		t.Errorf("versions of the plan change: %+v", page.Items)
 	}
 	// Removing a member frees a place; 0 means no limit.

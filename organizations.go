@@ -190,8 +190,9 @@ func (s *Session) withinMembershipLimit(ctx context.Context, op string, org *org
 	return nil
 }
 
-// SetSubscription sets an organization's plan: its type and limits (the
-// host's billing decides them; users cannot). Limits already exceeded stay
+// SetSubscription sets an organization's plan: its type, its limits and
+// whether it may switch to live mode (the host's billing decides them;
+// users cannot). Limits already exceeded stay
 // as they are; they only refuse what would add more.
 func (y *System) SetSubscription(ctx context.Context, orgID string, sub organization.Subscription) (*organization.Organization, error) {
 	const op = "provisioning.SetSubscription"
@@ -209,6 +210,7 @@ func (y *System) SetSubscription(ctx context.Context, orgID string, sub organiza
 		resource.SetField(ch, "subscription_info.plan_type", &o.Subscription.PlanType, &sub.PlanType)
 		resource.SetField(ch, "subscription_info.limits.memberships", &o.Subscription.Limits.Memberships, &sub.Limits.Memberships)
 		resource.SetField(ch, "subscription_info.limits.organizations", &o.Subscription.Limits.Organizations, &sub.Limits.Organizations)
+		resource.SetField(ch, "can_switch_live", &o.Subscription.CanSwitchLive, &sub.CanSwitchLive)
 		out = o
 		if o.Subscription == before {
 			return nil

@@ -52,6 +52,10 @@ func TestEncoding(t *testing.T) {
 	if _, has := r.get("data.relationships.roles").(map[string]any)["data"]; has {
 		t.Errorf("linkage without include: %v", r.get("data.relationships.roles"))
 	}
+	if r.get("data.attributes.can_switch_live") != false || r.get("data.attributes.subscription_info.totals.memberships") != 1.0 {
+		t.Errorf("derived attributes: can_switch_live %v, subscription_info %v", r.get("data.attributes.can_switch_live"),
+			r.get("data.attributes.subscription_info"))
+	}
 	if ts := r.str("data.attributes.created_at"); len(ts) != len("2018-01-01T12:00:00.000Z") || !strings.HasSuffix(ts, "Z") {
 		t.Errorf("created_at %q; want milliseconds and Z", ts)
 	}

@@ -102,6 +102,7 @@ var organizations = spec[organization.Organization]{
 			"support_email": nullable(o.SupportEmail), "logo_url": nullable(o.LogoURL), "favicon_url": nullable(o.FaviconURL),
 			"primary_color": nullable(o.PrimaryColor), "contrast_color": nullable(o.ContrastColor),
 			"gtm_id": nullable(o.GTMID), "gtm_id_test": nullable(o.GTMIDTest), "region": o.Region, "config": jsonObject(o.Config),
+			"can_switch_live": o.Subscription.CanSwitchLive,
 			"subscription_info": map[string]any{"plan_type": nullable(o.Subscription.PlanType),
 				"limits": map[string]any{"memberships": limit(o.Subscription.Limits.Memberships), "organizations": limit(o.Subscription.Limits.Organizations)},
 				"totals": map[string]any{"memberships": o.Totals.Memberships, "organizations": o.Totals.Organizations}},

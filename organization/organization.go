@@ -63,6 +63,9 @@ type Subscription struct {
 	// PlanType names the plan, e.g. "growth" or "enterprise"; "" for none.
 	PlanType string
 	Limits   Limits
+	// CanSwitchLive reports that the plan lets the organization work in
+	// live mode (can_switch_live on the wire).
+	CanSwitchLive bool
 }
 
 // Limits bound what an organization may hold. Zero means no limit.

@@ -19,6 +19,7 @@ var organizationColumns = commonColumns("o", columns{
 	"primary_color": {"o.primary_color", textCol}, "contrast_color": {"o.contrast_color", textCol},
 	"gtm_id": {"o.gtm_id", textCol}, "gtm_id_test": {"o.gtm_id_test", textCol}, "region": {"o.region", textCol},
 	"config": {"o.config", jsonCol}, "mfa_required": {"o.mfa_required", boolCol},
+	"can_switch_live": {"o.can_switch_live", boolCol},
 })
 
 var membershipColumns = commonColumns("m", columns{

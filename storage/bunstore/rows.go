@@ -171,6 +171,7 @@ type orgRow struct {
 	LimitMemberships  int        `bun:"limit_memberships,notnull"`
 	LimitOrgs         int        `bun:"limit_organizations,notnull"`
 	MFARequired       bool       `bun:"mfa_required,notnull"`
+	CanSwitchLive     bool       `bun:"can_switch_live,notnull"`
 	commonCols
 }
 
