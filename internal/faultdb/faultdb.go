@@ -205,7 +205,7 @@ func (c *Controller) Fired() (Step, bool) {
 }
 
 // step counts a step and returns what to do with it.
-func (c *Controller) step(k Kind, inTx bool, query string) (action, error, func()) {
+func (c *Controller) step(k Kind, inTx bool, query string) (action, func(), error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if !c.on {
@@ -228,7 +228,7 @@ func (c *Controller) step(k Kind, inTx bool, query string) (action, error, func(
 		cp.Step = s
 		err = &cp
 	}
-	return c.act, err, c.hook
+	return c.act, c.hook, err
 }
 
 // Open returns a connector for dsn on d whose connections c controls.
@@ -313,7 +313,7 @@ func (cn *fconn) Begin() (driver.Tx, error) {
 }
 
 func (cn *fconn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	a, ferr, hook := cn.c.step(Begin, true, "")
+	a, hook, ferr := cn.c.step(Begin, true, "")
 	if done, err := before(ctx, a, ferr, hook); done {
 		return nil, err
 	}
@@ -322,7 +322,8 @@ func (cn *fconn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx,
 	if b, ok := cn.inner.(driver.ConnBeginTx); ok {
 		tx, err = b.BeginTx(ctx, opts)
 	} else {
-		tx, err = cn.inner.Begin() //nolint:staticcheck // the fallback database/sql uses too
+		//lint:ignore SA1019 the fallback database/sql uses too, for drivers without BeginTx
+		tx, err = cn.inner.Begin()
 	}
 	if err != nil {
 		return nil, err
@@ -340,7 +341,7 @@ func (cn *fconn) Prepare(query string) (driver.Stmt, error) {
 }
 
 func (cn *fconn) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	a, ferr, hook := cn.c.step(Prepare, cn.inTx, query)
+	a, hook, ferr := cn.c.step(Prepare, cn.inTx, query)
 	if done, err := before(ctx, a, ferr, hook); done {
 		return nil, err
 	}
@@ -366,7 +367,7 @@ func (cn *fconn) ExecContext(ctx context.Context, query string, args []driver.Na
 	if !ok {
 		return nil, driver.ErrSkip // database/sql prepares instead: that step is counted
 	}
-	a, ferr, hook := cn.c.step(Exec, cn.inTx, query)
+	a, hook, ferr := cn.c.step(Exec, cn.inTx, query)
 	if done, err := before(ctx, a, ferr, hook); done {
 		return nil, err
 	}
@@ -382,7 +383,7 @@ func (cn *fconn) QueryContext(ctx context.Context, query string, args []driver.N
 	if !ok {
 		return nil, driver.ErrSkip
 	}
-	a, ferr, hook := cn.c.step(Query, cn.inTx, query)
+	a, hook, ferr := cn.c.step(Query, cn.inTx, query)
 	if done, err := before(ctx, a, ferr, hook); done {
 		return nil, err
 	}
@@ -435,7 +436,7 @@ func (t *ftx) Rollback() error { return t.end(Rollback) }
 
 func (t *ftx) end(k Kind) error {
 	t.cn.inTx = false
-	a, ferr, hook := t.cn.c.step(k, true, "")
+	a, hook, ferr := t.cn.c.step(k, true, "")
 	if a == cancel && hook != nil {
 		hook() // driver.Tx takes no context: the step runs
 	}
@@ -479,7 +480,7 @@ func (s *stmt) Query(args []driver.Value) (driver.Rows, error) {
 }
 
 func (s *stmt) ExecContext(ctx context.Context, args []driver.NamedValue) (driver.Result, error) {
-	a, ferr, hook := s.cn.c.step(Exec, s.cn.inTx, s.query)
+	a, hook, ferr := s.cn.c.step(Exec, s.cn.inTx, s.query)
 	if done, err := before(ctx, a, ferr, hook); done {
 		return nil, err
 	}
@@ -488,7 +489,8 @@ func (s *stmt) ExecContext(ctx context.Context, args []driver.NamedValue) (drive
 	if ex, ok := s.inner.(driver.StmtExecContext); ok {
 		res, err = ex.ExecContext(ctx, args)
 	} else {
-		res, err = s.inner.Exec(values(args)) //nolint:staticcheck // the fallback database/sql uses too
+		//lint:ignore SA1019 the fallback database/sql uses too, for drivers without ExecContext
+		res, err = s.inner.Exec(values(args))
 	}
 	if err == nil && a == loseReply {
 		return nil, ferr
@@ -497,7 +499,7 @@ func (s *stmt) ExecContext(ctx context.Context, args []driver.NamedValue) (drive
 }
 
 func (s *stmt) QueryContext(ctx context.Context, args []driver.NamedValue) (driver.Rows, error) {
-	a, ferr, hook := s.cn.c.step(Query, s.cn.inTx, s.query)
+	a, hook, ferr := s.cn.c.step(Query, s.cn.inTx, s.query)
 	if done, err := before(ctx, a, ferr, hook); done {
 		return nil, err
 	}
@@ -506,7 +508,8 @@ func (s *stmt) QueryContext(ctx context.Context, args []driver.NamedValue) (driv
 	if q, ok := s.inner.(driver.StmtQueryContext); ok {
 		rows, err = q.QueryContext(ctx, args)
 	} else {
-		rows, err = s.inner.Query(values(args)) //nolint:staticcheck // the fallback database/sql uses too
+		//lint:ignore SA1019 the fallback database/sql uses too, for drivers without QueryContext
+		rows, err = s.inner.Query(values(args))
 	}
 	if err == nil && a == loseReply {
 		_ = rows.Close()

@@ -107,7 +107,7 @@ func (b base) fieldCondition(col column, c resource.Condition) (string, []any, e
 		if c.Op == resource.NotIn {
 			op = "NOT IN"
 		}
-		return col.expr + " " + op + " (?)", []any{bun.In(vals)}, nil
+		return col.expr + " " + op + " (?)", []any{bun.List(vals)}, nil
 	case resource.Present, resource.Blank, resource.Null, resource.NotNull, resource.True, resource.False:
 		return flagCondition(col, c.Op, resource.Flag(c.Values[0]))
 	}
