@@ -37,7 +37,7 @@ func (s *Session) CreateCredential(ctx context.Context, in credential.Create) (*
 		if err != nil {
 			return err
 		}
-		if id, err := s.replayed(ctx, op); err != nil || id != "" {
+		if id, err := s.replayed(ctx, op, in.OrganizationID); err != nil || id != "" {
 			// The secret was shown once, to the call that may have been
 			// lost: rotate the credential to obtain one.
 			c, err := replay(ctx, op, id, err, s.p.b.Credentials().Get)
@@ -61,7 +61,7 @@ func (s *Session) CreateCredential(ctx context.Context, in credential.Create) (*
 		if out, err = s.issue(ctx, op, in, creator, now); err != nil {
 			return err
 		}
-		return s.remember(ctx, op, out.Credential.ID)
+		return s.remember(ctx, op, out.Credential.OrganizationID, out.Credential.ID)
 	})
 	if err != nil {
 		return nil, err
@@ -306,7 +306,7 @@ func (p *Provisioner) Authenticate(ctx context.Context, clientID, secret string)
 		return Principal{}, fault.Wrap(op, err)
 	}
 	if !credential.Authentic(c, secrets, secret, now) {
-		e := audit.SecurityEvent{Kind: audit.BadCredentials, Operation: op, Reason: "bad_credentials", Detail: "client_id " + clientID}
+		e := audit.SecurityEvent{Kind: audit.BadCredentials, Operation: op, Reason: "bad_credentials", Detail: "client_id " + prefix(clientID)}
 		if c != nil {
 			e.OrganizationID = c.OrganizationID
 		}
@@ -315,6 +315,17 @@ func (p *Provisioner) Authenticate(ctx context.Context, clientID, secret string)
 	}
 	p.touch(ctx, c.ID, now)
 	return Credential(c.ID), nil
+}
+
+// prefix returns the first characters of a value a caller sent as an
+// identifier, for a security event: enough to recognise it, too little to
+// be a secret sent in the wrong field.
+func prefix(v string) string {
+	const keep = 8
+	if len(v) <= keep {
+		return v
+	}
+	return v[:keep] + "…"
 }
 
 // touch records a credential's use, at most once per lastUsedEvery: this

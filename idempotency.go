@@ -37,10 +37,13 @@ func IdempotencyKey(ctx context.Context) string {
 	return key
 }
 
-// replayed returns the id of the resource that op created earlier under
-// ctx's idempotency key, "" when there is none (or no key). Call it in the
-// creation's transaction, after authorizing.
-func (s *Session) replayed(ctx context.Context, op string) (string, error) {
+// replayed returns the id of the resource that op created earlier in
+// orgID ("" for an organization itself) under ctx's idempotency key, ""
+// when there is none (or no key). Keys are scoped by principal and
+// organization: the same key in another organization is another key, so a
+// replay never returns what the caller may no longer see. Call it in the
+// creation's transaction, after authorizing in orgID.
+func (s *Session) replayed(ctx context.Context, op, orgID string) (string, error) {
 	key, ok := ctx.Value(idempotencyKey{}).(string)
 	if !ok {
 		return "", nil
@@ -48,7 +51,7 @@ func (s *Session) replayed(ctx context.Context, op string) (string, error) {
 	if err := resource.CheckIdempotencyKey(key); err != nil {
 		return "", err
 	}
-	was, id, err := s.p.b.IdempotencyKeys().Find(ctx, s.keyOwner(), key)
+	was, id, err := s.p.b.IdempotencyKeys().Find(ctx, s.keyOwner(orgID), key)
 	switch {
 	case fault.KindOf(err) == fault.NotFound:
 		return "", nil
@@ -60,23 +63,25 @@ func (s *Session) replayed(ctx context.Context, op string) (string, error) {
 	return id, nil
 }
 
-// remember records, in the creation's transaction, that op created id
-// under ctx's idempotency key. A concurrent call that took the key first
-// makes this one retry, and the retry finds what that one created.
-func (s *Session) remember(ctx context.Context, op, id string) error {
+// remember records, in the creation's transaction, that op created id in
+// orgID under ctx's idempotency key. A concurrent call that took the key
+// first makes this one retry, and the retry finds what that one created.
+func (s *Session) remember(ctx context.Context, op, orgID, id string) error {
 	key, ok := ctx.Value(idempotencyKey{}).(string)
 	if !ok {
 		return nil
 	}
-	err := s.p.b.IdempotencyKeys().Put(ctx, s.keyOwner(), key, op, id, s.now())
+	err := s.p.b.IdempotencyKeys().Put(ctx, s.keyOwner(orgID), key, op, id, s.now())
 	if errors.Is(err, fault.ErrAlreadyExists) {
 		return fault.E(op, fault.Busy, err)
 	}
 	return fault.Wrap(op, err)
 }
 
-// keyOwner names the principal whose keys these are.
-func (s *Session) keyOwner() string { return string(s.pr.Kind) + ":" + s.pr.ID }
+// keyOwner names the scope of keys: the principal, in one organization.
+func (s *Session) keyOwner(orgID string) string {
+	return string(s.pr.Kind) + ":" + s.pr.ID + "@" + orgID
+}
 
 // replay loads, with get, the resource id that a keyed creation made
 // earlier; err is replayed's error, returned as is.

@@ -90,8 +90,19 @@ func TestIdempotencyKeys(t *testing.T) {
 	if _, err := w.as(w.adminUser).CreateRole(keyed, role.Create{OrganizationID: w.org.ID, Name: "Theirs"}); err != nil {
 		t.Fatalf("the same key by another principal: %v", err)
 	}
+	// A key is scoped by organization too: the same key elsewhere creates
+	// there, and never returns what the caller created in another
+	// organization (which it may not see any more).
+	other, _, _ := w.env.org(t, w.adminUser, "Admin's own")
+	if err := own.DeleteMembership(ctx, w.adminMembership.ID); err != nil {
+		t.Fatal(err)
+	}
+	theirs, err := w.as(w.adminUser).CreateRole(keyed, role.Create{OrganizationID: other.ID, Name: "Elsewhere"})
+	if err != nil || theirs.OrganizationID != other.ID || theirs.Name != "Elsewhere" {
+		t.Fatalf("the same key in another organization: %+v, %v; want a new role there", theirs, err)
+	}
 	// A key names one operation.
-	_, err := own.CreateProfile(keyed, profile.Create{OrganizationID: w.org.ID, Name: "P", AccessScope: access.LiveAccess})
+	_, err = own.CreateProfile(keyed, profile.Create{OrganizationID: w.org.ID, Name: "P", AccessScope: access.LiveAccess})
 	wantErr(t, "a key used for another operation", err, fault.ErrInvalid, "idempotency_key")
 	_, err = own.CreateRole(provisioning.WithIdempotencyKey(ctx, "bad\nkey"), role.Create{OrganizationID: w.org.ID, Name: "X"})
 	wantErr(t, "a key with a control character", err, fault.ErrInvalid, "idempotency_key")

@@ -130,6 +130,18 @@ func TestUpsertMembership(t *testing.T) {
 		})
 	}
 
+	// An active membership whose email is now another user's (its own user
+	// changed address) is not that user's: a conflict, left alone.
+	moved := "moved@example.com"
+	if _, err := w.as(w.customUser).UpdateCurrentUser(ctx, user.Update{Email: &moved}); err != nil {
+		t.Fatal(err)
+	}
+	successor := w.user(t, "clerk@example.com") // the clerk's former address
+	restore := w.frozen(t, w.customMembership.ID)
+	_, _, err = upsert(own, successor)
+	wantErr(t, "a user whose email an active membership still carries", err, fault.ErrConflict)
+	restore()
+
 	// The owner activates a pending invitation: the membership existed, so
 	// it is not created, and it is active now.
 	p, created, err := upsert(own, w.pendingUser)
@@ -720,6 +732,15 @@ func TestGetUser(t *testing.T) {
 		if tt.want == nil && (err != nil || u.ID != tt.id) {
 			t.Errorf("%s: got %v", tt.name, u)
 		}
+	}
+	// A fellow member's default organization is not shown: it may be one
+	// the caller does not belong to.
+	w.env.org(t, w.adminUser, "Admin's first")
+	if me, err := w.as(w.adminUser).GetUser(ctx, w.adminUser.ID); err != nil || me.DefaultOrganizationID == "" {
+		t.Fatalf("one's own default organization: %v, %v", me, err)
+	}
+	if u, err := w.as(w.reader).GetUser(ctx, w.adminUser.ID); err != nil || u.DefaultOrganizationID != "" {
+		t.Errorf("a fellow member's record shows a default organization: %q, %v", u.DefaultOrganizationID, err)
 	}
 	// A member without the right to read memberships (a credential whose
 	// role reads only orders) sees no other user.

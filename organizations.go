@@ -64,7 +64,7 @@ func (s *Session) CreateOrganization(ctx context.Context, in organization.Create
 		if err != nil {
 			return fault.Wrap(op, err)
 		}
-		if id, err := s.replayed(ctx, op); err != nil || id != "" {
+		if id, err := s.replayed(ctx, op, ""); err != nil || id != "" {
 			org, err = replay(ctx, op, id, err, s.p.b.Organizations().Get)
 			return err
 		}
@@ -136,7 +136,7 @@ func (s *Session) CreateOrganization(ctx context.Context, in organization.Create
 		if err := s.createAdminCredentials(ctx, op, org.ID, adminID, u.ID, now); err != nil {
 			return err
 		}
-		return s.remember(ctx, op, org.ID)
+		return s.remember(ctx, op, "", org.ID)
 	})
 	if err != nil {
 		return nil, err

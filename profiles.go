@@ -28,7 +28,7 @@ func (s *Session) CreateProfile(ctx context.Context, in profile.Create) (*profil
 		if _, err := s.lockOrg(ctx, op, in.OrganizationID, typeProfiles, role.ActionCreate); err != nil {
 			return err
 		}
-		if id, err := s.replayed(ctx, op); err != nil || id != "" {
+		if id, err := s.replayed(ctx, op, in.OrganizationID); err != nil || id != "" {
 			out, err = replay(ctx, op, id, err, s.p.b.Profiles().Get)
 			return err
 		}
@@ -43,7 +43,7 @@ func (s *Session) CreateProfile(ctx context.Context, in profile.Create) (*profil
 			created("name", out.Name, "access_scope", string(out.AccessScope), "reference", out.Reference, "reference_origin", out.ReferenceOrigin)); err != nil {
 			return err
 		}
-		return s.remember(ctx, op, out.ID)
+		return s.remember(ctx, op, out.OrganizationID, out.ID)
 	})
 	if err != nil {
 		return nil, err

@@ -19,7 +19,7 @@ func (s *Session) CreateRole(ctx context.Context, in role.Create) (*role.Role, e
 		if _, err := s.lockOrg(ctx, op, in.OrganizationID, typeRoles, role.ActionCreate); err != nil {
 			return err
 		}
-		if id, err := s.replayed(ctx, op); err != nil || id != "" {
+		if id, err := s.replayed(ctx, op, in.OrganizationID); err != nil || id != "" {
 			out, err = replay(ctx, op, id, err, s.p.b.Roles().GetRole)
 			return err
 		}
@@ -38,7 +38,7 @@ func (s *Session) CreateRole(ctx context.Context, in role.Create) (*role.Role, e
 			created("name", out.Name, "kind", string(out.Kind), "reference", out.Reference, "reference_origin", out.ReferenceOrigin)); err != nil {
 			return err
 		}
-		return s.remember(ctx, op, out.ID)
+		return s.remember(ctx, op, out.OrganizationID, out.ID)
 	})
 	if err != nil {
 		return nil, err

@@ -43,7 +43,13 @@ func (s *Session) UpsertMembership(ctx context.Context, in membership.Upsert) (*
 		}
 		m, err := s.p.b.Memberships().GetByUser(ctx, org.ID, u.ID)
 		if fault.KindOf(err) == fault.NotFound {
+			// An invitation of the user's email, not yet accepted, is theirs.
+			// An active membership with that email is someone else's (whose
+			// address has changed since): a conflict, never touched.
 			m, err = s.p.b.Memberships().GetByEmail(ctx, org.ID, u.Email)
+			if err == nil && (m.Status != membership.Pending || m.UserID != "") {
+				return fault.E(op, fault.Conflict, fault.ErrAlreadyExists)
+			}
 		}
 		switch {
 		case fault.KindOf(err) == fault.NotFound || err == nil && m.Status == membership.Pending:

@@ -66,8 +66,9 @@ func (s *Session) CurrentUser(ctx context.Context) (*user.User, error) {
 
 // GetUser returns a user: the caller's own record, or a user who is an
 // active member of an organization where the caller may read memberships
-// (such as the creator of an identity provider). Any other user is not
-// found, like a user that does not exist.
+// (such as the creator of an identity provider), without their default
+// organization (which may be one the caller does not belong to). Any
+// other user is not found, like a user that does not exist.
 func (s *Session) GetUser(ctx context.Context, id string) (*user.User, error) {
 	const op = "provisioning.GetUser"
 	if err := s.authenticated(op); err != nil {
@@ -96,7 +97,12 @@ func (s *Session) GetUser(ctx context.Context, id string) (*user.User, error) {
 		}
 		for _, orgID := range orgs {
 			d, err := s.p.authz.Check(ctx, s.p.b.Access(), s.pr, orgID, typeMemberships, role.ActionRead)
+			if err != nil && fault.KindOf(err) != fault.NotFound {
+				return nil, fault.Wrap(op, err)
+			}
 			if err == nil && d.Allowed {
+				// Where else the user belongs is not the caller's business.
+				u.DefaultOrganizationID = ""
 				return u, nil
 			}
 		}

@@ -62,9 +62,10 @@ type SecurityEvent struct {
 // MaxDetail bounds a security event's text fields, in bytes.
 const MaxDetail = 200
 
-// Escape makes s safe to store and show in a log line: control characters
-// (and the escape character itself) become \xNN or \uNNNN escapes, invalid
-// UTF-8 becomes \ufffd, and the result is cut to MaxDetail bytes.
+// Escape makes s safe to store and show in a log line: control characters,
+// line separators and bidirectional overrides (and the escape character
+// itself) become \xNN or \uNNNN escapes, invalid UTF-8 becomes \ufffd, and
+// the result is cut to MaxDetail bytes.
 func Escape(s string) string {
 	var b strings.Builder
 	for i, r := range s {
@@ -76,7 +77,7 @@ func Escape(s string) string {
 			piece = `\\`
 		case r < 0x20 || r == 0x7f:
 			piece = `\x` + hex2(byte(r))
-		case r >= 0x80 && r < 0xa0, r == '\u2028', r == '\u2029':
+		case r >= 0x80 && r < 0xa0, r == '\u2028', r == '\u2029', r >= '\u202a' && r <= '\u202e', r >= '\u2066' && r <= '\u2069':
 			piece = `\u` + strconv.FormatInt(int64(r)|0x10000, 16)[1:]
 		default:
 			piece = string(r)

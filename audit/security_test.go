@@ -19,6 +19,8 @@ func TestEscape(t *testing.T) {
 		{"del\x7f", `del\x7f`},
 		{"c1\u0085", `c1\u0085`},
 		{"sep\u2028", `sep\u2028`},
+		{"file\u202egnp.exe", `file\u202egnp.exe`}, // a right-to-left override
+		{"iso\u2066late", `iso\u2066late`},
 		{"bad \xff utf8", `bad \ufffd utf8`},
 		{"real \uFFFD stays", "real \uFFFD stays"},
 		{"héllo ✓", "héllo ✓"},

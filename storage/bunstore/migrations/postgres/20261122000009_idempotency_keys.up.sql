@@ -1,5 +1,5 @@
 CREATE TABLE provisioning_idempotency_keys (
-  principal VARCHAR(80) NOT NULL,
+  principal VARCHAR(160) NOT NULL,
   idempotency_key VARCHAR(255) NOT NULL,
   operation VARCHAR(64) NOT NULL,
   resource_id VARCHAR(64) NOT NULL,
