@@ -55,6 +55,12 @@ type Store struct {
 	apps     appMembershipStore
 	security securityStore
 	keys     keyStore
+
+	// txOptions are the options of every transaction: READ COMMITTED on
+	// MySQL, whose default (REPEATABLE READ) would make a row read again
+	// after a lock show the snapshot of the first read, not the row the
+	// lock protects; the other dialects' defaults already behave so.
+	txOptions *sql.TxOptions
 }
 
 // Compile-time checks that Store provides every contract.
@@ -101,6 +107,9 @@ func New(db *bun.DB, opts ...Option) (*Store, error) {
 	s.apps = appMembershipStore{b}
 	s.security = securityStore{b}
 	s.keys = keyStore{b}
+	if s.dialect == dialect.MySQL {
+		s.txOptions = &sql.TxOptions{Isolation: sql.LevelReadCommitted}
+	}
 	return s, nil
 }
 
@@ -262,7 +271,7 @@ func (s *Store) InTx(ctx context.Context, fn func(ctx context.Context) error) er
 }
 
 func (s *Store) runTx(ctx context.Context, fn func(ctx context.Context) error) (err error) {
-	tx, err := s.db.BeginTx(ctx, nil)
+	tx, err := s.db.BeginTx(ctx, s.txOptions)
 	if err != nil {
 		return s.translate("begin", err)
 	}
