@@ -802,3 +802,58 @@ func TestOrganizationIDs(t *testing.T) {
 	_, err = w.p.As(provisioning.Principal{}).OrganizationIDs(ctx, resource.PageRequest{})
 	wantErr(t, "without a principal", err, fault.ErrUnauthenticated)
 }
+
+// TestNoLoosening: restrictions are lifted by the owner: a member never
+// loosens its own allowlist, expiry or MFA requirement, and never gives
+// another member an allowlist wider, or an expiry later, than its own.
+func TestNoLoosening(t *testing.T) {
+	ctx := context.Background()
+	w := newWorld(t)
+	owner := w.p.As(provisioning.Principal{Kind: "user", ID: w.owner.ID})
+	fence, yes, no := []string{"8.8.8.0/24"}, true, false
+	inAnHour, inTwo := w.clock.Now().Add(time.Hour), w.clock.Now().Add(2*time.Hour)
+	if _, err := owner.UpdateMembership(ctx, w.adminMembership.ID, membership.Update{AllowedIPs: &fence,
+		ExpiresAt: &inAnHour, MFARequired: &yes}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := owner.UpdateMembership(ctx, w.readerMembership.ID, membership.Update{AllowedIPs: &fence, ExpiresAt: &inTwo}); err != nil {
+		t.Fatal(err)
+	}
+	admin := w.p.As(provisioning.Principal{Kind: "user", ID: w.adminUser.ID, IP: netip.MustParseAddr("8.8.8.8"), MFA: true})
+	never, wider, narrower, tiny := time.Time{}, []string{"8.8.0.0/16"}, []string{"8.8.8.0/25"}, []string{"8.8.8.0/26"}
+	sooner := w.clock.Now().Add(30 * time.Minute)
+	tests := []struct {
+		name string
+		id   string
+		u    membership.Update
+		want error
+	}{
+		{"its own expiry lifted", w.adminMembership.ID, membership.Update{ExpiresAt: &never}, fault.ErrForbidden},
+		{"its own expiry extended", w.adminMembership.ID, membership.Update{ExpiresAt: &inTwo}, fault.ErrForbidden},
+		{"its own allowlist removed", w.adminMembership.ID, membership.Update{AllowedIPs: new([]string)}, fault.ErrForbidden},
+		{"its own allowlist widened", w.adminMembership.ID, membership.Update{AllowedIPs: &wider}, fault.ErrForbidden},
+		{"its own MFA requirement lifted", w.adminMembership.ID, membership.Update{MFARequired: &no}, fault.ErrForbidden},
+		{"another's allowlist removed", w.readerMembership.ID, membership.Update{AllowedIPs: new([]string)}, fault.ErrForbidden},
+		{"another's allowlist wider than its own", w.readerMembership.ID, membership.Update{AllowedIPs: &wider}, fault.ErrForbidden},
+		{"another's expiry later than its own", w.readerMembership.ID, membership.Update{ExpiresAt: &never}, fault.ErrForbidden},
+		{"its own allowlist narrowed", w.adminMembership.ID, membership.Update{AllowedIPs: &narrower}, nil},
+		{"its own expiry brought forward", w.adminMembership.ID, membership.Update{ExpiresAt: &sooner}, nil},
+		{"another's allowlist within its own", w.readerMembership.ID, membership.Update{AllowedIPs: &tiny}, nil},
+	}
+	for _, tt := range tests {
+		var restore func()
+		if tt.want != nil {
+			restore = w.frozen(t, tt.id)
+		}
+		_, err := admin.UpdateMembership(ctx, tt.id, tt.u)
+		wantErr(t, tt.name, err, tt.want)
+		if restore != nil {
+			restore()
+		}
+	}
+	// The owner lifts them all.
+	if _, err := owner.UpdateMembership(ctx, w.adminMembership.ID, membership.Update{AllowedIPs: new([]string),
+		ExpiresAt: &never, MFARequired: &no}); err != nil {
+		t.Errorf("the owner lifting the admin's restrictions: %v", err)
+	}
+}

@@ -6,7 +6,9 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
+	"net/netip"
 	"slices"
+	"time"
 
 	"github.com/provisionkit/provisioning/access"
 	"github.com/provisionkit/provisioning/allowlist"
@@ -434,7 +436,10 @@ func (s *Session) mayChange(ctx context.Context, op string, lm lockedMembership,
 	if err := s.mayGrantAll(ctx, op, m.OrganizationID, d, roles, grants); err != nil {
 		return err
 	}
-	return s.ownerAndSelf(op, lm, rules)
+	if err := s.ownerAndSelf(op, lm, rules); err != nil {
+		return err
+	}
+	return s.noLoosening(ctx, op, lm, rules)
 }
 
 // ownerAndSelf holds the rules of the owner's membership and of one's own.
@@ -457,6 +462,91 @@ func (s *Session) ownerAndSelf(op string, lm lockedMembership, rules membership.
 		}
 	}
 	return nil
+}
+
+// noLoosening refuses, to anyone but the owner, a change that lifts a
+// restriction beyond the caller's own: a member never loosens its own
+// allowlist, expiry or second-factor requirement (the owner set them), and
+// never gives another member an allowlist wider, or an expiry later, than
+// its own (a fenced admin cannot unfence others).
+func (s *Session) noLoosening(ctx context.Context, op string, lm lockedMembership, after membership.Rules) error {
+	if lm.d.Owner || s.pr.Kind == access.KindSystem {
+		return nil
+	}
+	m, before := lm.Membership, lm.Membership.Rules()
+	widens := !within(prefixesOf(after.AllowedIPs), prefixesOf(before.AllowedIPs))
+	extends := !before.ExpiresAt.IsZero() && (after.ExpiresAt.IsZero() || after.ExpiresAt.After(before.ExpiresAt))
+	if s.pr.Kind == access.KindUser && m.UserID == s.pr.ID {
+		switch {
+		case widens:
+			return fault.E(op, fault.Forbidden, errors.New("a member does not widen its own allowlist"))
+		case extends:
+			return fault.E(op, fault.Forbidden, errors.New("a member does not extend its own expiry"))
+		case before.MFARequired && !after.MFARequired:
+			return fault.E(op, fault.Forbidden, errors.New("a member does not lift its own second-factor requirement"))
+		}
+		return nil
+	}
+	if !widens && !extends {
+		return nil
+	}
+	mine, err := s.callerRules(ctx, op, m.OrganizationID)
+	if err != nil {
+		return err
+	}
+	switch {
+	case widens && !within(prefixesOf(after.AllowedIPs), mine.allowed):
+		return fault.E(op, fault.Forbidden, errors.New("cannot give an allowlist wider than the caller's own"))
+	case extends && !mine.expires.IsZero() && (after.ExpiresAt.IsZero() || after.ExpiresAt.After(mine.expires)):
+		return fault.E(op, fault.Forbidden, errors.New("cannot give an expiry later than the caller's own"))
+	}
+	return nil
+}
+
+// callerLimits are the caller's own allowlist and expiry in an organization.
+type callerLimits struct {
+	allowed []netip.Prefix // nil: anywhere
+	expires time.Time      // zero: never
+}
+
+// callerRules reads the caller's own limits: its membership's, or its
+// credential's.
+func (s *Session) callerRules(ctx context.Context, op, orgID string) (callerLimits, error) {
+	if s.pr.Kind == access.KindCredential {
+		c, err := s.p.b.Credentials().Get(ctx, s.pr.ID)
+		if err != nil {
+			return callerLimits{}, fault.Wrap(op, err)
+		}
+		return callerLimits{allowed: c.AllowedIPs, expires: c.ExpiresAt}, nil
+	}
+	me, err := s.p.b.Memberships().GetByUser(ctx, orgID, s.pr.ID)
+	if err != nil {
+		return callerLimits{}, fault.Wrap(op, err)
+	}
+	return callerLimits{allowed: me.AllowedIPs, expires: me.ExpiresAt}, nil
+}
+
+// prefixesOf parses a canonical allowlist (nil stays nil).
+func prefixesOf(entries []string) []netip.Prefix {
+	list, _ := allowlist.Parse("allowed_ips", entries) // canonical already
+	return list
+}
+
+// within reports whether every network of list lies inside bound; a nil
+// list is everywhere, a nil bound allows everything.
+func within(list, bound []netip.Prefix) bool {
+	if bound == nil {
+		return true
+	}
+	if list == nil {
+		return false
+	}
+	for _, p := range list {
+		if !slices.ContainsFunc(bound, func(b netip.Prefix) bool { return b.Bits() <= p.Bits() && b.Contains(p.Addr()) }) {
+			return false
+		}
+	}
+	return true
 }
 
 // rulesEqual reports whether two canonical rules are the same.
