@@ -857,3 +857,46 @@ func TestNoLoosening(t *testing.T) {
 		t.Errorf("the owner lifting the admin's restrictions: %v", err)
 	}
 }
+
+// TestUpsertKeepsWhatTheCallerDoesNotModel: with KeepGuestExpiryMFA (the
+// Rebilly route) an upsert leaves guest, expiry and MFA as they are, under
+// the lock, even on a pending invitation it activates.
+func TestUpsertKeepsWhatTheCallerDoesNotModel(t *testing.T) {
+	ctx := context.Background()
+	w := newWorld(t)
+	own := w.as(w.owner)
+	yes, later := true, w.clock.Now().Add(time.Hour)
+	if _, err := own.UpdateMembership(ctx, w.readerMembership.ID, membership.Update{Guest: &yes, ExpiresAt: &later, MFARequired: &yes}); err != nil {
+		t.Fatal(err)
+	}
+	keep := func(u *user.User) membership.Upsert {
+		return membership.Upsert{OrganizationID: w.org.ID, UserID: u.ID, RoleIDs: []string{w.readOnly.ID},
+			Rules: membership.Rules{Permissions: []string{"orders:read"}}, KeepGuestExpiryMFA: true}
+	}
+	m, _, err := own.UpsertMembership(ctx, keep(w.reader))
+	if err != nil || !m.Guest || !m.MFARequired || !m.ExpiresAt.Equal(later) || !slices.Equal(m.Permissions, []string{"orders:read"}) {
+		t.Fatalf("kept: %+v, %v; want still a guest with MFA and its expiry, and the new permissions", m, err)
+	}
+	// Even once its expiry has passed, the membership can be upserted: the
+	// kept expiry is not an input to validate.
+	w.clock.Advance(2 * time.Hour)
+	if _, _, err := own.UpsertMembership(ctx, keep(w.reader)); err != nil {
+		t.Errorf("an expired member, kept: %v", err)
+	}
+	// A pending invitation's rules survive its activation.
+	inv, err := own.Invite(ctx, membership.Invite{OrganizationID: w.org.ID, UserEmail: "guest@example.com", RoleID: w.readOnly.ID,
+		Rules: membership.Rules{Guest: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	guest := w.user(t, "guest@example.com")
+	m, created, err := own.UpsertMembership(ctx, keep(guest))
+	if err != nil || created || m.ID != inv.ID || !m.Guest {
+		t.Errorf("the invitation activated: %+v, created %v, %v; want it, still a guest", m, created, err)
+	}
+	// Without the flag, the upsert is the whole state.
+	m, _, err = own.UpsertMembership(ctx, membership.Upsert{OrganizationID: w.org.ID, UserID: guest.ID, RoleIDs: []string{w.readOnly.ID}})
+	if err != nil || m.Guest {
+		t.Errorf("a full-state upsert: guest %v, %v; want false", m.Guest, err)
+	}
+}

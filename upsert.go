@@ -3,6 +3,7 @@ package provisioning
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/provisionkit/provisioning/authz"
 	"github.com/provisionkit/provisioning/fault"
@@ -60,6 +61,9 @@ func (s *Session) UpsertMembership(ctx context.Context, in membership.Upsert) (*
 			return fault.Wrap(op, err)
 		}
 		if m == nil {
+			if in.KeepGuestExpiryMFA { // nothing to keep: a new member has none
+				in.Guest, in.ExpiresAt, in.MFARequired = false, time.Time{}, false
+			}
 			out, err = s.addActive(ctx, op, org, d, u, in.RoleIDs, in.Rules, resource.CommonInput{})
 			created = err == nil
 			return err
@@ -71,9 +75,11 @@ func (s *Session) UpsertMembership(ctx context.Context, in membership.Upsert) (*
 		} else if d, err = s.authorize(ctx, op, org.ID, typeMemberships, role.ActionUpdate); err != nil {
 			return err
 		}
-		out, _, err = s.changeMembership(ctx, op, lockedMembership{Membership: m, org: org, d: d}, membership.Update{
-			RoleIDs: &in.RoleIDs, Permissions: &in.Permissions, AllowedIPs: &in.AllowedIPs, Guest: &in.Guest,
-			ExpiresAt: &in.ExpiresAt, MFARequired: &in.MFARequired})
+		up := membership.Update{RoleIDs: &in.RoleIDs, Permissions: &in.Permissions, AllowedIPs: &in.AllowedIPs}
+		if !in.KeepGuestExpiryMFA {
+			up.Guest, up.ExpiresAt, up.MFARequired = &in.Guest, &in.ExpiresAt, &in.MFARequired
+		}
+		out, _, err = s.changeMembership(ctx, op, lockedMembership{Membership: m, org: org, d: d}, up)
 		return err
 	})
 	if err != nil {

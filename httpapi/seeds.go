@@ -174,8 +174,8 @@ func stringList(d *dialect, raw map[string]json.RawMessage, name, message string
 // permissions; roleIds is required). 201 with Location when it created the
 // membership, 200 otherwise.
 //
-// The facade's Upsert also sets the rules Rebilly does not model (guest,
-// expiry, the member's MFA flag): they are read first and carried over,
+// The rules Rebilly does not model (guest, expiry, the member's MFA flag)
+// are kept as they are, under the organization's lock (KeepGuestExpiryMFA),
 // so that a Rebilly client never lifts them by omission. isOwner cannot
 // transfer ownership here: true on a member who is not the owner is 422
 // (use PATCH /api/organizations/{id}/transfer_ownership, owner-only), false
@@ -204,10 +204,7 @@ func (c *call) upsertMembership(ctx context.Context) (int, any, error) {
 		return 0, nil, fault.E(op, fault.Conflict, fault.ErrLastOwner)
 	}
 	up := membership.Upsert{OrganizationID: orgID, UserID: userID, RoleIDs: in.RoleIDs,
-		Rules: membership.Rules{Permissions: in.Permissions, AllowedIPs: in.AllowedIPs}}
-	if existing != nil {
-		up.Guest, up.ExpiresAt, up.MFARequired = existing.Guest, existing.ExpiresAt, existing.MFARequired
-	}
+		Rules: membership.Rules{Permissions: in.Permissions, AllowedIPs: in.AllowedIPs}, KeepGuestExpiryMFA: true}
 	m, created, err := c.s.UpsertMembership(ctx, up)
 	if err != nil {
 		return 0, nil, err

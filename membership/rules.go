@@ -213,6 +213,11 @@ type Upsert struct {
 	// view's role) first; at least one.
 	RoleIDs []string
 	Rules
+	// KeepGuestExpiryMFA leaves an existing membership's Guest, ExpiresAt
+	// and MFARequired as they are (a new one gets the zero values), for
+	// callers whose wire format has no such fields (Rebilly's): they must
+	// not lift them by omission.
+	KeepGuestExpiryMFA bool
 }
 
 // Validate checks the input; it returns the canonical rules.
