@@ -106,6 +106,9 @@
 // refused call's transaction has ended, whatever its outcome. Hosts add bad
 // tokens with Provisioner.RecordSecurityEvent and read them all with
 // System.ListSecurityEvents. They never hold a secret; their text is escaped.
+// Those anyone can cause without authenticating (bad credentials, bad
+// tokens) are sampled: at most ten a minute per client, the next one
+// saying how many were left out.
 //
 // # Lists
 //

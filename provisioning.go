@@ -102,6 +102,9 @@ type Provisioner struct {
 	// lastUse remembers, per credential id, when this instance last wrote
 	// the credential's last_used_at, so that most logins write nothing.
 	lastUse sync.Map
+	// sampler bounds the security events that callers who have not
+	// authenticated can cause.
+	sampler eventSampler
 }
 
 // Option configures a Provisioner.

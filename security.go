@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strconv"
 	"sync"
 	"time"
 
@@ -116,13 +117,24 @@ func (s *Session) refused(ctx context.Context, op, orgID, subject string, act ro
 		Subject: subject, Action: string(act), Reason: string(reason)})
 }
 
-// appendSecurityEvent stamps e and writes it; a failure is logged.
+// appendSecurityEvent stamps e and writes it; a failure is logged. Events
+// that anyone can cause without authenticating (bad credentials, bad
+// tokens) are sampled: see eventSampler.
 func (p *Provisioner) appendSecurityEvent(ctx context.Context, e *audit.SecurityEvent) {
-	if e.ID == "" {
-		e.ID = p.ids.NewID()
-	}
 	if e.CreatedAt.IsZero() {
 		e.CreatedAt = p.clock.Now().UTC().Truncate(time.Microsecond)
+	}
+	if e.Kind == audit.BadCredentials || e.Kind == audit.BadToken {
+		ok, skipped := p.sampler.admit(string(e.Kind)+"|"+e.IP+"|"+e.Detail, e.CreatedAt)
+		if !ok {
+			return
+		}
+		if skipped > 0 {
+			e.Detail += " (" + strconv.Itoa(skipped) + " more not recorded)"
+		}
+	}
+	if e.ID == "" {
+		e.ID = p.ids.NewID()
 	}
 	if e.RequestID == "" {
 		e.RequestID = RequestID(ctx)
@@ -154,4 +166,53 @@ func (y *System) ListSecurityEvents(ctx context.Context, f audit.SecurityFilter)
 	}
 	page, err := y.s.p.b.SecurityEvents().List(ctx, f)
 	return page, fault.Wrap(op, err)
+}
+
+// Sampling of the security events unauthenticated callers cause: at most
+// sampleBurst a minute for one (kind, address, detail), so that a flood of
+// bad logins cannot grow the table without bound; the first one written
+// after a pause says how many were left out. At most sampleKeys keys are
+// remembered; past that the memory starts over (a flood from many
+// addresses then writes sampleBurst per address and minute at worst).
+const (
+	sampleBurst  = 10
+	sampleWindow = time.Minute
+	sampleKeys   = 10_000
+)
+
+type eventSampler struct {
+	mu      sync.Mutex
+	windows map[string]*sampleWindowState
+}
+
+type sampleWindowState struct {
+	start   time.Time
+	written int
+	skipped int
+}
+
+// admit reports whether an event of key may be written at now, and how
+// many of key's events were left out before it.
+func (s *eventSampler) admit(key string, now time.Time) (ok bool, skipped int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.windows == nil || len(s.windows) >= sampleKeys {
+		s.windows = make(map[string]*sampleWindowState)
+	}
+	w := s.windows[key]
+	if w == nil || now.Sub(w.start) >= sampleWindow {
+		prev := 0
+		if w != nil {
+			prev = w.skipped
+		}
+		w = &sampleWindowState{start: now, skipped: prev}
+		s.windows[key] = w
+	}
+	if w.written >= sampleBurst {
+		w.skipped++
+		return false, 0
+	}
+	w.written++
+	skipped, w.skipped = w.skipped, 0
+	return true, skipped
 }

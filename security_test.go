@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/provisionkit/provisioning"
 	"github.com/provisionkit/provisioning/audit"
@@ -150,4 +151,39 @@ func TestSecurityEvents(t *testing.T) {
 			t.Errorf("events %+v, want one bad_token, escaped", got)
 		}
 	})
+}
+
+// TestBadLoginsAreSampled: a flood of bad logins writes at most ten events
+// a minute for one client id; the first one after says how many were left
+// out. Events of authenticated principals are never sampled.
+func TestBadLoginsAreSampled(t *testing.T) {
+	ctx := context.Background()
+	w := newWorld(t)
+	since := w.securityEvents(t)
+	for range 25 {
+		if _, err := w.p.Authenticate(ctx, "flood-client", "wrong"); !errors.Is(err, fault.ErrBadCredentials) {
+			t.Fatal(err)
+		}
+	}
+	if got := since(); len(got) != 10 {
+		t.Fatalf("%d events for 25 bad logins in a minute, want 10", len(got))
+	}
+	w.clock.Advance(time.Minute)
+	if _, err := w.p.Authenticate(ctx, "flood-client", "wrong"); !errors.Is(err, fault.ErrBadCredentials) {
+		t.Fatal(err)
+	}
+	got := since()
+	if len(got) != 11 || got[10].Detail != "client_id flood-cl… (15 more not recorded)" {
+		t.Fatalf("after a minute: %d events, the last %q; want 11, saying 15 were left out", len(got), got[len(got)-1].Detail)
+	}
+	// Refusals of authenticated principals are all recorded.
+	since = w.securityEvents(t)
+	for range 25 {
+		if _, err := w.as(w.stranger).GetOrganization(ctx, w.org.ID); !errors.Is(err, fault.ErrNotFound) {
+			t.Fatal(err)
+		}
+	}
+	if got := since(); len(got) != 25 {
+		t.Errorf("%d events for 25 refused calls, want 25", len(got))
+	}
 }
