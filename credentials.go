@@ -122,15 +122,7 @@ func checkFuture(op string, t, now time.Time) error {
 // GetCredential returns an API credential of an organization the caller
 // belongs to, without its secret. A revoked credential is not found.
 func (s *Session) GetCredential(ctx context.Context, id string) (*credential.Credential, error) {
-	const op = "provisioning.GetCredential"
-	c, err := s.p.b.Credentials().Get(ctx, id)
-	if err != nil {
-		return nil, fault.Wrap(op, err)
-	}
-	if _, err := s.authorize(ctx, op, c.OrganizationID, typeCredentials, role.ActionRead); err != nil {
-		return nil, err
-	}
-	return c, nil
+	return readIn(ctx, s, "provisioning.GetCredential", id, s.p.b.Credentials().Get, func(c *credential.Credential) string { return c.OrganizationID }, typeCredentials)
 }
 
 // ListCredentials lists the API credentials of an organization (not the

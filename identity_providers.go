@@ -104,15 +104,7 @@ func (s *Session) CreateIdentityProvider(ctx context.Context, in idp.Create) (*i
 // GetIdentityProvider returns an identity provider of an organization the
 // caller belongs to, without its secret.
 func (s *Session) GetIdentityProvider(ctx context.Context, id string) (*idp.Provider, error) {
-	const op = "provisioning.GetIdentityProvider"
-	p, err := s.p.b.IdentityProviders().Get(ctx, id)
-	if err != nil {
-		return nil, fault.Wrap(op, err)
-	}
-	if _, err := s.authorize(ctx, op, p.OrganizationID, typeIdentityProviders, role.ActionRead); err != nil {
-		return nil, err
-	}
-	return p, nil
+	return readIn(ctx, s, "provisioning.GetIdentityProvider", id, s.p.b.IdentityProviders().Get, func(p *idp.Provider) string { return p.OrganizationID }, typeIdentityProviders)
 }
 
 // ListIdentityProviders lists the identity providers of an organization, by

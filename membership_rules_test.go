@@ -303,6 +303,20 @@ func TestDefaultOrganization(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantDefault("after picking b", b.ID)
+	// An expired membership cannot be picked: it is as if it did not exist.
+	soon := w.clock.Now().Add(time.Minute)
+	if _, err := w.as(w.owner).UpdateMembership(ctx, ma.ID, membership.Update{ExpiresAt: &soon}); err != nil {
+		t.Fatal(err)
+	}
+	w.clock.Advance(2 * time.Minute)
+	wantErr(t, "picking an organization whose membership expired", func() error {
+		_, err := w.as(u).SetDefaultOrganization(ctx, a.ID)
+		return err
+	}(), fault.ErrNotFound)
+	never := time.Time{}
+	if _, err := w.as(w.owner).UpdateMembership(ctx, ma.ID, membership.Update{ExpiresAt: &never}); err != nil {
+		t.Fatal(err)
+	}
 	wantErr(t, "picking an organization the user is not in", func() error {
 		_, err := w.as(w.reader).SetDefaultOrganization(ctx, b.ID)
 		return err
@@ -449,6 +463,14 @@ func TestIPAllowlist(t *testing.T) {
 	cred.IP = netip.MustParseAddr("8.8.8.8")
 	_, err = w.p.As(cred).GetOrganization(ctx, w.org.ID)
 	wantErr(t, "the credential from elsewhere", err, fault.ErrIPRefused)
+	// A change of the credential's allowlist reaches the check at once.
+	moved := []string{"8.8.8.0/24"}
+	if _, err := ownerIn.UpdateCredential(ctx, issued.Credential.ID, credential.Update{AllowedIPs: &moved}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.p.As(cred).GetOrganization(ctx, w.org.ID); err != nil {
+		t.Errorf("the credential from its new network: %v", err)
+	}
 	_, err = ownerIn.CreateCredential(ctx, credential.Create{OrganizationID: w.org.ID, Name: "Bad", Kind: credential.Integration,
 		RoleID: w.readOnly.ID, AllowedIPs: []string{"192.168.0.0/16"}})
 	wantErr(t, "a credential with a private allowlist", err, fault.ErrInvalid, "allowed_ips[0]")
@@ -801,6 +823,8 @@ func TestOrganizationIDs(t *testing.T) {
 	}
 	_, err = w.p.As(provisioning.Principal{}).OrganizationIDs(ctx, resource.PageRequest{})
 	wantErr(t, "without a principal", err, fault.ErrUnauthenticated)
+	_, err = w.p.System().As(provisioning.Principal{Kind: access.KindSystem, ID: "system"}).OrganizationIDs(ctx, resource.PageRequest{})
+	wantErr(t, "the system", err, fault.ErrForbidden)
 }
 
 // TestNoLoosening: restrictions are lifted by the owner: a member never

@@ -202,9 +202,14 @@ func (s *Session) notify(ctx context.Context, inv Invitation) {
 
 // roleIn loads a role that must belong to orgID; otherwise the field "role" does not exist.
 func (s *Session) roleIn(ctx context.Context, op, orgID, roleID string) (*role.Role, error) {
+	return s.roleAs(ctx, op, "role", orgID, roleID)
+}
+
+// roleAs loads a role that must belong to orgID; otherwise field does not exist.
+func (s *Session) roleAs(ctx context.Context, op, field, orgID, roleID string) (*role.Role, error) {
 	r, err := s.p.b.Roles().GetRole(ctx, roleID)
 	if fault.KindOf(err) == fault.NotFound || err == nil && r.OrganizationID != orgID {
-		return nil, fault.InvalidField(op, "role", "not_found", "does not exist")
+		return nil, fault.InvalidField(op, field, "not_found", "does not exist")
 	}
 	return r, fault.Wrap(op, err)
 }
@@ -214,10 +219,7 @@ func (s *Session) roleIn(ctx context.Context, op, orgID, roleID string) (*role.R
 func (s *Session) rolesIn(ctx context.Context, op, orgID string, ids []string) ([]*role.Role, error) {
 	out := make([]*role.Role, 0, len(ids))
 	for _, id := range ids {
-		r, err := s.roleIn(ctx, op, orgID, id)
-		if errors.Is(err, fault.ErrInvalid) {
-			return nil, fault.InvalidField(op, "role_ids", "not_found", "does not exist")
-		}
+		r, err := s.roleAs(ctx, op, "role_ids", orgID, id)
 		if err != nil {
 			return nil, err
 		}
@@ -284,15 +286,7 @@ func (s *Session) mayGrantAll(ctx context.Context, op, orgID string, d authz.Dec
 
 // GetMembership returns a membership of an organization the caller belongs to.
 func (s *Session) GetMembership(ctx context.Context, id string) (*membership.Membership, error) {
-	const op = "provisioning.GetMembership"
-	m, err := s.p.b.Memberships().Get(ctx, id)
-	if err != nil {
-		return nil, fault.Wrap(op, err)
-	}
-	if _, err := s.authorize(ctx, op, m.OrganizationID, typeMemberships, role.ActionRead); err != nil {
-		return nil, err
-	}
-	return m, nil
+	return readIn(ctx, s, "provisioning.GetMembership", id, s.p.b.Memberships().Get, func(m *membership.Membership) string { return m.OrganizationID }, typeMemberships)
 }
 
 // ListMemberships lists the memberships of an organization, by id.
@@ -456,8 +450,7 @@ func (s *Session) ownerAndSelf(op string, lm lockedMembership, rules membership.
 		}
 	}
 	if s.pr.Kind == access.KindUser && m.UserID == s.pr.ID && rules.AllowedIPs != nil {
-		list, _ := allowlist.Parse("allowed_ips", rules.AllowedIPs) // canonical already
-		if !allowlist.Allows(list, s.pr.IP) {
+		if !allowlist.Allows(prefixesOf(rules.AllowedIPs), s.pr.IP) {
 			return fault.InvalidField(op, "allowed_ips", "lockout", "would refuse the address of this very request: you would lock yourself out")
 		}
 	}
@@ -474,7 +467,7 @@ func (s *Session) noLoosening(ctx context.Context, op string, lm lockedMembershi
 		return nil
 	}
 	m, before := lm.Membership, lm.Membership.Rules()
-	widens := !within(prefixesOf(after.AllowedIPs), prefixesOf(before.AllowedIPs))
+	widens := !within(prefixesOf(after.AllowedIPs), m.AllowedIPs)
 	extends := !before.ExpiresAt.IsZero() && (after.ExpiresAt.IsZero() || after.ExpiresAt.After(before.ExpiresAt))
 	if s.pr.Kind == access.KindUser && m.UserID == s.pr.ID {
 		switch {

@@ -53,15 +53,7 @@ func (s *Session) CreateProfile(ctx context.Context, in profile.Create) (*profil
 
 // GetProfile returns a profile of an organization the caller belongs to.
 func (s *Session) GetProfile(ctx context.Context, id string) (*profile.Profile, error) {
-	const op = "provisioning.GetProfile"
-	p, err := s.p.b.Profiles().Get(ctx, id)
-	if err != nil {
-		return nil, fault.Wrap(op, err)
-	}
-	if _, err := s.authorize(ctx, op, p.OrganizationID, typeProfiles, role.ActionRead); err != nil {
-		return nil, err
-	}
-	return p, nil
+	return readIn(ctx, s, "provisioning.GetProfile", id, s.p.b.Profiles().Get, func(p *profile.Profile) string { return p.OrganizationID }, typeProfiles)
 }
 
 // ListProfiles lists the profiles of an organization, by id.

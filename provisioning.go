@@ -300,6 +300,19 @@ func (s *Session) lockedOrg(ctx context.Context, op, orgID, subject string, act 
 	return org, d, err
 }
 
+// readIn loads the resource id with get and returns it when the caller may
+// read subject in the organization org names (the Get calls).
+func readIn[T any](ctx context.Context, s *Session, op, id string, get func(context.Context, string) (*T, error), org func(*T) string, subject string) (*T, error) {
+	v, err := get(ctx, id)
+	if err != nil {
+		return nil, fault.Wrap(op, err)
+	}
+	if _, err := s.authorize(ctx, op, org(v), subject, role.ActionRead); err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
 // lockIn loads a resource with get, locks the organization org names,
 // authorizes act on subject there and, under the lock, reads the resource
 // again (what was read before the lock may have changed since).

@@ -48,15 +48,7 @@ func (s *Session) CreateRole(ctx context.Context, in role.Create) (*role.Role, e
 
 // GetRole returns a role of an organization the caller belongs to.
 func (s *Session) GetRole(ctx context.Context, id string) (*role.Role, error) {
-	const op = "provisioning.GetRole"
-	r, err := s.p.b.Roles().GetRole(ctx, id)
-	if err != nil {
-		return nil, fault.Wrap(op, err)
-	}
-	if _, err := s.authorize(ctx, op, r.OrganizationID, typeRoles, role.ActionRead); err != nil {
-		return nil, err
-	}
-	return r, nil
+	return readIn(ctx, s, "provisioning.GetRole", id, s.p.b.Roles().GetRole, func(r *role.Role) string { return r.OrganizationID }, typeRoles)
 }
 
 // ListRoles lists the roles of an organization, by id.
@@ -244,15 +236,7 @@ func (s *Session) CreatePermission(ctx context.Context, in role.PermissionCreate
 
 // GetPermission returns a permission of an organization the caller belongs to.
 func (s *Session) GetPermission(ctx context.Context, id string) (*role.Permission, error) {
-	const op = "provisioning.GetPermission"
-	p, err := s.p.b.Roles().GetPermission(ctx, id)
-	if err != nil {
-		return nil, fault.Wrap(op, err)
-	}
-	if _, err := s.authorize(ctx, op, p.OrganizationID, typePermissions, role.ActionRead); err != nil {
-		return nil, err
-	}
-	return p, nil
+	return readIn(ctx, s, "provisioning.GetPermission", id, s.p.b.Roles().GetPermission, func(p *role.Permission) string { return p.OrganizationID }, typePermissions)
 }
 
 // ListPermissions lists the permissions of an organization, by id.

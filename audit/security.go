@@ -76,7 +76,7 @@ func Escape(s string) string {
 		case r == '\\':
 			piece = `\\`
 		case r < 0x20 || r == 0x7f:
-			piece = `\x` + hex2(byte(r))
+			piece = `\x` + strconv.FormatInt(int64(r)|0x100, 16)[1:]
 		case r >= 0x80 && r < 0xa0, r == '\u2028', r == '\u2029', r >= '\u202a' && r <= '\u202e', r >= '\u2066' && r <= '\u2069':
 			piece = `\u` + strconv.FormatInt(int64(r)|0x10000, 16)[1:]
 		default:
@@ -88,11 +88,6 @@ func Escape(s string) string {
 		b.WriteString(piece)
 	}
 	return b.String()
-}
-
-func hex2(c byte) string {
-	const digits = "0123456789abcdef"
-	return string([]byte{digits[c>>4], digits[c&15]})
 }
 
 // Sanitized returns e with every text field escaped.

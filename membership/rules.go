@@ -3,6 +3,7 @@ package membership
 import (
 	"net/netip"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -110,7 +111,7 @@ func checkPermissions(p *fault.Problems, field string, perms []string, subjects 
 	for i, v := range perms {
 		g, ok := parsePermission(v, subjects)
 		if !ok {
-			p.Add(field+"["+itoa(i)+"]", "format",
+			p.Add(field+"["+strconv.Itoa(i)+"]", "format",
 				`must be "*" or "subject:action", with a known subject or "*" and an action of create, read, update, destroy or "*"`)
 			bad = true
 			continue
@@ -186,18 +187,19 @@ func checkRoleIDs(p *fault.Problems, field string, ids []string) {
 	}
 	for i, id := range ids {
 		if !resource.ValidID(id) {
-			p.Add(field+"["+itoa(i)+"]", "not_found", "does not exist")
+			p.Add(field+"["+strconv.Itoa(i)+"]", "not_found", "does not exist")
 		} else if slices.Index(ids, id) < i {
-			p.Add(field+"["+itoa(i)+"]", "taken", "is listed twice")
+			p.Add(field+"["+strconv.Itoa(i)+"]", "taken", "is listed twice")
 		}
 	}
 }
 
-func itoa(i int) string {
-	if i < 10 {
-		return string(rune('0' + i))
+// checkMember checks the organization and the user a membership is for.
+func checkMember(p *fault.Problems, orgID, userID string) {
+	resource.CheckID(p, "organization", orgID)
+	if !resource.ValidID(userID) {
+		p.Add("user", "not_found", "does not exist")
 	}
-	return itoa(i/10) + string(rune('0'+i%10))
 }
 
 // Upsert is the whole desired state of a user's membership in an
@@ -223,10 +225,7 @@ type Upsert struct {
 // Validate checks the input; it returns the canonical rules.
 func (in Upsert) Validate(env Env) (Upsert, error) {
 	var p fault.Problems
-	resource.CheckID(&p, "organization", in.OrganizationID)
-	if !resource.ValidID(in.UserID) {
-		p.Add("user", "not_found", "does not exist")
-	}
+	checkMember(&p, in.OrganizationID, in.UserID)
 	checkRoleIDs(&p, "role_ids", in.RoleIDs)
 	in.Rules = in.Rules.canonical(&p, env)
 	return in, p.Err("membership.Upsert")
@@ -248,10 +247,7 @@ type Add struct {
 // Validate checks the input; it returns the canonical rules.
 func (in Add) Validate(env Env) (Add, error) {
 	var p fault.Problems
-	resource.CheckID(&p, "organization", in.OrganizationID)
-	if !resource.ValidID(in.UserID) {
-		p.Add("user", "not_found", "does not exist")
-	}
+	checkMember(&p, in.OrganizationID, in.UserID)
 	if len(in.RoleIDs) > 0 {
 		checkRoleIDs(&p, "role_ids", in.RoleIDs)
 	}

@@ -78,7 +78,7 @@ func (b base) condition(c resource.Condition, cols columns) (string, []any, erro
 	for _, f := range c.Fields {
 		col, ok := cols[f]
 		if !ok {
-			return "", nil, condError("cannot filter by " + strconvQuote(f))
+			return "", nil, condError("cannot filter by " + strconv.Quote(f))
 		}
 		sql, a, err := b.fieldCondition(col, c)
 		if err != nil {
@@ -92,8 +92,6 @@ func (b base) condition(c resource.Condition, cols columns) (string, []any, erro
 	}
 	return "(" + strings.Join(parts, " OR ") + ")", args, nil
 }
-
-func strconvQuote(s string) string { return strconv.Quote(s) }
 
 // fieldCondition renders c on one column.
 func (b base) fieldCondition(col column, c resource.Condition) (string, []any, error) {
