@@ -14,6 +14,7 @@ import (
 	"github.com/provisionkit/provisioning/allowlist"
 	"github.com/provisionkit/provisioning/audit"
 	"github.com/provisionkit/provisioning/authz"
+	"github.com/provisionkit/provisioning/email"
 	"github.com/provisionkit/provisioning/fault"
 	"github.com/provisionkit/provisioning/membership"
 	"github.com/provisionkit/provisioning/organization"
@@ -287,6 +288,30 @@ func (s *Session) mayGrantAll(ctx context.Context, op, orgID string, d authz.Dec
 // GetMembership returns a membership of an organization the caller belongs to.
 func (s *Session) GetMembership(ctx context.Context, id string) (*membership.Membership, error) {
 	return readIn(ctx, s, "provisioning.GetMembership", id, s.p.b.Memberships().Get, func(m *membership.Membership) string { return m.OrganizationID }, typeMemberships)
+}
+
+// GetMembershipByEmail returns the membership of the organization for an
+// email address (compared in canonical form), pending or active. Like every
+// lookup by email it answers not found for an address without a
+// membership, an organization that does not exist and one the caller is no
+// member of alike.
+func (s *Session) GetMembershipByEmail(ctx context.Context, orgID, address string) (*membership.Membership, error) {
+	const op = "provisioning.GetMembershipByEmail"
+	canon, err := email.Canonical("user_email", address)
+	if err != nil {
+		return nil, fault.Wrap(op, err)
+	}
+	m, err := readIn(ctx, s, op, canon, func(ctx context.Context, canon string) (*membership.Membership, error) {
+		return s.p.b.Memberships().GetByEmail(ctx, orgID, canon)
+	}, func(m *membership.Membership) string { return m.OrganizationID }, typeMemberships)
+	if fault.KindOf(err) == fault.NotFound {
+		// Nothing to read: still decide, so that a member without the right
+		// to read memberships learns no more from a miss than from a hit.
+		if _, err := s.authorize(ctx, op, orgID, typeMemberships, role.ActionRead); err != nil {
+			return nil, err
+		}
+	}
+	return m, err
 }
 
 // ListMemberships lists the memberships of an organization, by id.

@@ -302,9 +302,15 @@ func (s *Session) lockedOrg(ctx context.Context, op, orgID, subject string, act 
 
 // readIn loads the resource id with get and returns it when the caller may
 // read subject in the organization org names (the Get calls).
+// The backend may read the organization's policy revision with the row
+// (access.WithRevisionMemo): the check then costs no statement of its own.
 func readIn[T any](ctx context.Context, s *Session, op, id string, get func(context.Context, string) (*T, error), org func(*T) string, subject string) (*T, error) {
+	ctx = access.WithRevisionMemo(ctx)
 	v, err := get(ctx, id)
-	if err != nil {
+	switch {
+	case fault.KindOf(err) == fault.NotFound:
+		return nil, fault.E(op, fault.NotFound, nil) // as another organization's id would
+	case err != nil:
 		return nil, fault.Wrap(op, err)
 	}
 	if _, err := s.authorize(ctx, op, org(v), subject, role.ActionRead); err != nil {

@@ -302,7 +302,29 @@ type txStateKey struct{}
 // txState is what a transaction of this package has done so far.
 type txState struct {
 	mu      sync.Mutex
-	revised map[string]bool // organizations whose policy revision it changed
+	revised map[string]bool   // organizations whose policy revision it changed
+	locked  map[string]string // the revisions of the organizations it locked, as read under the lock
+}
+
+// lock notes the revision of an organization read under its row lock: no
+// other transaction changes it before this one ends, so Revision need not
+// read it again until this one changes it.
+func (t *txState) lock(orgID, rev string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.locked == nil {
+		t.locked = make(map[string]string)
+	}
+	t.locked[orgID] = rev
+}
+
+// lockedRevision returns the revision noted by lock, unless the transaction
+// has changed it since.
+func (t *txState) lockedRevision(orgID string) (string, bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	rev, ok := t.locked[orgID]
+	return rev, ok && !t.revised[orgID]
 }
 
 func (t *txState) touch(orgID string) {

@@ -62,6 +62,7 @@ func (s memberStore) view(ctx context.Context, dst any) *bun.SelectQuery {
 		ColumnExpr("COALESCE(mp.access_scope, '') AS profile_access_scope").
 		ColumnExpr("CASE WHEN o.owner_membership_id = m.id THEN 1 ELSE 0 END AS owner").
 		ColumnExpr("CASE WHEN u.default_organization_id = m.organization_id THEN 1 ELSE 0 END AS is_default").
+		ColumnExpr("o.policy_revision AS org_policy_revision").
 		Join("JOIN provisioning_organizations AS o ON o.id = m.organization_id").
 		Join("LEFT JOIN provisioning_users AS u ON u.id = m.user_id").
 		Join("LEFT JOIN provisioning_membership_profiles AS mp ON mp.id = m.membership_profile_id")
@@ -71,6 +72,9 @@ func (s memberStore) getWhere(ctx context.Context, op string, where string, args
 	var v membershipView
 	if err := s.view(ctx, &v).Where(where, args...).Scan(ctx); err != nil {
 		return nil, s.one(op, err)
+	}
+	if !InTransaction(ctx) { // in a transaction, the transaction may change it
+		access.NoteRevision(ctx, v.OrganizationID, v.OrgRevision)
 	}
 	m := v.domain()
 	return &m, nil

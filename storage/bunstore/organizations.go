@@ -92,6 +92,9 @@ func (s orgStore) get(ctx context.Context, op, id string, lock bool) (*organizat
 	if err := q.Scan(ctx); err != nil {
 		return nil, s.one(op, err)
 	}
+	if st, ok := ctx.Value(txStateKey{}).(*txState); ok && lock {
+		st.lock(id, row.PolicyRevision)
+	}
 	o := row.domain()
 	return &o, nil
 }

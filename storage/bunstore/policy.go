@@ -20,6 +20,14 @@ func (s policyStore) Revision(ctx context.Context, orgID string) (string, error)
 	if !resource.ValidID(orgID) {
 		return "", fault.E("access.Revision", fault.NotFound, nil)
 	}
+	if rev, ok := access.NotedRevision(ctx, orgID); ok {
+		return rev, nil
+	}
+	if st, ok := ctx.Value(txStateKey{}).(*txState); ok {
+		if rev, ok := st.lockedRevision(orgID); ok {
+			return rev, nil
+		}
+	}
 	var rev string
 	err := s.idb(ctx).NewSelect().Model((*orgRow)(nil)).Column("policy_revision").Where("id = ?", orgID).Scan(ctx, &rev)
 	return rev, s.one("access.Revision", err)

@@ -236,6 +236,9 @@ type membershipView struct {
 	ProfileAccessScope string `bun:"profile_access_scope,scanonly"`
 	Owner              bool   `bun:"owner,scanonly"`
 	Default            bool   `bun:"is_default,scanonly"`
+	// OrgRevision is the organization's policy revision, read in the same
+	// statement (access.NoteRevision).
+	OrgRevision string `bun:"org_policy_revision,scanonly"`
 }
 
 type versionRow struct {

@@ -1,0 +1,151 @@
+package provisioning_test
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/uptrace/bun"
+
+	"github.com/provisionkit/provisioning/fault"
+	"github.com/provisionkit/provisioning/membership"
+)
+
+// statementLog records the statements a database runs while it is on.
+type statementLog struct {
+	mu   sync.Mutex
+	on   bool
+	list []string
+}
+
+func (l *statementLog) BeforeQuery(ctx context.Context, _ *bun.QueryEvent) context.Context { return ctx }
+
+func (l *statementLog) AfterQuery(_ context.Context, e *bun.QueryEvent) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.on {
+		l.list = append(l.list, e.Query)
+	}
+}
+
+// during returns the statements fn runs.
+func (l *statementLog) during(fn func()) []string {
+	l.mu.Lock()
+	l.on, l.list = true, nil
+	l.mu.Unlock()
+	fn()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.on = false
+	return l.list
+}
+
+func logStatements(w *world) *statementLog {
+	l := &statementLog{}
+	w.db.AddQueryHook(l)
+	return l
+}
+
+func countRevisionReads(stmts []string) int {
+	n := 0
+	for _, q := range stmts {
+		if strings.HasPrefix(q, `SELECT "o"."policy_revision" FROM`) {
+			n++
+		}
+	}
+	return n
+}
+
+// TestReadsCostOneStatement: a membership read by id or by email reads its
+// organization's policy revision in the same statement, so that the check
+// reads nothing more once the organization's policy is in memory (issue 8:
+// reads within 1.1× of the raw query).
+func TestReadsCostOneStatement(t *testing.T) {
+	ctx := context.Background()
+	w := newWorld(t)
+	log := logStatements(w)
+	s := w.as(w.reader)
+	if _, err := s.GetMembership(ctx, w.customMembership.ID); err != nil { // loads the policy
+		t.Fatal(err)
+	}
+	tests := []struct {
+		give string
+		call func() error
+		want fault.Kind
+	}{
+		{"by id", func() error { _, err := s.GetMembership(ctx, w.customMembership.ID); return err }, ok},
+		{"by email", func() error { _, err := s.GetMembershipByEmail(ctx, w.org.ID, " Clerk@Example.com"); return err }, ok},
+		{"by id, a stranger", func() error { _, err := w.as(w.stranger).GetMembership(ctx, w.customMembership.ID); return err }, fault.NotFound},
+	}
+	for _, tt := range tests {
+		t.Run(tt.give, func(t *testing.T) {
+			var err error
+			stmts := log.during(func() { err = tt.call() })
+			if got := kindOrOK(err); got != tt.want {
+				t.Fatalf("error %v, want kind %s", err, kindName(tt.want))
+			}
+			if tt.want == ok && len(stmts) != 1 {
+				t.Fatalf("%d statements, want 1:\n%s", len(stmts), strings.Join(stmts, "\n"))
+			}
+		})
+	}
+}
+
+// TestInviteReadsTheRevisionUnderTheLock: an invitation reads its
+// organization's revision with the organization's row, under its lock, and
+// never again in the transaction.
+func TestInviteReadsTheRevisionUnderTheLock(t *testing.T) {
+	ctx := context.Background()
+	w := newWorld(t)
+	log := logStatements(w)
+	own := w.as(w.owner)
+	var err error
+	stmts := log.during(func() {
+		_, err = own.Invite(ctx, membership.Invite{OrganizationID: w.org.ID, UserEmail: "new@example.com", RoleID: w.readOnly.ID})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := countRevisionReads(stmts); n != 0 {
+		t.Fatalf("%d separate reads of the revision, want 0:\n%s", n, strings.Join(stmts, "\n"))
+	}
+	// A change of the policy in the transaction is read back: inviting an
+	// existing user grants rights, and the version it writes is seen by the
+	// next call.
+	u := w.user(t, "joiner@example.com")
+	if _, err := own.Invite(ctx, membership.Invite{OrganizationID: w.org.ID, UserEmail: u.Email, RoleID: w.readOnly.ID}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.as(u).GetOrganization(ctx, w.org.ID); err != nil {
+		t.Fatalf("the new member cannot read its organization: %v", err)
+	}
+}
+
+// TestGetMembershipByEmail: found by canonical email for those who may read
+// memberships; another organization, an unknown address and a stranger all
+// look alike.
+func TestGetMembershipByEmail(t *testing.T) {
+	ctx := context.Background()
+	w := newWorld(t)
+	m, err := w.as(w.adminUser).GetMembershipByEmail(ctx, w.org.ID, "PENDING@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.ID != w.pendingMembership.ID {
+		t.Fatalf("got %s, want the pending membership %s", m.ID, w.pendingMembership.ID)
+	}
+	_, err = w.as(w.adminUser).GetMembershipByEmail(ctx, w.org.ID, "not an email")
+	wantErr(t, "a malformed address", err, fault.ErrInvalid, "user_email")
+	_, errUnknown := w.as(w.adminUser).GetMembershipByEmail(ctx, w.org.ID, "nobody@example.com")
+	_, errOther := w.as(w.adminUser).GetMembershipByEmail(ctx, w.otherOrg.ID, "stranger@example.com")
+	_, errStranger := w.as(w.stranger).GetMembershipByEmail(ctx, w.org.ID, "pending@example.com")
+	for name, err := range map[string]error{"unknown address": errUnknown, "other organization": errOther, "stranger": errStranger} {
+		if fault.KindOf(err) != fault.NotFound {
+			t.Errorf("%s: %v, want not found", name, err)
+		}
+	}
+	if errUnknown.Error() != errOther.Error() || errOther.Error() != errStranger.Error() {
+		t.Errorf("the misses differ:\n%v\n%v\n%v", errUnknown, errOther, errStranger)
+	}
+}
