@@ -45,54 +45,27 @@ func hashToken(token string) []byte {
 // exists, pending otherwise; either way the Notifier hears of it after
 // commit. Admins invite; only the owner grants the admin role; nobody
 // grants a role or permission with rights they do not hold.
-func (s *Session) Invite(ctx context.Context, in membership.Invite) (*membership.Membership, error) {
+func (s *Session) Invite(ctx context.Context, in0 membership.Invite) (*membership.Membership, error) {
 	const op = "provisioning.Invite"
 	var m *membership.Membership
 	var inv *Invitation
 	err := s.tx(ctx, func(ctx context.Context) error {
-		org, d, err := s.lockedOrg(ctx, op, in.OrganizationID, typeMemberships, role.ActionCreate)
+		org, d, err := s.lockedOrg(ctx, op, in0.OrganizationID, typeMemberships, role.ActionCreate)
 		if err != nil {
 			return err
 		}
-		in, err := in.Validate(s.env())
+		var in membership.Invite
+		in, m, inv, err = s.prepareInvite(ctx, op, org, d, in0, s.roleAs)
 		if err != nil {
 			return err
 		}
-		r, err := s.roleIn(ctx, op, org.ID, in.RoleID)
-		if err != nil {
-			return err
-		}
-		extra, err := s.rolesIn(ctx, op, org.ID, in.ExtraRoleIDs)
-		if err != nil {
-			return err
-		}
-		if err := s.mayGrantAll(ctx, op, org.ID, d, append([]*role.Role{r}, extra...), membership.Grants(in.Permissions)); err != nil {
-			return err
-		}
-		var profileScope access.Scope
-		if in.ProfileID != "" {
-			p, err := s.profileIn(ctx, op, org.ID, in.ProfileID)
-			if err != nil {
-				return err
-			}
-			profileScope = p.AccessScope
-		}
-		now := s.now()
-		m = &membership.Membership{ID: s.p.ids.NewID(), OrganizationID: org.ID, UserEmail: in.UserEmail,
-			Status: membership.Pending, ProfileID: in.ProfileID, AccessScope: in.AccessScope,
-			ProfileAccessScope: profileScope, Common: in.CommonInput.New(now)}
-		m.SetRoles(in.RoleIDs(), resource.Changes{})
-		m.SetRules(in.Rules, resource.Changes{})
-		inv = &Invitation{MembershipID: m.ID, OrganizationID: org.ID, OrganizationName: org.Name, Email: m.UserEmail}
 		var tokenHash []byte
 		switch u, err := s.p.b.Users().GetByEmail(ctx, in.UserEmail); {
 		case err == nil:
 			m.Status, m.UserID = membership.Active, u.ID
 			m.UserFirstName, m.UserLastName = u.FirstName, u.LastName
 		case fault.KindOf(err) == fault.NotFound:
-			inv.Token, tokenHash = newInvitationToken()
-			m.InvitationExpiresAt = now.Add(s.p.invitationTTL)
-			inv.ExpiresAt = m.InvitationExpiresAt
+			tokenHash = s.pending(m, inv)
 		default:
 			return fault.Wrap(op, err)
 		}
@@ -110,6 +83,56 @@ func (s *Session) Invite(ctx context.Context, in membership.Invite) (*membership
 // env is what membership input validation needs from the Provisioner.
 func (s *Session) env() membership.Env {
 	return membership.Env{Subjects: s.p.subjects, Now: s.now()}
+}
+
+// prepareInvite validates an invitation into org and checks what it grants
+// (roles found with roleAs, each owned by org; no escalation), and returns
+// the membership it would create, without its user, and its invitation.
+func (s *Session) prepareInvite(ctx context.Context, op string, org *organization.Organization, d authz.Decision, in membership.Invite,
+	roleAs func(ctx context.Context, op, field, orgID, roleID string) (*role.Role, error)) (membership.Invite, *membership.Membership, *Invitation, error) {
+	in, err := in.Validate(s.env())
+	if err != nil {
+		return in, nil, nil, err
+	}
+	r, err := roleAs(ctx, op, "role", org.ID, in.RoleID)
+	if err != nil {
+		return in, nil, nil, err
+	}
+	roles := []*role.Role{r}
+	for _, id := range in.ExtraRoleIDs {
+		r, err := roleAs(ctx, op, "role_ids", org.ID, id)
+		if err != nil {
+			return in, nil, nil, err
+		}
+		roles = append(roles, r)
+	}
+	if err := s.mayGrantAll(ctx, op, org.ID, d, roles, membership.Grants(in.Permissions)); err != nil {
+		return in, nil, nil, err
+	}
+	var profileScope access.Scope
+	if in.ProfileID != "" {
+		p, err := s.profileIn(ctx, op, org.ID, in.ProfileID)
+		if err != nil {
+			return in, nil, nil, err
+		}
+		profileScope = p.AccessScope
+	}
+	m := &membership.Membership{ID: s.p.ids.NewID(), OrganizationID: org.ID, UserEmail: in.UserEmail,
+		Status: membership.Pending, ProfileID: in.ProfileID, AccessScope: in.AccessScope,
+		ProfileAccessScope: profileScope, Common: in.CommonInput.New(s.now())}
+	m.SetRoles(in.RoleIDs(), resource.Changes{})
+	m.SetRules(in.Rules, resource.Changes{})
+	return in, m, &Invitation{MembershipID: m.ID, OrganizationID: org.ID, OrganizationName: org.Name, Email: m.UserEmail}, nil
+}
+
+// pending makes m wait for its user: an invitation token, and its expiry.
+// It returns the token's hash, the only form stored.
+func (s *Session) pending(m *membership.Membership, inv *Invitation) []byte {
+	var hash []byte
+	inv.Token, hash = newInvitationToken()
+	m.InvitationExpiresAt = m.CreatedAt.Add(s.p.invitationTTL)
+	inv.ExpiresAt = m.InvitationExpiresAt
+	return hash
 }
 
 // createMembership stores a new membership of org, under org's lock,
@@ -131,6 +154,11 @@ func (s *Session) createMembership(ctx context.Context, op string, org *organiza
 			return err
 		}
 	}
+	return s.record(ctx, org.ID, typeMemberships, m.ID, audit.Create, membershipCreated(m))
+}
+
+// membershipCreated is the changes of a new membership's version.
+func membershipCreated(m *membership.Membership) resource.Changes {
 	ch := created("user_email", m.UserEmail, "status", string(m.Status), "role_id", m.RoleID,
 		"membership_profile_id", m.ProfileID, "access_scope", string(m.AccessScope),
 		"reference", m.Reference, "reference_origin", m.ReferenceOrigin)
@@ -139,7 +167,7 @@ func (s *Session) createMembership(ctx context.Context, op string, org *organiza
 	}
 	// The rule fields that are set: the changes from a blank membership's.
 	new(membership.Membership).SetRules(m.Rules(), ch)
-	return s.record(ctx, org.ID, typeMemberships, m.ID, audit.Create, ch)
+	return ch
 }
 
 // joined follows a membership that became active: the policy changes, and

@@ -176,18 +176,25 @@ func (s *Session) countTotals(ctx context.Context, o *organization.Organization)
 // under its row lock, so that the count is exact) holds as many as its plan
 // allows.
 func (s *Session) withinMembershipLimit(ctx context.Context, op string, org *organization.Organization) error {
+	room, err := s.membershipRoom(ctx, op, org)
+	if err == nil && room == 0 {
+		return &fault.Error{Op: op, Kind: fault.Conflict, Field: "memberships", Err: fault.ErrLimitReached}
+	}
+	return err
+}
+
+// membershipRoom returns how many more memberships the organization's plan
+// lets it hold (-1 for no limit); the caller holds the organization's lock.
+func (s *Session) membershipRoom(ctx context.Context, op string, org *organization.Organization) (int, error) {
 	limit := org.Subscription.Limits.Memberships
 	if limit <= 0 {
-		return nil
+		return -1, nil
 	}
 	n, err := s.p.b.Memberships().Count(ctx, org.ID)
 	if err != nil {
-		return fault.Wrap(op, err)
+		return 0, fault.Wrap(op, err)
 	}
-	if n >= limit {
-		return &fault.Error{Op: op, Kind: fault.Conflict, Field: "memberships", Err: fault.ErrLimitReached}
-	}
-	return nil
+	return max(limit-n, 0), nil
 }
 
 // SetSubscription sets an organization's plan: its type, its limits and

@@ -347,13 +347,17 @@ func (s *Session) tx(ctx context.Context, fn func(ctx context.Context) error) er
 
 // record appends the version of a change, in the transaction of the change.
 func (s *Session) record(ctx context.Context, orgID, resourceType, resourceID string, ev audit.Event, ch resource.Changes) error {
+	return s.p.b.Versions().Append(ctx, s.version(ctx, orgID, resourceType, resourceID, ev, ch))
+}
+
+// version is the version of a change made by the caller now.
+func (s *Session) version(ctx context.Context, orgID, resourceType, resourceID string, ev audit.Event, ch resource.Changes) *audit.Version {
 	now := s.now()
-	v := &audit.Version{
+	return &audit.Version{
 		ID: s.p.ids.NewID(), OrganizationID: orgID, ResourceType: resourceType, ResourceID: resourceID,
 		Event: ev, Changes: ch, Who: audit.Who{Type: string(s.pr.Kind), ID: s.pr.ID},
 		RequestID: RequestID(ctx), Common: resource.Common{CreatedAt: now, UpdatedAt: now},
 	}
-	return s.p.b.Versions().Append(ctx, v)
 }
 
 type requestIDKey struct{}

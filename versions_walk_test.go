@@ -2,6 +2,7 @@ package provisioning_test
 
 import (
 	"context"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -83,6 +84,20 @@ func TestEveryMutatingCallWritesOneVersion(t *testing.T) {
 			return err
 		}, 1, func() error {
 			_, err := reader.Invite(ctx, membership.Invite{OrganizationID: w.org.ID, UserEmail: "r@example.com", RoleID: w.readOnly.ID})
+			return err
+		}},
+		{"InviteMany", func() error {
+			// Three created (one of an existing user, active at once, whose
+			// default organization does not change: it has one), one refused.
+			res, err := own.InviteMany(ctx, w.org.ID, []membership.Invite{{UserEmail: "m1@example.com", RoleID: w.readOnly.ID},
+				{UserEmail: "m2@example.com", RoleID: w.readOnly.ID}, {UserEmail: "m1@example.com", RoleID: w.readOnly.ID},
+				{UserEmail: w.stranger.Email, RoleID: w.readOnly.ID}})
+			if err == nil && (res[2].Err == nil || res[0].Err != nil || res[1].Err != nil || res[3].Err != nil) {
+				return fmt.Errorf("results %+v", res)
+			}
+			return err
+		}, 3, func() error {
+			_, err := reader.InviteMany(ctx, w.org.ID, []membership.Invite{{UserEmail: "r@example.com", RoleID: w.readOnly.ID}})
 			return err
 		}},
 		{"ResendInvitation", func() error { return own.ResendInvitation(ctx, pending.ID) }, 1,

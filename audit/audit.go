@@ -68,6 +68,8 @@ func (f Filter) Validate() error {
 // Store is the storage contract for versions: append and read, nothing else.
 type Store interface {
 	Append(ctx context.Context, v *Version) error
+	// AppendMany appends versions in as few statements as the backend can.
+	AppendMany(ctx context.Context, vs []*Version) error
 	Get(ctx context.Context, id string) (*Version, error)
 	List(ctx context.Context, f Filter) (resource.Page[Version], error)
 }

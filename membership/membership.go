@@ -253,6 +253,14 @@ type Store interface {
 	// Create fails with fault.ErrAlreadyExists (field "user_email") when the
 	// organization already has a membership for the email.
 	Create(ctx context.Context, m *Membership, invitationTokenHash []byte) error
+	// CreateMany inserts pending invitations, each with the hash of its
+	// token, in as few statements as the backend can. The caller has made
+	// sure, under the organization's lock, that no email is taken; a key
+	// that fires anyway fails the whole call.
+	CreateMany(ctx context.Context, ms []*Membership, invitationTokenHashes [][]byte) error
+	// TakenEmails returns which of the canonical emails already have a
+	// membership in the organization.
+	TakenEmails(ctx context.Context, orgID string, canonicalEmails []string) ([]string, error)
 	Get(ctx context.Context, id string) (*Membership, error)
 	GetByEmail(ctx context.Context, orgID, canonicalEmail string) (*Membership, error)
 	GetByUser(ctx context.Context, orgID, userID string) (*Membership, error)

@@ -130,6 +130,9 @@ type Store interface {
 	Create(ctx context.Context, u *User) error
 	Get(ctx context.Context, id string) (*User, error)
 	GetByEmail(ctx context.Context, canonicalEmail string) (*User, error)
+	// ListByEmails returns the users of those of the canonical emails that
+	// have one, in no particular order.
+	ListByEmails(ctx context.Context, canonicalEmails []string) ([]User, error)
 	// Lock reads the user and locks its row until the transaction ends, so
 	// that what is counted per user (organizations owned) is counted once.
 	Lock(ctx context.Context, id string) (*User, error)

@@ -3,6 +3,7 @@ package bunstore
 import (
 	"context"
 	"encoding/hex"
+	"fmt"
 	"time"
 
 	"github.com/uptrace/bun"
@@ -14,6 +15,11 @@ import (
 )
 
 type memberStore struct{ base }
+
+// insertChunk bounds the rows of one multi-row INSERT: bun writes the values
+// into the statement, and a statement must stay well under the servers'
+// packet limits (MySQL's max_allowed_packet, 16 MiB by default here).
+const insertChunk = 500
 
 func toMembershipRow(m *membership.Membership) *membershipRow {
 	// The primary role has its column (and foreign key); the others follow
@@ -90,6 +96,41 @@ func (s memberStore) Create(ctx context.Context, m *membership.Membership, token
 	}
 	_, err := s.idb(ctx).NewInsert().Model(row).Exec(ctx)
 	return s.err("membership.Create", err)
+}
+
+func (s memberStore) CreateMany(ctx context.Context, ms []*membership.Membership, tokenHashes [][]byte) error {
+	const op = "membership.CreateMany"
+	if len(ms) != len(tokenHashes) {
+		return fault.E(op, fault.Internal, fmt.Errorf("%d memberships, %d token hashes", len(ms), len(tokenHashes)))
+	}
+	rows := make([]*membershipRow, len(ms))
+	for i, m := range ms {
+		rows[i] = toMembershipRow(m)
+		if err := checkJSON(op, rows[i].Metadata); err != nil {
+			return err
+		}
+		if tokenHashes[i] != nil {
+			rows[i].InvitationTokenHash = hex.EncodeToString(tokenHashes[i])
+		}
+	}
+	for len(rows) > 0 { // a statement of at most insertChunk rows
+		chunk := rows[:min(len(rows), insertChunk)]
+		if _, err := s.idb(ctx).NewInsert().Model(&chunk).Exec(ctx); err != nil {
+			return s.err(op, err)
+		}
+		rows = rows[len(chunk):]
+	}
+	return nil
+}
+
+func (s memberStore) TakenEmails(ctx context.Context, orgID string, canonicalEmails []string) ([]string, error) {
+	if len(canonicalEmails) == 0 {
+		return nil, nil
+	}
+	var out []string
+	err := s.idb(ctx).NewSelect().Model((*membershipRow)(nil)).Column("user_email").
+		Where("organization_id = ? AND user_email IN (?)", orgID, bun.List(canonicalEmails)).Scan(ctx, &out)
+	return out, s.err("membership.TakenEmails", err)
 }
 
 func (s memberStore) Get(ctx context.Context, id string) (*membership.Membership, error) {

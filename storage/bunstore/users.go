@@ -3,6 +3,8 @@ package bunstore
 import (
 	"context"
 
+	"github.com/uptrace/bun"
+
 	"github.com/provisionkit/provisioning/fault"
 	"github.com/provisionkit/provisioning/resource"
 	"github.com/provisionkit/provisioning/user"
@@ -50,6 +52,21 @@ func (s userStore) Lock(ctx context.Context, id string) (*user.User, error) {
 		return nil, s.one("user.Lock", err)
 	}
 	return row.domain(), nil
+}
+
+func (s userStore) ListByEmails(ctx context.Context, canonicalEmails []string) ([]user.User, error) {
+	if len(canonicalEmails) == 0 {
+		return nil, nil
+	}
+	var rows []userRow
+	if err := s.idb(ctx).NewSelect().Model(&rows).Where("u.email IN (?)", bun.List(canonicalEmails)).Scan(ctx); err != nil {
+		return nil, s.err("user.ListByEmails", err)
+	}
+	out := make([]user.User, len(rows))
+	for i := range rows {
+		out[i] = *rows[i].domain()
+	}
+	return out, nil
 }
 
 func (s userStore) GetByEmail(ctx context.Context, canonicalEmail string) (*user.User, error) {

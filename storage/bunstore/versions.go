@@ -24,21 +24,41 @@ func (r *versionRow) domain() audit.Version {
 }
 
 func (s versionStore) Append(ctx context.Context, v *audit.Version) error {
-	changes := jsonObject{}
-	for k, pair := range v.Changes {
-		changes[k] = []any{pair[0], pair[1]}
+	return s.AppendMany(ctx, []*audit.Version{v})
+}
+
+func (s versionStore) AppendMany(ctx context.Context, vs []*audit.Version) error {
+	const op = "version.Append"
+	rows := make([]*versionRow, len(vs))
+	for i, v := range vs {
+		changes := jsonObject{}
+		for k, pair := range v.Changes {
+			changes[k] = []any{pair[0], pair[1]}
+		}
+		if _, err := json.Marshal(changes); err != nil {
+			return fault.E(op, fault.Internal, err)
+		}
+		if err := checkJSON(op, changes, jsonObject(v.Metadata)); err != nil {
+			return err
+		}
+		rows[i] = &versionRow{ID: v.ID, OrganizationID: v.OrganizationID, ResourceType: v.ResourceType, ResourceID: v.ResourceID,
+			Event: string(v.Event), Changes: changes, WhoType: v.Who.Type, WhoID: v.Who.ID, RequestID: v.RequestID,
+			commonCols: fromCommon(v.Common)}
 	}
-	if _, err := json.Marshal(changes); err != nil {
-		return fault.E("version.Append", fault.Internal, err)
+	for len(rows) > 0 {
+		chunk := rows[:min(len(rows), insertChunk)]
+		var err error
+		if len(chunk) == 1 {
+			_, err = s.idb(ctx).NewInsert().Model(chunk[0]).Exec(ctx)
+		} else {
+			_, err = s.idb(ctx).NewInsert().Model(&chunk).Exec(ctx)
+		}
+		if err != nil {
+			return s.err(op, err)
+		}
+		rows = rows[len(chunk):]
 	}
-	if err := checkJSON("version.Append", changes, jsonObject(v.Metadata)); err != nil {
-		return err
-	}
-	row := &versionRow{ID: v.ID, OrganizationID: v.OrganizationID, ResourceType: v.ResourceType, ResourceID: v.ResourceID,
-		Event: string(v.Event), Changes: changes, WhoType: v.Who.Type, WhoID: v.Who.ID, RequestID: v.RequestID,
-		commonCols: fromCommon(v.Common)}
-	_, err := s.idb(ctx).NewInsert().Model(row).Exec(ctx)
-	return s.err("version.Append", err)
+	return nil
 }
 
 func (s versionStore) Get(ctx context.Context, id string) (*audit.Version, error) {

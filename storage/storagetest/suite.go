@@ -75,6 +75,7 @@ var suite = []struct {
 	{"ListQueries", queryCases},
 	{"SecurityEvents", securityCases},
 	{"IdempotencyKeys", keyCases},
+	{"Bulk", bulkCases},
 	{"Plan", []testCase{
 		{"RoundTrip", testPlanRoundTrip},
 		{"CountMemberships", testPlanCountMemberships},

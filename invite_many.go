@@ -1,0 +1,165 @@
+package provisioning
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/provisionkit/provisioning/audit"
+	"github.com/provisionkit/provisioning/fault"
+	"github.com/provisionkit/provisioning/membership"
+	"github.com/provisionkit/provisioning/role"
+)
+
+// MaxInvitesPerCall bounds the invitations of one InviteMany call.
+const MaxInvitesPerCall = 1000
+
+// InviteResult is the outcome of one invitation of InviteMany: the
+// membership, or why this one was refused.
+type InviteResult struct {
+	Membership *membership.Membership
+	Err        error
+}
+
+// InviteMany invites many people into one organization in one transaction,
+// under one lock and one authorization, as Invite would one by one, and
+// returns a result for each invitation, in order. An invitation that Invite
+// would refuse (invalid input, a role of another organization, a right the
+// caller does not hold, an email already invited, twice in the call, or past
+// the plan's limit) fails alone, with the error Invite would give, and the
+// others go on; an error that concerns the call (not authenticated, no such
+// organization, no right to invite, more than MaxInvitesPerCall invitations,
+// a storage failure) fails the whole call and creates nothing.
+//
+// Each invitation's OrganizationID must be orgID or blank. The Notifier
+// hears of each created membership after commit. Invitations of people
+// without a user are written in a few multi-row statements; those of
+// existing users, who become active members at once, one by one.
+func (s *Session) InviteMany(ctx context.Context, orgID string, invites []membership.Invite) ([]InviteResult, error) {
+	const op = "provisioning.InviteMany"
+	if len(invites) > MaxInvitesPerCall {
+		return nil, fault.InvalidField(op, "invitations", "too_long", fmt.Sprintf("is too long (maximum is %d invitations)", MaxInvitesPerCall))
+	}
+	var out []InviteResult
+	var sent []Invitation
+	err := s.tx(ctx, func(ctx context.Context) error {
+		org, d, err := s.lockedOrg(ctx, op, orgID, typeMemberships, role.ActionCreate)
+		if err != nil {
+			return err
+		}
+		out, sent = make([]InviteResult, len(invites)), nil
+		roles := map[string]roleFound{} // each role read once
+		roleAs := func(ctx context.Context, op, field, orgID, id string) (*role.Role, error) {
+			f, ok := roles[field+"\x00"+id]
+			if !ok {
+				f.r, f.err = s.roleAs(ctx, op, field, orgID, id)
+				roles[field+"\x00"+id] = f
+			}
+			return f.r, f.err
+		}
+		type ready struct {
+			i   int
+			m   *membership.Membership
+			inv *Invitation
+		}
+		var all []ready
+		seen := map[string]int{}
+		for i, in := range invites {
+			if in.OrganizationID != "" && in.OrganizationID != orgID {
+				out[i].Err = fault.InvalidField(op, "organization", "mismatch", "must be the organization of the call")
+				continue
+			}
+			in.OrganizationID = orgID
+			in, m, inv, err := s.prepareInvite(ctx, op, org, d, in, roleAs)
+			if err != nil && (fault.KindOf(err) == fault.Internal || fault.KindOf(err) == fault.Busy) {
+				return err
+			}
+			if err == nil {
+				if _, dup := seen[in.UserEmail]; dup {
+					err = &fault.Error{Op: op, Kind: fault.Conflict, Field: "user_email", Err: fault.ErrAlreadyExists}
+				}
+			}
+			if err != nil {
+				if errors.Is(err, fault.ErrForbidden) { // an escalation: recorded as Invite's refusal would be
+					s.securityEvent(ctx, audit.SecurityEvent{Kind: audit.AuthorizationRefused, OrganizationID: orgID,
+						Operation: op, Reason: "rule", Detail: ruleOf(err)})
+				}
+				out[i].Err = err
+				continue
+			}
+			seen[in.UserEmail] = i
+			all = append(all, ready{i, m, inv})
+		}
+		emails := make([]string, len(all))
+		for k, r := range all {
+			emails[k] = r.m.UserEmail
+		}
+		taken, err := s.p.b.Memberships().TakenEmails(ctx, org.ID, emails)
+		if err != nil {
+			return fault.Wrap(op, err)
+		}
+		for _, e := range taken {
+			out[seen[e]].Err = &fault.Error{Op: op, Kind: fault.Conflict, Field: "user_email", Err: fault.ErrAlreadyExists}
+		}
+		users, err := s.p.b.Users().ListByEmails(ctx, emails)
+		if err != nil {
+			return fault.Wrap(op, err)
+		}
+		byEmail := make(map[string]int, len(users))
+		for k := range users {
+			byEmail[users[k].Email] = k
+		}
+		room, err := s.membershipRoom(ctx, op, org)
+		if err != nil {
+			return err
+		}
+		var pending []*membership.Membership
+		var hashes [][]byte
+		var versions []*audit.Version
+		for _, r := range all {
+			switch {
+			case out[r.i].Err != nil:
+				continue
+			case room == 0:
+				out[r.i].Err = &fault.Error{Op: op, Kind: fault.Conflict, Field: "memberships", Err: fault.ErrLimitReached}
+				continue
+			}
+			room--
+			if k, ok := byEmail[r.m.UserEmail]; ok { // a user: an active member at once, as Invite makes it
+				u := users[k]
+				r.m.Status, r.m.UserID = membership.Active, u.ID
+				r.m.UserFirstName, r.m.UserLastName = u.FirstName, u.LastName
+				if err := s.createMembership(ctx, op, org, r.m, nil, "user_email"); err != nil {
+					return err // checked beforehand: a failure here is not this invitation's own
+				}
+			} else {
+				pending, hashes = append(pending, r.m), append(hashes, s.pending(r.m, r.inv))
+				versions = append(versions, s.version(ctx, org.ID, typeMemberships, r.m.ID, audit.Create, membershipCreated(r.m)))
+			}
+			out[r.i].Membership = r.m
+			sent = append(sent, *r.inv)
+		}
+		if len(pending) > 0 {
+			if err := s.p.b.Memberships().CreateMany(ctx, pending, hashes); err != nil {
+				return fault.Wrap(op, err)
+			}
+			if err := s.p.b.Versions().AppendMany(ctx, versions); err != nil {
+				return fault.Wrap(op, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	for _, inv := range sent {
+		s.notify(ctx, inv)
+	}
+	return out, nil
+}
+
+// roleFound is a role read, or why it could not be.
+type roleFound struct {
+	r   *role.Role
+	err error
+}
