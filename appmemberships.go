@@ -104,9 +104,12 @@ func (s *Session) appCredentialIn(ctx context.Context, op, orgID, id string) err
 // membership or its profile) to other members; the others are not found.
 func (s *Session) GetAppMembership(ctx context.Context, id string) (*appmembership.AppMembership, error) {
 	const op = "provisioning.GetAppMembership"
+	if err := s.authenticated(op); err != nil {
+		return nil, err
+	}
 	a, err := s.p.b.AppMemberships().Get(ctx, id)
 	if err != nil {
-		return nil, fault.Wrap(op, err)
+		return nil, missing(op, err)
 	}
 	holder, err := s.appHolder(ctx, op, a.OrganizationID)
 	if err != nil {

@@ -52,6 +52,9 @@ func (p *Provisioner) Explain(ctx context.Context, principal Principal, orgID, s
 		return authz.Explanation{}, err
 	}
 	ex, err := p.authz.Explain(ctx, p.b.Access(), principal, orgID, subject, act)
+	if fault.KindOf(err) == fault.NotFound { // as Check: refused as not_member
+		return authz.Explanation{Decision: authz.Decision{Reason: authz.NotMember}}, nil
+	}
 	return ex, fault.Wrap(op, err)
 }
 

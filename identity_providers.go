@@ -42,12 +42,15 @@ func (s *Session) authorizeOwner(ctx context.Context, op, orgID string, act role
 // lockIdentityProvider loads a provider, locks its organization, authorizes
 // act for the owner and reads the provider again under the lock.
 func (s *Session) lockIdentityProvider(ctx context.Context, op, id string, act role.Action) (*idp.Provider, error) {
+	if err := s.authenticated(op); err != nil {
+		return nil, err
+	}
 	p, err := s.p.b.IdentityProviders().Get(ctx, id)
 	if err != nil {
-		return nil, fault.Wrap(op, err)
+		return nil, missing(op, err)
 	}
 	if _, err := s.p.b.Organizations().Lock(ctx, p.OrganizationID); err != nil {
-		return nil, fault.Wrap(op, err)
+		return nil, missing(op, err)
 	}
 	if err := s.authorizeOwner(ctx, op, p.OrganizationID, act); err != nil {
 		return nil, err
@@ -67,8 +70,8 @@ func (s *Session) CreateIdentityProvider(ctx context.Context, in idp.Create) (*i
 	const op = "provisioning.CreateIdentityProvider"
 	var out *idp.Provider
 	err := s.tx(ctx, func(ctx context.Context) error {
-		if _, err := s.p.b.Organizations().Lock(ctx, in.OrganizationID); err != nil {
-			return fault.Wrap(op, err)
+		if _, err := s.lockOrgRow(ctx, op, in.OrganizationID); err != nil {
+			return err
 		}
 		if err := s.authorizeOwner(ctx, op, in.OrganizationID, role.ActionCreate); err != nil {
 			return err
@@ -193,9 +196,12 @@ func (s *Session) DeleteIdentityProvider(ctx context.Context, id string) error {
 // A status that does not change writes no version.
 func (s *Session) VerifyIdentityProvider(ctx context.Context, id string) (*idp.Provider, []idp.DomainCheck, error) {
 	const op = "provisioning.VerifyIdentityProvider"
+	if err := s.authenticated(op); err != nil {
+		return nil, nil, err
+	}
 	before, err := s.p.b.IdentityProviders().Get(ctx, id)
 	if err != nil {
-		return nil, nil, fault.Wrap(op, err)
+		return nil, nil, missing(op, err)
 	}
 	if err := s.authorizeOwner(ctx, op, before.OrganizationID, role.ActionUpdate); err != nil {
 		return nil, nil, err

@@ -285,9 +285,9 @@ func (s *Session) UpdateOrganization(ctx context.Context, id string, u organizat
 	const op = "provisioning.UpdateOrganization"
 	var org *organization.Organization
 	err := s.tx(ctx, func(ctx context.Context) error {
-		o, err := s.p.b.Organizations().Lock(ctx, id)
+		o, err := s.lockOrgRow(ctx, op, id)
 		if err != nil {
-			return fault.Wrap(op, err)
+			return err
 		}
 		if _, err := s.authorize(ctx, op, id, typeOrganizations, role.ActionUpdate); err != nil {
 			return err
@@ -322,9 +322,9 @@ func (s *Session) UpdateOrganization(ctx context.Context, id string, u organizat
 func (s *Session) TransferOwnership(ctx context.Context, orgID, newOwnerEmail string) error {
 	const op = "provisioning.TransferOwnership"
 	return s.tx(ctx, func(ctx context.Context) error {
-		org, err := s.p.b.Organizations().Lock(ctx, orgID)
+		org, err := s.lockOrgRow(ctx, op, orgID)
 		if err != nil {
-			return fault.Wrap(op, err)
+			return err
 		}
 		d, err := s.authorize(ctx, op, orgID, typeOrganizations, role.ActionUpdate)
 		switch {

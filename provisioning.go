@@ -234,6 +234,16 @@ func (s *Session) authenticated(op string) error {
 	return fault.E(op, fault.Unauthenticated, nil)
 }
 
+// missing turns the failure of a read made before the call's authorization
+// into the call's own: what does not exist fails exactly as what another
+// organization holds (the check's not found), whatever the read was.
+func missing(op string, err error) error {
+	if fault.KindOf(err) == fault.NotFound {
+		return fault.E(op, fault.NotFound, nil)
+	}
+	return fault.Wrap(op, err)
+}
+
 // authorize decides whether the principal may act on subject in orgID. A
 // principal without an active membership there gets ErrNotFound, so that
 // another organization's ids look like ids that do not exist.
@@ -292,12 +302,26 @@ func (s *Session) lockOrg(ctx context.Context, op, orgID, subject string, act ro
 
 // lockedOrg is lockOrg that also returns the organization, read under the lock.
 func (s *Session) lockedOrg(ctx context.Context, op, orgID, subject string, act role.Action) (*organization.Organization, authz.Decision, error) {
-	org, err := s.p.b.Organizations().Lock(ctx, orgID)
+	org, err := s.lockOrgRow(ctx, op, orgID)
 	if err != nil {
-		return nil, authz.Decision{}, fault.Wrap(op, err)
+		return nil, authz.Decision{}, err
 	}
 	d, err := s.authorize(ctx, op, orgID, subject, act)
 	return org, d, err
+}
+
+// lockOrgRow locks the organization's row, for a call that authorizes next:
+// an unauthenticated caller reads nothing, and an organization that does not
+// exist fails as one the caller is no member of.
+func (s *Session) lockOrgRow(ctx context.Context, op, orgID string) (*organization.Organization, error) {
+	if err := s.authenticated(op); err != nil {
+		return nil, err
+	}
+	org, err := s.p.b.Organizations().Lock(ctx, orgID)
+	if err != nil {
+		return nil, missing(op, err)
+	}
+	return org, nil
 }
 
 // readIn loads the resource id with get and returns it when the caller may
@@ -305,13 +329,13 @@ func (s *Session) lockedOrg(ctx context.Context, op, orgID, subject string, act 
 // The backend may read the organization's policy revision with the row
 // (access.WithRevisionMemo): the check then costs no statement of its own.
 func readIn[T any](ctx context.Context, s *Session, op, id string, get func(context.Context, string) (*T, error), org func(*T) string, subject string) (*T, error) {
+	if err := s.authenticated(op); err != nil {
+		return nil, err
+	}
 	ctx = access.WithRevisionMemo(ctx)
 	v, err := get(ctx, id)
-	switch {
-	case fault.KindOf(err) == fault.NotFound:
-		return nil, fault.E(op, fault.NotFound, nil) // as another organization's id would
-	case err != nil:
-		return nil, fault.Wrap(op, err)
+	if err != nil {
+		return nil, missing(op, err)
 	}
 	if _, err := s.authorize(ctx, op, org(v), subject, role.ActionRead); err != nil {
 		return nil, err
@@ -323,9 +347,12 @@ func readIn[T any](ctx context.Context, s *Session, op, id string, get func(cont
 // authorizes act on subject there and, under the lock, reads the resource
 // again (what was read before the lock may have changed since).
 func lockIn[T any](ctx context.Context, s *Session, op string, get func(context.Context) (*T, error), org func(*T) string, subject string, act role.Action) (*T, authz.Decision, error) {
+	if err := s.authenticated(op); err != nil {
+		return nil, authz.Decision{}, err
+	}
 	v, err := get(ctx)
 	if err != nil {
-		return nil, authz.Decision{}, fault.Wrap(op, err)
+		return nil, authz.Decision{}, missing(op, err)
 	}
 	d, err := s.lockOrg(ctx, op, org(v), subject, act)
 	if err != nil {

@@ -156,8 +156,11 @@ func (s *Session) currentUser(ctx context.Context, op string) (*user.User, error
 }
 
 func (s *Session) userOnly(op string) error {
+	if err := s.authenticated(op); err != nil {
+		return err // no principal at all is unauthenticated, not forbidden
+	}
 	if s.pr.Kind != access.KindUser {
 		return fault.E(op, fault.Forbidden, errors.New("only a user has a user record"))
 	}
-	return s.authenticated(op)
+	return nil
 }
