@@ -324,6 +324,13 @@ func (a *Authorizer) load(ctx context.Context, src access.Store, orgID string) (
 	if uncommitted(ctx, src, orgID) {
 		return a.build(ctx, src, orgID) // private to the transaction
 	}
+	if inTransaction(ctx, src) {
+		// The caller may hold locks that another caller's load waits for
+		// (on SQLite, whose transactions begin IMMEDIATE, the database's
+		// write lock): waiting for that load would deadlock both until the
+		// busy timeout. It reads its own, in its transaction.
+		return a.build(ctx, src, orgID)
+	}
 	a.mu.Lock()
 	if l, ok := a.loading[orgID]; ok {
 		a.mu.Unlock()
@@ -379,6 +386,13 @@ func (a *Authorizer) build(ctx context.Context, src access.Store, orgID string) 
 func uncommitted(ctx context.Context, src access.Store, orgID string) bool {
 	tx, ok := src.(access.TxStore)
 	return ok && tx.Uncommitted(ctx, orgID)
+}
+
+// inTransaction reports whether ctx carries a transaction of src (a store
+// that says so).
+func inTransaction(ctx context.Context, src access.Store) bool {
+	tx, ok := src.(interface{ InTransaction(context.Context) bool })
+	return ok && tx.InTransaction(ctx)
 }
 
 // store caches the shard, evicting an arbitrary organization when full.

@@ -200,6 +200,11 @@ func ended(ctx context.Context) bool {
 	return ctx.Err() != nil || ok && !time.Now().Before(d)
 }
 
+// InTransaction reports whether ctx carries a transaction of this package:
+// the authorizer then reads the policy in it rather than wait for another
+// caller's read, which may wait for the transaction's locks.
+func (s policyStore) InTransaction(ctx context.Context) bool { return InTransaction(ctx) }
+
 // Uncommitted reports whether ctx's transaction changed the organization's
 // policy revision and has not committed yet (access.TxStore).
 func (s policyStore) Uncommitted(ctx context.Context, orgID string) bool {
