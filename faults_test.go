@@ -18,8 +18,10 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect"
 	"github.com/uptrace/bun/dialect/sqlitedialect"
 	"github.com/uptrace/bun/driver/sqliteshim"
 
@@ -246,6 +248,19 @@ func newFaultTemplate(t testing.TB) *faultTemplate {
 	ctl := &faultdb.Controller{}
 	db := openFaultDB(t, filepath.Join(dir, "build.db"), ctl)
 	defer db.Close()
+	fw := buildFaultWorld(t, db, ctl)
+	tmpl := &faultTemplate{path: filepath.Join(dir, "template.db"), w: fw, dir: dir}
+	if _, err := db.ExecContext(ctx, "VACUUM INTO ?", tmpl.path); err != nil {
+		t.Fatal(err)
+	}
+	return tmpl
+}
+
+// buildFaultWorld migrates db, whose driver ctl controls, and builds the
+// fault world on it: the fixtures every fault call starts from.
+func buildFaultWorld(t testing.TB, db *bun.DB, ctl *faultdb.Controller) faultWorld {
+	t.Helper()
+	ctx := context.Background()
 	w := &world{env: newEnvOn(t, db)}
 	// As newWorld does.
 	w.owner = w.user(t, "owner@example.com")
@@ -287,11 +302,7 @@ func newFaultTemplate(t testing.TB) *faultTemplate {
 	issued, err = own.CreateCredential(ctx, credential.Create{OrganizationID: w.org.ID, Name: "Orders", Kind: "orders"})
 	must(err)
 	fw.app = issued.Credential
-	tmpl := &faultTemplate{path: filepath.Join(dir, "template.db"), w: fw, dir: dir}
-	if _, err := db.ExecContext(ctx, "VACUUM INTO ?", tmpl.path); err != nil {
-		t.Fatal(err)
-	}
-	return tmpl
+	return fw
 }
 
 // open returns a fresh copy of the template's world: its own database
@@ -365,8 +376,10 @@ func (w *faultWorld) dump(t testing.TB) faultDump {
 	t.Helper()
 	ctx := context.Background()
 	out := faultDump{}
+	text := w.db.Dialect().Name() != dialect.SQLite
 	for _, name := range w.tables {
-		rows, err := w.db.DB.QueryContext(ctx, `SELECT * FROM "`+name+`"`)
+		q := string(w.db.Dialect().IdentQuote())
+		rows, err := w.db.DB.QueryContext(ctx, `SELECT * FROM `+q+name+q)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -395,6 +408,10 @@ func (w *faultWorld) dump(t testing.TB) faultDump {
 				case string:
 					b = strconv.AppendQuote(b, v)
 				case []byte:
+					if text && utf8.Valid(v) { // the servers' drivers return text (MySQL: every column) in bytes
+						b = strconv.AppendQuote(b, string(v))
+						break
+					}
 					b = append(append(append(b, "x'"...), hex.EncodeToString(v)...), '\'')
 				case int64:
 					b = strconv.AppendInt(b, v, 10)
@@ -424,9 +441,19 @@ func (w *faultWorld) dump(t testing.TB) faultDump {
 func faultTables(t testing.TB, db *bun.DB) []string {
 	t.Helper()
 	var names []string
-	if err := db.NewSelect().TableExpr("sqlite_master").Column("name").
-		Where("type = 'table' AND name LIKE 'provisioning_%' AND name <> 'provisioning_security_events'").
-		OrderExpr("name").Scan(context.Background(), &names); err != nil {
+	q := db.NewSelect().TableExpr("sqlite_master").Column("name").
+		Where("type = 'table' AND name LIKE 'provisioning_%' AND name <> 'provisioning_security_events'").OrderExpr("name")
+	switch db.Dialect().Name() {
+	case dialect.PG: // the schema of the search path
+		q = db.NewSelect().TableExpr("information_schema.tables").ColumnExpr("table_name").
+			Where("table_schema = current_schema() AND table_name LIKE 'provisioning_%' AND table_name <> 'provisioning_security_events'").
+			OrderExpr("table_name")
+	case dialect.MySQL:
+		q = db.NewSelect().TableExpr("information_schema.tables").ColumnExpr("table_name").
+			Where("table_schema = DATABASE() AND table_name LIKE 'provisioning\\_%' AND table_name <> 'provisioning_security_events'").
+			OrderExpr("table_name")
+	}
+	if err := q.Scan(context.Background(), &names); err != nil {
 		t.Fatal(err)
 	}
 	if len(names) < 10 {
@@ -553,9 +580,10 @@ func lineDiff(a, b string) string {
 // faultSweep is what every run of a sweep shares: the template, the rows
 // and answers of a fresh copy of it, and the figures.
 type faultSweep struct {
-	tm       *faultTemplate
-	before   faultDump // every copy's rows
-	baseline string    // every copy's answers
+	tm       *faultTemplate               // SQLite's; nil on the servers (faults_server_test.go)
+	open     func(testing.TB) *faultWorld // a fresh copy of the world: tm.open on SQLite
+	before   faultDump                    // every copy's rows
+	baseline string                       // every copy's answers
 	mu       sync.Mutex
 	figures  map[string]int
 	notes    []string
@@ -564,6 +592,7 @@ type faultSweep struct {
 func newFaultSweep(t *testing.T) *faultSweep {
 	t.Helper()
 	sw := &faultSweep{tm: newFaultTemplate(t), figures: map[string]int{}}
+	sw.open = sw.tm.open
 	w := sw.tm.open(t)
 	sw.before, sw.baseline = w.dump(t), w.answers(t, w.p)
 	return sw
@@ -676,7 +705,7 @@ func withoutRevisions(answers string) string { return revisions.ReplaceAllString
 // count runs op without a fault, counting its steps, and checks its versions.
 func (sw *faultSweep) count(t testing.TB, op faultOp) faultPlan {
 	t.Helper()
-	w := sw.tm.open(t)
+	w := sw.open(t)
 	w.ctl.Start()
 	err := op.call(context.Background(), w)
 	w.ctl.Stop()
@@ -718,7 +747,7 @@ func (w *faultWorld) answersAfter(t testing.TB, plan faultPlan, where string) {
 func (sw *faultSweep) step(t testing.TB, op faultOp, plan faultPlan, i int, mode string) {
 	t.Helper()
 	steps, commit := plan.steps, plan.commit
-	w := sw.tm.open(t)
+	w := sw.open(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	if mode == "fail" {
@@ -774,7 +803,7 @@ func (sw *faultSweep) step(t testing.TB, op faultOp, plan faultPlan, i int, mode
 func (sw *faultSweep) busy(t testing.TB, op faultOp, plan faultPlan, i int) {
 	t.Helper()
 	steps := plan.steps
-	w := sw.tm.open(t)
+	w := sw.open(t)
 	w.ctl.FailAt(i, faultdb.Busy())
 	err := op.call(context.Background(), w)
 	w.ctl.Stop()
@@ -795,7 +824,7 @@ func (sw *faultSweep) busy(t testing.TB, op faultOp, plan faultPlan, i int) {
 func (sw *faultSweep) lostCommit(t testing.TB, op faultOp, plan faultPlan) {
 	t.Helper()
 	steps, commit := plan.steps, plan.commit
-	w := sw.tm.open(t)
+	w := sw.open(t)
 	w.ctl.LoseReplyAt(commit, nil)
 	err := op.call(context.Background(), w)
 	w.ctl.Stop()

@@ -19,8 +19,8 @@ import (
 // and to invite the same email: the organization never ends without its
 // owner (an active admin), and the email never has two memberships.
 func TestOwnerAndUniquenessUnderRaces(t *testing.T) {
-	openers := map[string]storagetest.Opener{"sqlite": storagetest.SQLite, "postgres": storagetest.Postgres}
-	iterations := map[string]int{"sqlite": 10, "postgres": 25}
+	openers := map[string]storagetest.Opener{"sqlite": storagetest.SQLite, "postgres": storagetest.Postgres, "mysql": storagetest.MySQL}
+	iterations := map[string]int{"sqlite": 10, "postgres": 25, "mysql": 15}
 	for name, open := range openers {
 		t.Run(name, func(t *testing.T) {
 			db := open(t)
@@ -107,4 +107,5 @@ func raceOnce(t *testing.T, a, b *env, i int, outcomes map[string]int) {
 	if n := a.count(t, "provisioning_memberships", "organization_id = ? AND user_email = ?", org.ID, dup); n != 1 {
 		t.Fatalf("iteration %d: %d memberships for %s, want 1", i, n, dup)
 	}
+	checkRaceInvariants(t, a, org.ID, fmt.Sprintf("iteration %d", i)) // the same, in SQL (races_test.go)
 }

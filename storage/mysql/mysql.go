@@ -10,6 +10,7 @@ package mysql
 import (
 	"context"
 	"database/sql"
+	sqldriver "database/sql/driver"
 	"fmt"
 	"time"
 
@@ -20,6 +21,17 @@ import (
 
 // Open connects to the database named by dsn (user:password@tcp(host:port)/database).
 func Open(ctx context.Context, dsn string) (*bun.DB, error) {
+	cn, err := Connector(dsn)
+	if err != nil {
+		return nil, err
+	}
+	return OpenConnector(ctx, cn)
+}
+
+// Connector returns the driver connector Open uses for dsn, with the
+// settings above: a host (or a test) that wraps it opens the result with
+// OpenConnector.
+func Connector(dsn string) (sqldriver.Connector, error) {
 	cfg, err := driver.ParseDSN(dsn)
 	if err != nil {
 		return nil, fmt.Errorf("mysql: open: %w", err)
@@ -38,7 +50,13 @@ func Open(ctx context.Context, dsn string) (*bun.DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("mysql: open: %w", err)
 	}
-	sqldb := sql.OpenDB(connector)
+	return connector, nil
+}
+
+// OpenConnector opens a *bun.DB on cn, a connector of Connector (perhaps
+// wrapped), as Open does.
+func OpenConnector(ctx context.Context, cn sqldriver.Connector) (*bun.DB, error) {
+	sqldb := sql.OpenDB(cn)
 	sqldb.SetMaxOpenConns(16)
 	sqldb.SetConnMaxLifetime(5 * time.Minute)
 	if err := sqldb.PingContext(ctx); err != nil {

@@ -4,6 +4,7 @@ package postgres
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"fmt"
 
 	"github.com/uptrace/bun"
@@ -14,7 +15,19 @@ import (
 // Open connects to the database named by dsn
 // (postgres://user:password@host:port/database?sslmode=disable).
 func Open(ctx context.Context, dsn string) (*bun.DB, error) {
-	sqldb := sql.OpenDB(pgdriver.NewConnector(pgdriver.WithDSN(dsn)))
+	return OpenConnector(ctx, Connector(dsn))
+}
+
+// Connector returns the driver connector Open uses for dsn: a host (or a
+// test) that wraps it opens the result with OpenConnector.
+func Connector(dsn string) driver.Connector {
+	return pgdriver.NewConnector(pgdriver.WithDSN(dsn))
+}
+
+// OpenConnector opens a *bun.DB on cn, a connector of Connector (perhaps
+// wrapped), as Open does.
+func OpenConnector(ctx context.Context, cn driver.Connector) (*bun.DB, error) {
+	sqldb := sql.OpenDB(cn)
 	sqldb.SetMaxOpenConns(16)
 	if err := sqldb.PingContext(ctx); err != nil {
 		sqldb.Close()

@@ -10,6 +10,7 @@ package storagetest
 import (
 	"context"
 	"crypto/rand"
+	"database/sql/driver"
 	"encoding/hex"
 	"net/url"
 	"os"
@@ -68,6 +69,18 @@ func SQLite(t testing.TB) *bun.DB {
 // cleanup. It skips the test when the variable is unset.
 func Postgres(t testing.TB) *bun.DB {
 	t.Helper()
+	db, _ := PostgresWrapped(t, nil)
+	return db
+}
+
+// Wrap wraps a driver connector, e.g. with one of internal/faultdb that
+// counts and fails the steps of the connections it makes.
+type Wrap func(driver.Connector) driver.Connector
+
+// PostgresWrapped is Postgres with the driver's connector wrapped by wrap
+// (nil: not wrapped); it also returns the schema's name.
+func PostgresWrapped(t testing.TB, wrap Wrap) (*bun.DB, string) {
+	t.Helper()
 	dsn := os.Getenv(PostgresEnv)
 	if dsn == "" {
 		t.Skip(PostgresEnv + " is not set")
@@ -82,28 +95,45 @@ func Postgres(t testing.TB) *bun.DB {
 		admin.Close()
 		t.Fatal(err)
 	}
+	drop := func() {
+		_, _ = admin.ExecContext(context.Background(), "DROP SCHEMA "+schema+" CASCADE")
+		admin.Close()
+	}
 	u, err := url.Parse(dsn)
 	if err != nil {
+		drop()
 		t.Fatal(err)
 	}
 	q := u.Query()
 	q.Set("search_path", schema)
 	u.RawQuery = q.Encode()
-	db, err := postgres.Open(ctx, u.String())
+	cn := postgres.Connector(u.String())
+	if wrap != nil {
+		cn = wrap(cn)
+	}
+	db, err := postgres.OpenConnector(ctx, cn)
 	if err != nil {
+		drop()
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
 		db.Close()
-		_, _ = admin.ExecContext(context.Background(), "DROP SCHEMA "+schema+" CASCADE")
-		admin.Close()
+		drop()
 	})
-	return db
+	return db, schema
 }
 
 // MySQL opens the server of MySQLEnv on a fresh database, dropped at
 // cleanup. It skips the test when the variable is unset.
 func MySQL(t testing.TB) *bun.DB {
+	t.Helper()
+	db, _ := MySQLWrapped(t, nil)
+	return db
+}
+
+// MySQLWrapped is MySQL with the driver's connector wrapped by wrap (nil:
+// not wrapped); it also returns the database's name.
+func MySQLWrapped(t testing.TB, wrap Wrap) (*bun.DB, string) {
 	t.Helper()
 	dsn := os.Getenv(MySQLEnv)
 	if dsn == "" {
@@ -119,21 +149,34 @@ func MySQL(t testing.TB) *bun.DB {
 		admin.Close()
 		t.Fatal(err)
 	}
+	drop := func() {
+		_, _ = admin.ExecContext(context.Background(), "DROP DATABASE "+dbName)
+		admin.Close()
+	}
 	cfg, err := drv.ParseDSN(dsn)
 	if err != nil {
+		drop()
 		t.Fatal(err)
 	}
 	cfg.DBName = dbName
-	db, err := mysql.Open(ctx, cfg.FormatDSN())
+	cn, err := mysql.Connector(cfg.FormatDSN())
 	if err != nil {
+		drop()
+		t.Fatal(err)
+	}
+	if wrap != nil {
+		cn = wrap(cn)
+	}
+	db, err := mysql.OpenConnector(ctx, cn)
+	if err != nil {
+		drop()
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
 		db.Close()
-		_, _ = admin.ExecContext(context.Background(), "DROP DATABASE "+dbName)
-		admin.Close()
+		drop()
 	})
-	return db
+	return db, dbName
 }
 
 // InCI reports whether the tests run in CI, where a skipped backend is a failure.
