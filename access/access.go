@@ -179,6 +179,20 @@ type Store interface {
 	Organizations(ctx context.Context, p Principal, after string, limit int) ([]string, error)
 }
 
+// SliceStore is a Store that can also read the part of a snapshot that
+// decides for one principal, so that the first check in a large
+// organization need not read every membership (authz.WithSliceAbove).
+type SliceStore interface {
+	// ActiveMembers counts the organization's active memberships.
+	ActiveMembers(ctx context.Context, orgID string) (int, error)
+	// SnapshotFor returns the organization's snapshot at its revision with
+	// every role, permission and credential but, of the members and
+	// application memberships, only those that give p rights: p's own
+	// membership and application memberships, and those of profiles.
+	// Its OwnerUserID is set only when p is the owner.
+	SnapshotFor(ctx context.Context, orgID string, p Principal) (*Snapshot, error)
+}
+
 // TxStore is a Store that knows whether the caller's transaction (carried
 // by ctx) has changed an organization's policy without committing it yet. A
 // policy read in such a transaction serves that transaction's own checks

@@ -42,13 +42,41 @@ func (s policyStore) Snapshot(ctx context.Context, orgID string) (*access.Snapsh
 	var snap *access.Snapshot
 	err := s.s.InTx(ctx, func(ctx context.Context) error {
 		var err error
-		snap, err = s.snapshot(ctx, orgID)
+		snap, err = s.snapshot(ctx, orgID, nil)
 		return err
 	})
 	return snap, err
 }
 
-func (s policyStore) snapshot(ctx context.Context, orgID string) (*access.Snapshot, error) {
+// SnapshotFor reads the part of the organization's policy that decides for
+// p (access.SliceStore), in one transaction as Snapshot does.
+func (s policyStore) SnapshotFor(ctx context.Context, orgID string, p access.Principal) (*access.Snapshot, error) {
+	switch {
+	case !resource.ValidID(orgID):
+		return nil, fault.E("access.SnapshotFor", fault.NotFound, nil)
+	case p.Kind != access.KindUser && p.Kind != access.KindCredential || !resource.ValidID(p.ID):
+		return nil, fault.InvalidField("access.SnapshotFor", "principal", "format", "must be a user or an API credential with an id")
+	}
+	var snap *access.Snapshot
+	err := s.s.InTx(ctx, func(ctx context.Context) error {
+		var err error
+		snap, err = s.snapshot(ctx, orgID, &p)
+		return err
+	})
+	return snap, err
+}
+
+// ActiveMembers counts the organization's active memberships, from the
+// index of its lists.
+func (s policyStore) ActiveMembers(ctx context.Context, orgID string) (int, error) {
+	n, err := s.idb(ctx).NewSelect().Model((*membershipRow)(nil)).
+		Where("m.organization_id = ? AND m.status = 'active'", orgID).Count(ctx)
+	return int(n), s.err("access.ActiveMembers", err)
+}
+
+// snapshot reads the organization's policy; with only, just what decides
+// for that principal (SnapshotFor).
+func (s policyStore) snapshot(ctx context.Context, orgID string, only *access.Principal) (*access.Snapshot, error) {
 	const op = "access.Snapshot"
 	var org orgRow
 	if err := s.idb(ctx).NewSelect().Model(&org).Column("id", "policy_revision", "owner_membership_id", "mfa_required").Where("o.id = ?", orgID).Scan(ctx); err != nil {
@@ -70,11 +98,20 @@ func (s policyStore) snapshot(ctx context.Context, orgID string) (*access.Snapsh
 		snap.Permissions = append(snap.Permissions, perms[i].domain())
 	}
 	var members []membershipRow
-	if err := s.idb(ctx).NewSelect().Model(&members).
+	q := s.idb(ctx).NewSelect().Model(&members).
 		Column("id", "user_id", "role_id", "extra_role_ids", "membership_profile_id", "permissions", "allowed_ips",
 			"guest", "expires_at", "mfa_required").
-		Where("m.organization_id = ? AND m.status = 'active' AND m.user_id IS NOT NULL", orgID).Scan(ctx); err != nil {
-		return nil, s.err(op, err)
+		Where("m.organization_id = ? AND m.status = 'active' AND m.user_id IS NOT NULL", orgID)
+	switch {
+	case only != nil && only.Kind == access.KindUser:
+		q = q.Where("m.user_id = ?", only.ID)
+	case only != nil: // a credential has no membership
+		q = nil
+	}
+	if q != nil {
+		if err := q.Scan(ctx); err != nil {
+			return nil, s.err(op, err)
+		}
 	}
 	for _, m := range members {
 		snap.Members = append(snap.Members, access.Member{MembershipID: m.ID, UserID: m.UserID,
@@ -89,7 +126,10 @@ func (s policyStore) snapshot(ctx context.Context, orgID string) (*access.Snapsh
 		return nil, err
 	}
 	snap.Credentials = creds
-	if snap.AppMemberships, err = s.snapshotAppMemberships(ctx, orgID); err != nil {
+	if only != nil && only.Kind != access.KindUser {
+		return snap, nil // application memberships are users'
+	}
+	if snap.AppMemberships, err = s.snapshotAppMemberships(ctx, orgID, only); err != nil {
 		return nil, err
 	}
 	return snap, nil
@@ -98,7 +138,7 @@ func (s policyStore) snapshot(ctx context.Context, orgID string) (*access.Snapsh
 // snapshotAppMemberships reads the application memberships that can grant
 // something: of a credential that is not revoked, held by an active
 // membership (named by its user) or by a profile.
-func (s policyStore) snapshotAppMemberships(ctx context.Context, orgID string) ([]access.AppMembership, error) {
+func (s policyStore) snapshotAppMemberships(ctx context.Context, orgID string, only *access.Principal) ([]access.AppMembership, error) {
 	var rows []struct {
 		ID           string `bun:"id"`
 		CredentialID string `bun:"api_credential_id"`
@@ -106,13 +146,17 @@ func (s policyStore) snapshotAppMemberships(ctx context.Context, orgID string) (
 		UserID       string `bun:"user_id"`
 		ProfileID    string `bun:"membership_profile_id"`
 	}
-	err := s.idb(ctx).NewSelect().TableExpr("provisioning_application_memberships AS am").
+	q := s.idb(ctx).NewSelect().TableExpr("provisioning_application_memberships AS am").
 		ColumnExpr("am.id, am.api_credential_id, am.role_id, m.user_id, am.membership_profile_id").
 		Join("JOIN provisioning_api_credentials AS c ON c.id = am.api_credential_id AND c.revoked_at IS NULL").
 		Join("LEFT JOIN provisioning_memberships AS m ON m.id = am.membership_id").
-		Where("am.organization_id = ?", orgID).
-		Where("am.membership_profile_id IS NOT NULL OR (m.status = 'active' AND m.user_id IS NOT NULL)").
-		OrderExpr("am.id").Scan(ctx, &rows)
+		Where("am.organization_id = ?", orgID)
+	if only != nil { // the principal's own, and the profiles' (it may hold one)
+		q = q.Where("am.membership_profile_id IS NOT NULL OR (m.status = 'active' AND m.user_id = ?)", only.ID)
+	} else {
+		q = q.Where("am.membership_profile_id IS NOT NULL OR (m.status = 'active' AND m.user_id IS NOT NULL)")
+	}
+	err := q.OrderExpr("am.id").Scan(ctx, &rows)
 	if err != nil {
 		return nil, s.err("access.Snapshot", err)
 	}

@@ -76,6 +76,7 @@ var suite = []struct {
 	{"SecurityEvents", securityCases},
 	{"IdempotencyKeys", keyCases},
 	{"Bulk", bulkCases},
+	{"Slices", sliceCases},
 	{"Plan", []testCase{
 		{"RoundTrip", testPlanRoundTrip},
 		{"CountMemberships", testPlanCountMemberships},

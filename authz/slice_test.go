@@ -1,0 +1,167 @@
+package authz_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/provisionkit/provisioning/access"
+	"github.com/provisionkit/provisioning/authz"
+	"github.com/provisionkit/provisioning/fault"
+	"github.com/provisionkit/provisioning/role"
+)
+
+// sliceStore is a fakeStore that is also an access.SliceStore: it cuts each
+// snapshot down to a principal's slice as storage does. With wholeFails,
+// whole snapshots cannot be read, so that every check is answered from a
+// slice.
+type sliceStore struct {
+	*fakeStore
+	wholeFails bool
+	slices     atomic.Int64
+}
+
+var _ access.SliceStore = (*sliceStore)(nil)
+
+func (s *sliceStore) Snapshot(ctx context.Context, org string) (*access.Snapshot, error) {
+	if s.wholeFails {
+		return nil, fault.E("slice.Snapshot", fault.Internal, errors.New("whole snapshots are not read here"))
+	}
+	return s.fakeStore.Snapshot(ctx, org)
+}
+
+func (s *sliceStore) ActiveMembers(_ context.Context, org string) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	snap, ok := s.snaps[[2]string{org, s.current[org]}]
+	if !ok {
+		return 0, fault.E("slice.ActiveMembers", fault.NotFound, nil)
+	}
+	return len(snap.Members), nil
+}
+
+func (s *sliceStore) SnapshotFor(ctx context.Context, org string, p access.Principal) (*access.Snapshot, error) {
+	s.slices.Add(1)
+	whole, err := s.fakeStore.Snapshot(ctx, org)
+	if err != nil {
+		return nil, err
+	}
+	out := *whole
+	out.Members, out.AppMemberships, out.OwnerUserID = nil, nil, ""
+	if p.Kind != access.KindUser {
+		return &out, nil
+	}
+	for _, m := range whole.Members {
+		if m.UserID == p.ID {
+			out.Members = append(out.Members, m)
+		}
+	}
+	for _, am := range whole.AppMemberships {
+		if am.ProfileID != "" || am.UserID == p.ID {
+			out.AppMemberships = append(out.AppMemberships, am)
+		}
+	}
+	if whole.OwnerUserID == p.ID {
+		out.OwnerUserID = p.ID
+	}
+	return &out, nil
+}
+
+// TestSliceAgreesWithTheWholeOrganization asks the random questions of the
+// differential test of an Authorizer that answers every check from the
+// asking principal's slice and of one that reads whole organizations: the
+// decisions and the rights must be the same, question by question.
+func TestSliceAgreesWithTheWholeOrganization(t *testing.T) {
+	ctx := context.Background()
+	for _, seed := range diffSeeds(t) {
+		t.Run(fmt.Sprintf("seed %d", seed), func(t *testing.T) {
+			w := randomWorld(seed, diffOrgs)
+			whole, sliced := newStore(t, w.snaps...), &sliceStore{fakeStore: newStore(t, w.snaps...), wholeFails: true}
+			a, b := authz.New(authz.WithSliceAbove(0)), authz.New(authz.WithSliceAbove(1))
+			qs := w.questions(seed, 20_000)
+			sliceable := 0
+			for i, q := range qs {
+				want, err := a.Check(ctx, whole, q.p, q.org, q.subject, q.act)
+				got, err2 := b.Check(ctx, sliced, q.p, q.org, q.subject, q.act)
+				if (err == nil) != (err2 == nil) || fault.KindOf(err) != fault.KindOf(err2) {
+					t.Fatalf("question %d (%s): whole error %v, slice error %v", i, q, err, err2)
+				}
+				if got != want {
+					t.Fatalf("question %d (%s): from a slice %+v, from the whole organization %+v", i, q, got, want)
+				}
+				if err != nil {
+					continue
+				}
+				rw, err := a.Rights(ctx, whole, q.p, q.org)
+				if err != nil {
+					t.Fatal(err)
+				}
+				rs, err := b.Rights(ctx, sliced, q.p, q.org)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, rid := range poolRoles {
+					if rw.Covers(rid) != rs.Covers(rid) {
+						t.Fatalf("question %d (%s): Covers(%s) from a slice %v, whole %v", i, q, rid, rs.Covers(rid), rw.Covers(rid))
+					}
+				}
+				if s := w.snapshot(q.org); s != nil && len(s.Members) > 1 {
+					sliceable++
+				}
+			}
+			if n := sliced.slices.Load(); n < int64(sliceable) {
+				t.Fatalf("%d slices read for %d questions in organizations above the threshold: the slices were not used", n, sliceable)
+			}
+			t.Logf("seed %d: %d questions, %d answered from slices", seed, len(qs), sliced.slices.Load())
+		})
+	}
+}
+
+// TestSliceThenWholeInBackground: a check in a large organization that is
+// not in memory is answered from a slice, never cached; the whole
+// organization loads in the background, and later checks use it.
+func TestSliceThenWholeInBackground(t *testing.T) {
+	ctx := context.Background()
+	st := &sliceStore{fakeStore: newStore(t, acme())}
+	owner := acme().OwnerUserID
+	a := authz.New(authz.WithSliceAbove(1))
+	p := access.Principal{Kind: access.KindUser, ID: owner, MFA: true}
+	d, err := a.Check(ctx, st, p, "acme", "memberships", role.ActionRead)
+	if err != nil || !d.Allowed || !d.Owner {
+		t.Fatalf("first check: %+v, %v", d, err)
+	}
+	if st.slices.Load() != 1 {
+		t.Fatalf("%d slices read, want 1", st.slices.Load())
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if _, ok := a.Cached("acme"); ok {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the organization was not loaded in the background")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	// Another principal is answered from the whole organization now.
+	for _, m := range acme().Members {
+		if _, err := a.Check(ctx, st, access.Principal{Kind: access.KindUser, ID: m.UserID, MFA: true}, "acme", "orders", role.ActionRead); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := st.slices.Load(); got != 1 {
+		t.Fatalf("%d slices read after the background load, want still 1", got)
+	}
+	// Below the threshold, or without a principal, no slice.
+	small := &sliceStore{fakeStore: newStore(t, acme())}
+	b := authz.New(authz.WithSliceAbove(len(acme().Members)))
+	if _, err := b.Check(ctx, small, p, "acme", "memberships", role.ActionRead); err != nil {
+		t.Fatal(err)
+	}
+	if small.slices.Load() != 0 || small.calls() != 1 {
+		t.Fatalf("at the threshold: %d slices, %d whole snapshots; want 0 and 1", small.slices.Load(), small.calls())
+	}
+}
