@@ -53,6 +53,33 @@
 // The cost of page numbers: page[number] and page[size] are an offset and a
 // limit of one query, with a COUNT query for meta.record_count and
 // meta.page_count: linear in the offset in the database, no longer in Go.
+// The OFFSET grows with the page: page 4,000 of 25 in an organization of
+// 100,000 memberships costs about 200 ms on SQLite, where the library's
+// cursor (resource.PageRequest.After, Page.Next: a keyset page, from Go)
+// answers in under 1 ms; walk large lists with the cursor. The COUNT is
+// linear in the list (50 to 200 ms for 100,000 memberships on SQLite) on
+// every page: a list of more than CountCache.Threshold records (10,000 by
+// default, WithCountCache) is counted exactly at most once per
+// CountCache.TTL (a minute; once stale, one request counts it again while
+// the others serve the stale count), and the other pages of that list (the same
+// type, organization and filters, whatever the sort and page) skip the
+// COUNT and serve the kept count, saying so in the meta:
+//
+//	"meta": {"record_count": 123456, "page_count": 4939,
+//	         "record_count_cached": true, "record_count_as_of": "2026-03-01T12:00:00Z"}
+//
+// Lists of at most the threshold are counted on every request, with no
+// other meta. The facade call still runs on every request (it authorizes
+// the caller and reads the page): a kept count is served only to a caller
+// the facade lets list that list, and another organization's principal
+// still gets 404. The counts are kept in memory (at most CountCache.Size
+// lists, least recently used out), per organization and filters, and per
+// caller for the lists that differ by caller (organizations, application
+// memberships). A write through the handler (POST, PATCH, PUT, DELETE)
+// drops the kept counts of its organization (every kept count when the
+// organization is not known, as on a DELETE by id); writes made through
+// another instance, or the library directly, show up within the TTL.
+//
 // Lists of the resources of organizations (memberships, roles, ...)
 // without an organization (filter[organization_id], organization_id_eq, or
 // a relationship's list) run over the caller's organizations: one query
@@ -62,7 +89,9 @@
 // library lists one organization at a time). That merge compares sort
 // values as Go does (bytes, nulls first): where the database collates text
 // otherwise, organizations interleave differently than one query would
-// order them, but every item is on one page and the counts are exact.
+// order them, but every item is on one page and the counts are exact (or,
+// for an organization of more than the threshold, kept as above, each
+// organization's count on its own).
 //
 // A bearer token that does not authenticate is recorded as an
 // audit.BadToken security event (Provisioner.RecordSecurityEvent) with the

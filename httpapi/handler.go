@@ -56,6 +56,7 @@ type Handler struct {
 	mux      *http.ServeMux
 	methods  map[string][]string // path pattern → its methods, for 405
 	dialects map[string]*dialect // path pattern → the dialect of the Rebilly and ECI endpoints
+	counts   *countCache         // the kept counts of large lists
 }
 
 // Option configures a Handler.
@@ -103,7 +104,7 @@ func New(p *provisioning.Provisioner, auth Authenticator, opts ...Option) (*Hand
 	}
 	h := &Handler{p: p, auth: auth, log: slog.New(slog.DiscardHandler), limits: newLimiter(DefaultRateLimits, nil),
 		clientIP: remoteIP, kinds: kinds(), mux: http.NewServeMux(), methods: map[string][]string{},
-		dialects: map[string]*dialect{}}
+		dialects: map[string]*dialect{}, counts: newCountCache(DefaultCountCache, nil)}
 	for _, o := range opts {
 		o.apply(h)
 	}
@@ -207,6 +208,13 @@ type call struct {
 	q     *query
 	base  string
 	where where
+	// countCached: the list's count came from the cache, as of countAsOf.
+	countCached bool
+	countAsOf   time.Time
+	// wrote: the call wrote through the facade, in organization wroteOrg
+	// ("" for unknown or none).
+	wrote    bool
+	wroteOrg string
 }
 
 // endpointFunc serves a call: a status and a document (nil: no body).
@@ -224,6 +232,7 @@ func (h *Handler) handle(method, path string, fn endpointFunc) {
 		if err == nil {
 			status, doc, err = fn(r.Context(), c)
 		}
+		h.afterWrite(c)
 		if err != nil {
 			h.fail(w, r, err, c)
 			return

@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/uptrace/bun"
+
 	"github.com/provisionkit/provisioning"
 	"github.com/provisionkit/provisioning/httpapi"
 	"github.com/provisionkit/provisioning/idp"
@@ -36,6 +38,7 @@ type server struct {
 	admin      *role.Role
 	readOnly   *role.Role
 	logs       *syncBuffer
+	db         *bun.DB
 }
 
 type syncBuffer struct {
@@ -81,7 +84,7 @@ func newServer(t testing.TB, opts ...httpapi.Option) *server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &server{p: p, tokens: token.NewIssuer(store.Tokens(), nil), logs: &syncBuffer{}}
+	s := &server{p: p, tokens: token.NewIssuer(store.Tokens(), nil), logs: &syncBuffer{}, db: db}
 	opts = append([]httpapi.Option{httpapi.WithLogger(slog.New(slog.NewTextHandler(s.logs, nil))),
 		httpapi.WithTokenEndpoint(s.tokens, time.Hour)}, opts...)
 	h, err := httpapi.New(p, httpapi.Tokens(s.tokens), opts...)

@@ -18,7 +18,7 @@ import (
 // otherwise (see merged).
 func (c *call) collect(ctx context.Context, k *kind, l listing) ([]object, int, error) {
 	if !k.orgScoped || l.org != "" {
-		p, err := k.list(c.s, ctx, l.org, l.pr)
+		p, err := c.listPage(ctx, k, l.org, l.pr)
 		return p.Items, p.Total, err
 	}
 	orgs, err := c.organizations(ctx)
@@ -28,7 +28,7 @@ func (c *call) collect(ctx context.Context, k *kind, l listing) ([]object, int, 
 	case len(orgs) == 0:
 		return nil, 0, nil
 	case len(orgs) == 1:
-		p, err := k.list(c.s, ctx, orgs[0], l.pr)
+		p, err := c.listPage(ctx, k, orgs[0], l.pr)
 		return p.Items, p.Total, err
 	}
 	return c.merged(ctx, k, orgs, l.pr)
@@ -109,7 +109,7 @@ func (l *orgList) fill(ctx context.Context, c *call, count bool) error {
 		return nil
 	}
 	size := min(l.left, resource.MaxPageLimit)
-	p, err := l.k.list(c.s, ctx, l.org, resource.PageRequest{Where: l.pr.Where, Sort: l.pr.Sort, Offset: l.next, Limit: size, Count: count})
+	p, err := c.listPage(ctx, l.k, l.org, resource.PageRequest{Where: l.pr.Where, Sort: l.pr.Sort, Offset: l.next, Limit: size, Count: count})
 	if err != nil {
 		return err
 	}

@@ -89,8 +89,9 @@ func (c *call) list(ctx context.Context, k *kind, fixed conds) (int, *document, 
 		return 0, nil, err
 	}
 	pageCount := (total + l.size - 1) / l.size
-	return http.StatusOK, &document{Data: objs, Included: e.included,
-		Meta:  map[string]any{"record_count": total, "page_count": pageCount},
+	meta := map[string]any{"record_count": total, "page_count": pageCount}
+	c.countMeta(meta)
+	return http.StatusOK, &document{Data: objs, Included: e.included, Meta: meta,
 		Links: pageLinks(c.base, c.r.URL, l.number, l.size, pageCount)}, nil
 }
 
@@ -135,6 +136,7 @@ func (c *call) write(ctx context.Context, k *kind, id string, read func(*input) 
 	if err != nil {
 		return 0, nil, err
 	}
+	c.touch(orgOf(k, v))
 	if status == http.StatusCreated {
 		c.w.Header().Set("Location", c.base+"/api/"+k.typ+"/"+k.id(v))
 	}
@@ -145,7 +147,11 @@ func (c *call) delete(ctx context.Context, k *kind) (int, *document, error) {
 	if err := c.singleOnly(); err != nil {
 		return 0, nil, err
 	}
-	return http.StatusNoContent, nil, k.del(c.s, ctx, c.r.PathValue("id"))
+	if err := k.del(c.s, ctx, c.r.PathValue("id")); err != nil {
+		return 0, nil, err
+	}
+	c.touch("") // the organization is not known here: every count
+	return http.StatusNoContent, nil, nil
 }
 
 // related serves GET /api/<type>/<id>/<relationship>: the linked resource
@@ -190,7 +196,7 @@ func (c *call) resend(ctx context.Context) (int, *document, error) {
 	if err := c.singleOnly(); err != nil {
 		return 0, nil, err
 	}
-	return http.StatusAccepted, nil, c.s.ResendInvitation(ctx, c.r.PathValue("id"))
+	return c.accepted("", c.s.ResendInvitation(ctx, c.r.PathValue("id")))
 }
 
 // transferOwnership serves PATCH /api/organizations/<id>/transfer_ownership
@@ -210,7 +216,7 @@ func (c *call) transferOwnership(ctx context.Context) (int, *document, error) {
 		} `json:"data"`
 	}
 	if json.Unmarshal(b, &bare) == nil && bare.Data.NewOwnerEmail != nil {
-		return http.StatusAccepted, nil, c.s.TransferOwnership(ctx, id, *bare.Data.NewOwnerEmail)
+		return c.accepted(id, c.s.TransferOwnership(ctx, id, *bare.Data.NewOwnerEmail))
 	}
 	in, err := c.bodyFor(c.h.kinds[typeOrganizations], id, b)
 	if err != nil {
@@ -223,5 +229,15 @@ func (c *call) transferOwnership(ctx context.Context) (int, *document, error) {
 	if email == nil {
 		return 0, nil, badBody("PARAM_MISSING", "/data/attributes/new_owner_email", "new_owner_email is required.")
 	}
-	return http.StatusAccepted, nil, c.s.TransferOwnership(ctx, id, *email)
+	return c.accepted(id, c.s.TransferOwnership(ctx, id, *email))
+}
+
+// accepted answers a write of organization org ("" for unknown) that has
+// no body: 202, or its error.
+func (c *call) accepted(org string, err error) (int, *document, error) {
+	if err != nil {
+		return 0, nil, err
+	}
+	c.touch(org)
+	return http.StatusAccepted, nil, nil
 }

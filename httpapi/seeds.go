@@ -54,6 +54,7 @@ func (h *Handler) handleJSON(d *dialect, method, path string, fn jsonEndpoint) {
 		if err == nil {
 			status, v, err = fn(c, r.Context())
 		}
+		h.afterWrite(c)
 		switch {
 		case err != nil:
 			h.failProblem(w, r, d, err)
@@ -209,6 +210,7 @@ func (c *call) upsertMembership(ctx context.Context) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
+	c.touch(m.OrganizationID)
 	doc, err := c.rebillyMembership(ctx, m)
 	if err != nil {
 		return 0, nil, err
@@ -240,7 +242,11 @@ func (c *call) deleteRebillyMembership(ctx context.Context) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	return http.StatusNoContent, nil, c.s.DeleteMembership(ctx, m.ID)
+	if err := c.s.DeleteMembership(ctx, m.ID); err != nil {
+		return 0, nil, err
+	}
+	c.touch(m.OrganizationID)
+	return http.StatusNoContent, nil, nil
 }
 
 // memberOf returns the active membership of a user in an organization, nil
@@ -388,6 +394,7 @@ func (c *call) addMember(ctx context.Context) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
+	c.touch(m.OrganizationID)
 	doc, err := c.eciMember(ctx, m)
 	return http.StatusCreated, doc, err
 }
