@@ -61,6 +61,7 @@ func (s *Session) InviteMany(ctx context.Context, orgID string, invites []member
 			i   int
 			m   *membership.Membership
 			inv *Invitation
+			dup bool // the email of an earlier invitation of the call
 		}
 		var all []ready
 		seen := map[string]int{}
@@ -74,10 +75,11 @@ func (s *Session) InviteMany(ctx context.Context, orgID string, invites []member
 			if err != nil && (fault.KindOf(err) == fault.Internal || fault.KindOf(err) == fault.Busy) {
 				return err
 			}
-			if err == nil {
-				if _, dup := seen[in.UserEmail]; dup {
-					err = &fault.Error{Op: op, Kind: fault.Conflict, Field: "user_email", Err: fault.ErrAlreadyExists}
-				}
+			if _, dup := seen[in.UserEmail]; err == nil && dup {
+				// Answered in turn below, as Invite would answer it after
+				// the earlier one: past the plan, or already invited.
+				all = append(all, ready{i: i, dup: true})
+				continue
 			}
 			if err != nil {
 				if errors.Is(err, fault.ErrForbidden) { // an escalation: recorded as Invite's refusal would be
@@ -88,18 +90,21 @@ func (s *Session) InviteMany(ctx context.Context, orgID string, invites []member
 				continue
 			}
 			seen[in.UserEmail] = i
-			all = append(all, ready{i, m, inv})
+			all = append(all, ready{i: i, m: m, inv: inv})
 		}
-		emails := make([]string, len(all))
-		for k, r := range all {
-			emails[k] = r.m.UserEmail
+		emails := make([]string, 0, len(seen))
+		for _, r := range all {
+			if !r.dup {
+				emails = append(emails, r.m.UserEmail)
+			}
 		}
-		taken, err := s.p.b.Memberships().TakenEmails(ctx, org.ID, emails)
+		takenList, err := s.p.b.Memberships().TakenEmails(ctx, org.ID, emails)
 		if err != nil {
 			return fault.Wrap(op, err)
 		}
-		for _, e := range taken {
-			out[seen[e]].Err = &fault.Error{Op: op, Kind: fault.Conflict, Field: "user_email", Err: fault.ErrAlreadyExists}
+		taken := make(map[string]bool, len(takenList))
+		for _, e := range takenList {
+			taken[e] = true
 		}
 		users, err := s.p.b.Users().ListByEmails(ctx, emails)
 		if err != nil {
@@ -116,16 +121,35 @@ func (s *Session) InviteMany(ctx context.Context, orgID string, invites []member
 		var pending []*membership.Membership
 		var hashes [][]byte
 		var versions []*audit.Version
+		alreadyExists := func() error {
+			return &fault.Error{Op: op, Kind: fault.Conflict, Field: "user_email", Err: fault.ErrAlreadyExists}
+		}
+		// In order, as Invite would answer one after the other: the plan's
+		// limit first, then the unique keys.
 		for _, r := range all {
 			switch {
-			case out[r.i].Err != nil:
-				continue
 			case room == 0:
 				out[r.i].Err = &fault.Error{Op: op, Kind: fault.Conflict, Field: "memberships", Err: fault.ErrLimitReached}
 				continue
+			case r.dup || taken[r.m.UserEmail]:
+				out[r.i].Err = alreadyExists()
+				continue
+			}
+			k, isUser := byEmail[r.m.UserEmail]
+			if isUser {
+				// The user may be a member under another address (the user's
+				// email changed since): the (organization, user) key, which
+				// Invite meets on insert, refuses this invitation alone.
+				switch _, err := s.p.b.Memberships().GetByUser(ctx, org.ID, users[k].ID); {
+				case err == nil:
+					out[r.i].Err = alreadyExists()
+					continue
+				case fault.KindOf(err) != fault.NotFound:
+					return fault.Wrap(op, err)
+				}
 			}
 			room--
-			if k, ok := byEmail[r.m.UserEmail]; ok { // a user: an active member at once, as Invite makes it
+			if isUser { // a user: an active member at once, as Invite makes it
 				u := users[k]
 				r.m.Status, r.m.UserID = membership.Active, u.ID
 				r.m.UserFirstName, r.m.UserLastName = u.FirstName, u.LastName

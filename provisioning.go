@@ -18,6 +18,7 @@ import (
 	"github.com/provisionkit/provisioning/credential"
 	"github.com/provisionkit/provisioning/fault"
 	"github.com/provisionkit/provisioning/idp"
+	"github.com/provisionkit/provisioning/internal/revmemo"
 	"github.com/provisionkit/provisioning/membership"
 	"github.com/provisionkit/provisioning/organization"
 	"github.com/provisionkit/provisioning/profile"
@@ -327,12 +328,13 @@ func (s *Session) lockOrgRow(ctx context.Context, op, orgID string) (*organizati
 // readIn loads the resource id with get and returns it when the caller may
 // read subject in the organization org names (the Get calls).
 // The backend may read the organization's policy revision with the row
-// (access.WithRevisionMemo): the check then costs no statement of its own.
+// (a revision memo, access.NoteRevision): the check then costs no statement
+// of its own.
 func readIn[T any](ctx context.Context, s *Session, op, id string, get func(context.Context, string) (*T, error), org func(*T) string, subject string) (*T, error) {
 	if err := s.authenticated(op); err != nil {
 		return nil, err
 	}
-	ctx = access.WithRevisionMemo(ctx)
+	ctx = revmemo.With(ctx)
 	v, err := get(ctx, id)
 	if err != nil {
 		return nil, missing(op, err)

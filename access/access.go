@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/provisionkit/provisioning/internal/revmemo"
 	"github.com/provisionkit/provisioning/resource"
 	"github.com/provisionkit/provisioning/role"
 )
@@ -217,30 +218,22 @@ type Watcher interface {
 // about (a membership and its organization's revision, in one query). Such a
 // revision is as fresh as one read a moment later: the statement started
 // after the call did, so it sees every change committed before the call.
-// The memo lives for one call; the facade makes it, the backend fills it and
-// answers Revision from it. A backend that never fills it costs nothing.
-
-type memoKey struct{}
-
-type revisionMemo struct{ org, rev string }
-
-// WithRevisionMemo returns ctx with an empty memo, for one call.
-func WithRevisionMemo(ctx context.Context) context.Context {
-	return context.WithValue(ctx, memoKey{}, &revisionMemo{})
-}
+// The memo lives for one call; only the facade makes one (internal/revmemo),
+// the backend fills it and answers Revision from it. A backend that never
+// fills it costs nothing; a context without a memo notes nothing.
 
 // NoteRevision remembers that orgID's policy revision was rev, read with the
 // call's rows; it does nothing when ctx carries no memo.
 func NoteRevision(ctx context.Context, orgID, rev string) {
-	if m, ok := ctx.Value(memoKey{}).(*revisionMemo); ok && orgID != "" && rev != "" {
-		m.org, m.rev = orgID, rev
+	if m, ok := ctx.Value(revmemo.Key{}).(*revmemo.Memo); ok && orgID != "" && rev != "" {
+		m.Org, m.Rev = orgID, rev
 	}
 }
 
 // NotedRevision returns the revision noted for orgID in ctx's memo.
 func NotedRevision(ctx context.Context, orgID string) (string, bool) {
-	if m, ok := ctx.Value(memoKey{}).(*revisionMemo); ok && m.org == orgID && m.rev != "" {
-		return m.rev, true
+	if m, ok := ctx.Value(revmemo.Key{}).(*revmemo.Memo); ok && m.Org == orgID && m.Rev != "" {
+		return m.Rev, true
 	}
 	return "", false
 }

@@ -3,6 +3,7 @@ package bunstore
 import (
 	"context"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"time"
 
@@ -16,10 +17,66 @@ import (
 
 type memberStore struct{ base }
 
-// insertChunk bounds the rows of one multi-row INSERT: bun writes the values
-// into the statement, and a statement must stay well under the servers'
-// packet limits (MySQL's max_allowed_packet, 16 MiB by default here).
-const insertChunk = 500
+// insertChunk bounds the rows of one multi-row INSERT, and insertBytes the
+// estimated size of its values: bun writes the values into the statement,
+// and a statement must stay well under the servers' packet limits (MySQL's
+// max_allowed_packet, 16 MiB by default). The count alone is not enough: a
+// valid membership row reaches some 60 KiB once MySQL has escaped it
+// (16 KiB of metadata, 100 allowlist entries, 64 permissions), and 500 of
+// them are past 16 MiB.
+const (
+	insertChunk = 500
+	insertBytes = 4 << 20
+)
+
+// chunked calls insert with consecutive runs of rows, each of at most
+// insertChunk rows and, beyond its first row, insertBytes as size
+// estimates them.
+func chunked[R any](rows []R, size func(R) int, insert func([]R) error) error {
+	for len(rows) > 0 {
+		n, total := 1, 0   // the first row goes whatever its size
+		if len(rows) > 1 { // a row alone needs no estimate
+			total = size(rows[0])
+		}
+		for n < len(rows) && n < insertChunk {
+			sz := size(rows[n])
+			if total+sz > insertBytes {
+				break
+			}
+			total += sz
+			n++
+		}
+		if err := insert(rows[:n]); err != nil {
+			return err
+		}
+		rows = rows[n:]
+	}
+	return nil
+}
+
+// sqlSize estimates the bytes that values take in a statement: each twice
+// (the worst escaping, a backslash or quote per byte), plus room for the
+// columns that are not listed (ids, times, flags).
+func sqlSize(values ...any) int {
+	n := 512
+	for _, v := range values {
+		switch v := v.(type) {
+		case string:
+			n += 2 * len(v)
+		default:
+			b, _ := json.Marshal(v)
+			n += 2 * len(b)
+		}
+	}
+	return n
+}
+
+// size estimates the bytes of the row in an INSERT.
+func (r *membershipRow) size() int {
+	return sqlSize(r.ID, r.OrganizationID, r.UserID, r.UserEmail, r.RoleID, r.ProfileID, r.InvitationTokenHash,
+		[]string(r.ExtraRoleIDs), []string(r.Permissions), []string(r.AllowedIPs),
+		r.Reference, r.ReferenceOrigin, map[string]any(r.Metadata))
+}
 
 func toMembershipRow(m *membership.Membership) *membershipRow {
 	// The primary role has its column (and foreign key); the others follow
@@ -113,14 +170,10 @@ func (s memberStore) CreateMany(ctx context.Context, ms []*membership.Membership
 			rows[i].InvitationTokenHash = hex.EncodeToString(tokenHashes[i])
 		}
 	}
-	for len(rows) > 0 { // a statement of at most insertChunk rows
-		chunk := rows[:min(len(rows), insertChunk)]
-		if _, err := s.idb(ctx).NewInsert().Model(&chunk).Exec(ctx); err != nil {
-			return s.err(op, err)
-		}
-		rows = rows[len(chunk):]
-	}
-	return nil
+	return chunked(rows, (*membershipRow).size, func(chunk []*membershipRow) error {
+		_, err := s.idb(ctx).NewInsert().Model(&chunk).Exec(ctx)
+		return s.err(op, err)
+	})
 }
 
 func (s memberStore) TakenEmails(ctx context.Context, orgID string, canonicalEmails []string) ([]string, error) {

@@ -45,20 +45,19 @@ func (s versionStore) AppendMany(ctx context.Context, vs []*audit.Version) error
 			Event: string(v.Event), Changes: changes, WhoType: v.Who.Type, WhoID: v.Who.ID, RequestID: v.RequestID,
 			commonCols: fromCommon(v.Common)}
 	}
-	for len(rows) > 0 {
-		chunk := rows[:min(len(rows), insertChunk)]
+	size := func(r *versionRow) int {
+		return sqlSize(r.ID, r.OrganizationID, r.ResourceType, r.ResourceID, r.Event, r.WhoType, r.WhoID, r.RequestID,
+			r.Reference, r.ReferenceOrigin, map[string]any(r.Changes), map[string]any(r.Metadata))
+	}
+	return chunked(rows, size, func(chunk []*versionRow) error {
 		var err error
 		if len(chunk) == 1 {
 			_, err = s.idb(ctx).NewInsert().Model(chunk[0]).Exec(ctx)
 		} else {
 			_, err = s.idb(ctx).NewInsert().Model(&chunk).Exec(ctx)
 		}
-		if err != nil {
-			return s.err(op, err)
-		}
-		rows = rows[len(chunk):]
-	}
-	return nil
+		return s.err(op, err)
+	})
 }
 
 func (s versionStore) Get(ctx context.Context, id string) (*audit.Version, error) {
