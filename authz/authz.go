@@ -346,8 +346,11 @@ func (a *Authorizer) shardFor(ctx context.Context, src access.Store, orgID strin
 			return nil, err
 		}
 		if n > a.sliceAbove {
+			sh, err := a.slice(ctx, ss, orgID, rev, p)
+			// Then the whole: not before, where on SQLite its transaction
+			// would hold the database while the slice waits.
 			a.loadBehind(src, orgID)
-			return a.slice(ctx, ss, orgID, rev, p)
+			return sh, err
 		}
 	}
 	sh, err := a.load(ctx, src, orgID)

@@ -253,12 +253,28 @@ type txKey struct{}
 // of times; fn must therefore have no effect outside the transaction. An
 // error on COMMIT that may hide a successful commit is fault.ErrCommitUnknown.
 func (s *Store) InTx(ctx context.Context, fn func(ctx context.Context) error) error {
+	return s.inTx(ctx, s.txOptions, fn)
+}
+
+// inReadTx runs fn, which only reads, in a read-only transaction whose
+// statements all see the same snapshot of the database (REPEATABLE READ on
+// PostgreSQL and MySQL; on SQLite a deferred transaction, which in WAL mode
+// neither waits for the writer nor holds it back), or in ctx's transaction.
+func (s *Store) inReadTx(ctx context.Context, fn func(ctx context.Context) error) error {
+	opts := &sql.TxOptions{ReadOnly: true}
+	if s.dialect != dialect.SQLite {
+		opts.Isolation = sql.LevelRepeatableRead
+	}
+	return s.inTx(ctx, opts, fn)
+}
+
+func (s *Store) inTx(ctx context.Context, opts *sql.TxOptions, fn func(ctx context.Context) error) error {
 	if _, ok := ctx.Value(txKey{}).(bun.Tx); ok {
 		return fn(ctx)
 	}
 	var err error
 	for attempt := 0; ; attempt++ {
-		err = s.runTx(ctx, fn)
+		err = s.runTx(ctx, opts, fn)
 		if err == nil || fault.KindOf(err) != fault.Busy || attempt >= s.retries || ctx.Err() != nil {
 			return err
 		}
@@ -270,8 +286,8 @@ func (s *Store) InTx(ctx context.Context, fn func(ctx context.Context) error) er
 	}
 }
 
-func (s *Store) runTx(ctx context.Context, fn func(ctx context.Context) error) (err error) {
-	tx, err := s.db.BeginTx(ctx, s.txOptions)
+func (s *Store) runTx(ctx context.Context, opts *sql.TxOptions, fn func(ctx context.Context) error) (err error) {
+	tx, err := s.db.BeginTx(ctx, opts)
 	if err != nil {
 		return s.translate("begin", err)
 	}

@@ -20,13 +20,12 @@ func (s policyStore) Revision(ctx context.Context, orgID string) (string, error)
 	if !resource.ValidID(orgID) {
 		return "", fault.E("access.Revision", fault.NotFound, nil)
 	}
-	if rev, ok := access.NotedRevision(ctx, orgID); ok {
-		return rev, nil
-	}
 	if st, ok := ctx.Value(txStateKey{}).(*txState); ok {
 		if rev, ok := st.lockedRevision(orgID); ok {
 			return rev, nil
 		}
+	} else if rev, ok := access.NotedRevision(ctx, orgID); ok { // a memo holds only what was read outside transactions
+		return rev, nil
 	}
 	var rev string
 	err := s.idb(ctx).NewSelect().Model((*orgRow)(nil)).Column("policy_revision").Where("id = ?", orgID).Scan(ctx, &rev)
@@ -34,13 +33,14 @@ func (s policyStore) Revision(ctx context.Context, orgID string) (string, error)
 }
 
 // Snapshot reads the organization's policy. Outside a transaction the reads
-// run in a read-only one, so that the revision and the rows agree.
+// run in a read-only one that sees one snapshot of the database, so that the
+// revision and the rows agree (inReadTx).
 func (s policyStore) Snapshot(ctx context.Context, orgID string) (*access.Snapshot, error) {
 	if !resource.ValidID(orgID) {
 		return nil, fault.E("access.Snapshot", fault.NotFound, nil)
 	}
 	var snap *access.Snapshot
-	err := s.s.InTx(ctx, func(ctx context.Context) error {
+	err := s.s.inReadTx(ctx, func(ctx context.Context) error {
 		var err error
 		snap, err = s.snapshot(ctx, orgID, nil)
 		return err
@@ -58,7 +58,7 @@ func (s policyStore) SnapshotFor(ctx context.Context, orgID string, p access.Pri
 		return nil, fault.InvalidField("access.SnapshotFor", "principal", "format", "must be a user or an API credential with an id")
 	}
 	var snap *access.Snapshot
-	err := s.s.InTx(ctx, func(ctx context.Context) error {
+	err := s.s.inReadTx(ctx, func(ctx context.Context) error {
 		var err error
 		snap, err = s.snapshot(ctx, orgID, &p)
 		return err
