@@ -1,0 +1,99 @@
+package bench_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/uptrace/bun"
+
+	"github.com/provisionkit/provisioning"
+	"github.com/provisionkit/provisioning/organization"
+	"github.com/provisionkit/provisioning/role"
+	"github.com/provisionkit/provisioning/storage/bunstore"
+	"github.com/provisionkit/provisioning/storage/sqlite"
+	"github.com/provisionkit/provisioning/storage/storagetest"
+	"github.com/provisionkit/provisioning/user"
+)
+
+// backend opens a fresh database of one kind for a benchmark.
+type backend struct {
+	name string
+	open func(testing.TB) *bun.DB
+}
+
+// sqliteFile opens a SQLite file database in WAL mode, as sqlite.Open does
+// for a path: the embedded default of a real deployment.
+func sqliteFile(tb testing.TB) *bun.DB {
+	tb.Helper()
+	db, err := sqlite.Open(context.Background(), tb.TempDir()+"/bench.db")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { db.Close() })
+	return db
+}
+
+// backends lists SQLite, and PostgreSQL when its DSN is set.
+func backends() []backend {
+	out := []backend{{"sqlite", sqliteFile}}
+	if os.Getenv(storagetest.PostgresEnv) != "" {
+		out = append(out, backend{"postgres", storagetest.Postgres})
+	}
+	return out
+}
+
+// world is a migrated store, a Provisioner on it, and an organization
+// whose owner makes the calls.
+type world struct {
+	db    *bun.DB
+	store *bunstore.Store
+	p     *provisioning.Provisioner
+	owner *user.User
+	org   *organization.Organization
+	ro    *role.Role
+	own   *provisioning.Session
+}
+
+func newWorld(tb testing.TB, db *bun.DB, opts ...provisioning.Option) *world {
+	tb.Helper()
+	ctx := context.Background()
+	st, err := bunstore.New(db)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if err := st.Migrate(ctx); err != nil {
+		tb.Fatal(err)
+	}
+	p, err := provisioning.New(st, opts...)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	w := &world{db: db, store: st, p: p}
+	w.owner, err = p.System().CreateUser(ctx, user.Create{Email: fmt.Sprintf("owner-%d@example.com", time.Now().UnixNano())})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	w.own = p.As(provisioning.User(w.owner.ID))
+	w.org, err = w.own.CreateOrganization(ctx, organization.Create{Name: "Bench"})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	w.ro, err = st.Roles().RoleOfKind(ctx, w.org.ID, role.KindReadOnly)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return w
+}
+
+// datasetBackends lists the backends of the large dataset: SQLite, and
+// PostgreSQL when its DSN is set.
+func datasetBackends() []string {
+	out := []string{"sqlite"}
+	if os.Getenv(storagetest.PostgresEnv) != "" {
+		out = append(out, "postgres")
+	}
+	return out
+}

@@ -1,0 +1,214 @@
+package bench_test
+
+import (
+	"context"
+	"os"
+	"runtime"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/casbin/casbin/v2"
+	"github.com/casbin/casbin/v2/model"
+	"github.com/casbin/casbin/v2/persist"
+
+	"github.com/provisionkit/provisioning"
+	"github.com/provisionkit/provisioning/authz"
+	"github.com/provisionkit/provisioning/role"
+)
+
+// BenchmarkColdStart measures, on the large dataset (about 1,000,000
+// policy lines), the first check of a fresh Provisioner: for the owner of a
+// typical organization (88 memberships) and of the big one (100,400), each
+// loading only that organization. The baseline is what a stock Casbin
+// Enforcer needs before it can answer anything: NewEnforcer, which loads
+// every line of every organization (derived beforehand by authz.Lines from
+// the same rows, which favours it), which reports the live heap it keeps
+// (MiB-kept, after a GC). BenchmarkHeapBound measures ours.
+func BenchmarkColdStart(b *testing.B) {
+	for _, name := range datasetBackends() {
+		b.Run(name, func(b *testing.B) {
+			ds := openDataset(b, name)
+			ctx := context.Background()
+			for _, tt := range []struct{ name, org, owner string }{
+				{"ours-first-check/org=88", ds.smallOrg, ds.smallOwner},
+				{"ours-first-check/org=100400", ds.bigOrg, ds.bigOwner},
+			} {
+				b.Run(tt.name, func(b *testing.B) {
+					for b.Loop() {
+						a := authz.New()
+						p, err := provisioning.New(ds.store, provisioning.WithAuthorizer(a))
+						if err != nil {
+							b.Fatal(err)
+						}
+						ok, err := p.As(provisioning.User(tt.owner)).Can(ctx, tt.org, "memberships", role.ActionRead)
+						if err != nil || !ok {
+							b.Fatalf("owner check: %v, %v", ok, err)
+						}
+						// A large organization goes on loading in the
+						// background: let it end before the next start.
+						b.StopTimer()
+						for _, cached := a.Cached(tt.org); !cached; _, cached = a.Cached(tt.org) {
+							time.Sleep(time.Millisecond)
+						}
+						b.StartTimer()
+					}
+				})
+			}
+			b.Run("stock-NewEnforcer/all-lines", func(b *testing.B) {
+				rules := datasetRules(b, ds)
+				b.ReportMetric(float64(len(rules)), "lines")
+				var kept *casbin.Enforcer
+				before := liveHeap()
+				for b.Loop() {
+					e, err := casbin.NewEnforcer(stockModel(b), &arrayAdapter{rules: rules})
+					if err != nil {
+						b.Fatal(err)
+					}
+					kept = e
+				}
+				b.ReportMetric(float64(liveHeap()-before)/(1<<20), "MiB-kept")
+				ok, err := kept.Enforce(ds.smallOwner, "org:"+ds.smallOrg, "memberships", "read")
+				if err != nil || !ok {
+					b.Fatalf("stock enforcer: %v, %v", ok, err)
+				}
+			})
+		})
+	}
+}
+
+// BenchmarkHeapBound checks organization after organization of the large
+// dataset, 2,000 of them, through one Provisioner whose authorizer keeps at
+// most 1,000: the heap it keeps is that of the organizations in use, not of
+// the database.
+func BenchmarkHeapBound(b *testing.B) {
+	for _, name := range datasetBackends() {
+		b.Run(name, func(b *testing.B) {
+			ds := openDataset(b, name)
+			ctx := context.Background()
+			const orgs, max = 2_000, 1_000
+			owners := make([]string, orgs)
+			for i := range orgs {
+				owners[i] = ownerAmong(i + len(sizedOrgs))
+			}
+			for b.Loop() {
+				before := liveHeap()
+				p, err := provisioning.New(ds.store, provisioning.WithAuthorizer(authz.New(authz.WithMaxOrganizations(max))))
+				if err != nil {
+					b.Fatal(err)
+				}
+				for i := range orgs {
+					if _, err := p.As(provisioning.User(owners[i])).Can(ctx, orgID(i+len(sizedOrgs)), "memberships", role.ActionRead); err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.ReportMetric(float64(liveHeap()-before)/(1<<20), "MiB-kept")
+				runtime.KeepAlive(p)
+			}
+		})
+	}
+}
+
+// owners of every organization, computed once.
+var (
+	ownersOnce sync.Once
+	owners     []string
+)
+
+// ownerAmong returns the owner of organization i.
+func ownerAmong(i int) string {
+	ownersOnce.Do(func() {
+		owners = make([]string, datasetOrgs)
+		nth := 0
+		for j := range datasetOrgs {
+			for k := range membersOf(j) {
+				if _, active := memberShape(j, k); active {
+					if k == 0 {
+						owners[j] = userID(nth % datasetUsers)
+					}
+					nth++
+				}
+			}
+		}
+	})
+	return owners[i]
+}
+
+// liveHeap returns the live heap after a collection.
+func liveHeap() uint64 {
+	runtime.GC()
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return m.HeapAlloc
+}
+
+var (
+	rulesOnce sync.Once
+	rules     [][]string
+	rulesErr  error
+)
+
+// datasetRules derives the Casbin lines of every organization of the
+// dataset, through the library's own snapshot and authz.Lines: the lines a
+// stock enforcer holding the whole policy would load.
+func datasetRules(tb testing.TB, ds *dataset) [][]string {
+	tb.Helper()
+	rulesOnce.Do(func() {
+		ctx := context.Background()
+		for i := range ds.orgs {
+			snap, err := ds.store.Access().Snapshot(ctx, orgID(i))
+			if err != nil {
+				rulesErr = err
+				return
+			}
+			p, g, err := authz.Lines(snap)
+			if err != nil {
+				rulesErr = err
+				return
+			}
+			for _, l := range p {
+				rules = append(rules, append([]string{"p"}, l...))
+			}
+			for _, l := range g {
+				rules = append(rules, append([]string{"g"}, l...))
+			}
+		}
+	})
+	if rulesErr != nil {
+		tb.Fatal(rulesErr)
+	}
+	return rules
+}
+
+// stockModel is the library's Casbin model (authz/model.conf).
+func stockModel(tb testing.TB) model.Model {
+	tb.Helper()
+	text, err := os.ReadFile("../authz/model.conf")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	m, err := model.NewModelFromString(string(text))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return m
+}
+
+// arrayAdapter loads fixed lines into a stock enforcer.
+type arrayAdapter struct{ rules [][]string }
+
+func (a *arrayAdapter) LoadPolicy(m model.Model) error {
+	for _, r := range a.rules {
+		if err := persist.LoadPolicyArray(r, m); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+func (a *arrayAdapter) SavePolicy(model.Model) error                              { return errReadOnly }
+func (a *arrayAdapter) AddPolicy(string, string, []string) error                  { return errReadOnly }
+func (a *arrayAdapter) RemovePolicy(string, string, []string) error               { return errReadOnly }
+func (a *arrayAdapter) RemoveFilteredPolicy(string, string, int, ...string) error { return errReadOnly }
+
+var errReadOnly = os.ErrPermission
