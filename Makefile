@@ -25,8 +25,9 @@ lint: ## gofmt check, go vet, staticcheck
 	$(GO) vet ./...
 	$(STATICCHECK) ./...
 
-bench: ## run the authorization benchmarks and print their ratios (see BENCHMARKS.md)
+bench: ## run every benchmark: authorization (issue 3) and scale (issue 8, writes BENCHMARKS.md); see BENCHMARKS.md
 	bash scripts/authz-bench.sh
+	bash scripts/bench.sh
 
 quickstart: ## run the quick start on in-memory SQLite
 	$(GO) run ./examples/quickstart

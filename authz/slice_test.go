@@ -22,6 +22,7 @@ type sliceStore struct {
 	*fakeStore
 	wholeFails bool
 	slices     atomic.Int64
+	counts     atomic.Int64 // calls of ActiveMembers
 }
 
 var _ access.SliceStore = (*sliceStore)(nil)
@@ -34,6 +35,7 @@ func (s *sliceStore) Snapshot(ctx context.Context, org string) (*access.Snapshot
 }
 
 func (s *sliceStore) ActiveMembers(_ context.Context, org string) (int, error) {
+	s.counts.Add(1)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	snap, ok := s.snaps[[2]string{org, s.current[org]}]
@@ -163,5 +165,34 @@ func TestSliceThenWholeInBackground(t *testing.T) {
 	}
 	if small.slices.Load() != 0 || small.calls() != 1 {
 		t.Fatalf("at the threshold: %d slices, %d whole snapshots; want 0 and 1", small.slices.Load(), small.calls())
+	}
+}
+
+// TestSliceAfterAChange: once a large organization has been in memory, a
+// change to its policy is answered from slices until the new policy has
+// loaded, without counting its members again (the stale policy tells its
+// size).
+func TestSliceAfterAChange(t *testing.T) {
+	ctx := context.Background()
+	st := &sliceStore{fakeStore: newStore(t, acme())}
+	a := authz.New(authz.WithSliceAbove(1))
+	p := access.Principal{Kind: access.KindUser, ID: acme().OwnerUserID, MFA: true}
+	if _, err := a.Check(ctx, st, p, "acme", "memberships", role.ActionRead); err != nil {
+		t.Fatal(err)
+	}
+	for _, cached := a.Cached("acme"); !cached; _, cached = a.Cached("acme") {
+		time.Sleep(time.Millisecond)
+	}
+	changed := acme()
+	changed.Revision = "acme-2"
+	st.set("acme", changed)
+	if d, err := a.Check(ctx, st, p, "acme", "memberships", role.ActionRead); err != nil || d.Revision != "acme-2" {
+		t.Fatalf("after the change: %+v, %v", d, err)
+	}
+	if got := st.slices.Load(); got != 2 {
+		t.Errorf("%d slices read, want 2 (one before each load)", got)
+	}
+	if got := st.counts.Load(); got != 1 {
+		t.Errorf("members counted %d times, want once (the stale policy tells the size after)", got)
 	}
 }

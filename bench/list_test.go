@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/provisionkit/provisioning"
+	"github.com/provisionkit/provisioning/authz"
 	"github.com/provisionkit/provisioning/membership"
 	"github.com/provisionkit/provisioning/resource"
 )
@@ -19,7 +20,8 @@ func BenchmarkListPage(b *testing.B) {
 	for _, name := range datasetBackends() {
 		b.Run(name, func(b *testing.B) {
 			ds := openDataset(b, name)
-			p, err := provisioning.New(ds.store)
+			cache := authz.New()
+			p, err := provisioning.New(ds.store, provisioning.WithAuthorizer(cache))
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -41,6 +43,7 @@ func BenchmarkListPage(b *testing.B) {
 			if _, err := s.ListMemberships(ctx, filter(resource.PageRequest{Limit: 1})); err != nil {
 				b.Fatal(err)
 			}
+			waitCached(cache, ds.bigOrg) // answered from a slice until then
 			for _, pg := range []struct {
 				name  string
 				pr    resource.PageRequest
