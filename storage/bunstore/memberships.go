@@ -151,7 +151,7 @@ func (s memberStore) Create(ctx context.Context, m *membership.Membership, token
 	if tokenHash != nil {
 		row.InvitationTokenHash = hex.EncodeToString(tokenHash)
 	}
-	_, err := s.idb(ctx).NewInsert().Model(row).Exec(ctx)
+	_, err := s.idb(ctx).NewInsert().Model(row).Returning("NULL").Exec(ctx)
 	return s.err("membership.Create", err)
 }
 
@@ -171,7 +171,7 @@ func (s memberStore) CreateMany(ctx context.Context, ms []*membership.Membership
 		}
 	}
 	return chunked(rows, (*membershipRow).size, func(chunk []*membershipRow) error {
-		_, err := s.idb(ctx).NewInsert().Model(&chunk).Exec(ctx)
+		_, err := s.idb(ctx).NewInsert().Model(&chunk).Returning("NULL").Exec(ctx)
 		return s.err(op, err)
 	})
 }

@@ -52,9 +52,9 @@ func (s versionStore) AppendMany(ctx context.Context, vs []*audit.Version) error
 	return chunked(rows, size, func(chunk []*versionRow) error {
 		var err error
 		if len(chunk) == 1 {
-			_, err = s.idb(ctx).NewInsert().Model(chunk[0]).Exec(ctx)
+			_, err = s.idb(ctx).NewInsert().Model(chunk[0]).Returning("NULL").Exec(ctx)
 		} else {
-			_, err = s.idb(ctx).NewInsert().Model(&chunk).Exec(ctx)
+			_, err = s.idb(ctx).NewInsert().Model(&chunk).Returning("NULL").Exec(ctx)
 		}
 		return s.err(op, err)
 	})
