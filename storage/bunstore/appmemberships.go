@@ -44,7 +44,7 @@ func (s appMembershipStore) Create(ctx context.Context, a *appmembership.AppMemb
 	if err := checkJSON(op, row.Metadata, row.Filters); err != nil {
 		return err
 	}
-	_, err := s.idb(ctx).NewInsert().Model(row).Exec(ctx)
+	_, err := s.idb(ctx).NewInsert().Model(row).Returning("NULL").Exec(ctx)
 	return s.err(op, err)
 }
 

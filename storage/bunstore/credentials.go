@@ -90,10 +90,10 @@ func (s credentialStore) Create(ctx context.Context, c *credential.Credential, f
 		return err
 	}
 	return s.s.InTx(ctx, func(ctx context.Context) error {
-		if _, err := s.idb(ctx).NewInsert().Model(row).Exec(ctx); err != nil {
+		if _, err := s.idb(ctx).NewInsert().Model(row).Returning("NULL").Exec(ctx); err != nil {
 			return s.err(op, err)
 		}
-		_, err := s.idb(ctx).NewInsert().Model(toSecretRow(first)).Exec(ctx)
+		_, err := s.idb(ctx).NewInsert().Model(toSecretRow(first)).Returning("NULL").Exec(ctx)
 		return s.err(op, err)
 	})
 }
@@ -155,7 +155,7 @@ func (s credentialStore) Revoke(ctx context.Context, id string, at time.Time) er
 }
 
 func (s credentialStore) AddSecret(ctx context.Context, sec *credential.Secret) error {
-	_, err := s.idb(ctx).NewInsert().Model(toSecretRow(sec)).Exec(ctx)
+	_, err := s.idb(ctx).NewInsert().Model(toSecretRow(sec)).Returning("NULL").Exec(ctx)
 	return s.err("credential.AddSecret", err)
 }
 

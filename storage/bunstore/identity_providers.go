@@ -84,7 +84,7 @@ func (s identityProviderStore) Create(ctx context.Context, p *idp.Provider, secr
 		return err
 	}
 	row.ClientSecretCiphertext, row.ClientSecretNonce, row.ClientSecretKeyID = secret.Ciphertext, secret.Nonce, secret.KeyID
-	_, err := s.idb(ctx).NewInsert().Model(row).Exec(ctx)
+	_, err := s.idb(ctx).NewInsert().Model(row).Returning("NULL").Exec(ctx)
 	return s.err(op, err)
 }
 

@@ -33,6 +33,6 @@ func (s keyStore) Find(ctx context.Context, principal, key string) (string, stri
 
 func (s keyStore) Put(ctx context.Context, principal, key, op, resourceID string, at time.Time) error {
 	row := &idempotencyKeyRow{Principal: principal, Key: key, Operation: op, ResourceID: resourceID, CreatedAt: at.UTC()}
-	_, err := s.idb(ctx).NewInsert().Model(row).Exec(ctx)
+	_, err := s.idb(ctx).NewInsert().Model(row).Returning("NULL").Exec(ctx)
 	return s.err("idempotency.Put", err)
 }

@@ -75,7 +75,7 @@ func (s orgStore) Create(ctx context.Context, o *organization.Organization) erro
 		return err
 	}
 	return s.revise(ctx, op, row.ID, func(ctx context.Context) error {
-		_, err := s.idb(ctx).NewInsert().Model(row).Exec(ctx)
+		_, err := s.idb(ctx).NewInsert().Model(row).Returning("NULL").Exec(ctx)
 		return s.err(op, err)
 	})
 }

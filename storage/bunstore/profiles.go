@@ -26,7 +26,7 @@ func (s profileStore) Create(ctx context.Context, p *profile.Profile) error {
 	if err := checkJSON("profile.Create", jsonObject(p.Metadata)); err != nil {
 		return err
 	}
-	_, err := s.idb(ctx).NewInsert().Model(toProfileRow(p)).Exec(ctx)
+	_, err := s.idb(ctx).NewInsert().Model(toProfileRow(p)).Returning("NULL").Exec(ctx)
 	return s.err("profile.Create", err)
 }
 

@@ -34,7 +34,7 @@ func (s roleStore) CreateRole(ctx context.Context, r *role.Role) error {
 	if err := checkJSON("role.Create", jsonObject(r.Metadata)); err != nil {
 		return err
 	}
-	_, err := s.idb(ctx).NewInsert().Model(toRoleRow(r)).Exec(ctx)
+	_, err := s.idb(ctx).NewInsert().Model(toRoleRow(r)).Returning("NULL").Exec(ctx)
 	return s.err("role.Create", err)
 }
 
@@ -89,7 +89,7 @@ func (s roleStore) CreatePermission(ctx context.Context, p *role.Permission) err
 	if err := checkJSON("permission.Create", jsonObject(p.Metadata), jsonObject(p.Restrictions)); err != nil {
 		return err
 	}
-	_, err := s.idb(ctx).NewInsert().Model(toPermissionRow(p)).Exec(ctx)
+	_, err := s.idb(ctx).NewInsert().Model(toPermissionRow(p)).Returning("NULL").Exec(ctx)
 	return s.err("permission.Create", err)
 }
 

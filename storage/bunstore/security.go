@@ -50,7 +50,7 @@ func (s securityStore) Append(ctx context.Context, e *audit.SecurityEvent) error
 	row := &securityEventRow{ID: e2.ID, Kind: string(e2.Kind), OrganizationID: e2.OrganizationID, WhoType: e2.Who.Type,
 		WhoID: e2.Who.ID, Operation: e2.Operation, Subject: e2.Subject, Action: e2.Action, Reason: e2.Reason,
 		IP: e2.IP, Detail: e2.Detail, RequestID: e2.RequestID, CreatedAt: e2.CreatedAt.UTC()}
-	_, err := s.s.db.NewInsert().Model(row).Exec(context.WithoutCancel(ctx))
+	_, err := s.s.db.NewInsert().Model(row).Returning("NULL").Exec(context.WithoutCancel(ctx))
 	return s.err("audit.AppendSecurityEvent", err)
 }
 

@@ -38,7 +38,7 @@ func (r *tokenRow) domain() *token.Token {
 func (s tokenStore) Create(ctx context.Context, t *token.Token) error {
 	row := &tokenRow{ID: t.ID, Hash: t.Hash, PrincipalKind: string(t.Principal.Kind), PrincipalID: t.Principal.ID,
 		CreatedAt: t.CreatedAt, ExpiresAt: t.ExpiresAt}
-	_, err := s.idb(ctx).NewInsert().Model(row).Exec(ctx)
+	_, err := s.idb(ctx).NewInsert().Model(row).Returning("NULL").Exec(ctx)
 	return s.err("token.Create", err)
 }
 

@@ -28,7 +28,7 @@ func (s userStore) Create(ctx context.Context, u *user.User) error {
 	if err := checkJSON("user.Create", jsonObject(u.Metadata)); err != nil {
 		return err
 	}
-	_, err := s.idb(ctx).NewInsert().Model(toUserRow(u)).Exec(ctx)
+	_, err := s.idb(ctx).NewInsert().Model(toUserRow(u)).Returning("NULL").Exec(ctx)
 	return s.err("user.Create", err)
 }
 
