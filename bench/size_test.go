@@ -66,6 +66,7 @@ func BenchmarkBySize(b *testing.B) {
 				if _, err := a.Check(ctx, ds.store.Access(), provisioning.User(member), org, "memberships", role.ActionRead); err != nil {
 					b.Fatal(err)
 				}
+				waitCached(a, org)
 				b.Run(fmt.Sprintf("check/org=%d/ours-decide", size), func(b *testing.B) {
 					for b.Loop() {
 						if d, ok := a.Decide(provisioning.User(member), org, rev, "memberships", role.ActionRead); !ok || !d.Allowed {

@@ -2,6 +2,7 @@ package bench_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"runtime"
@@ -14,8 +15,10 @@ import (
 	"github.com/casbin/casbin/v2/persist"
 
 	"github.com/provisionkit/provisioning"
+	"github.com/provisionkit/provisioning/access"
 	"github.com/provisionkit/provisioning/authz"
 	"github.com/provisionkit/provisioning/role"
+	"github.com/provisionkit/provisioning/storage/bunstore"
 )
 
 // BenchmarkColdStart measures, on the large dataset (about 1,000,000
@@ -36,9 +39,13 @@ func BenchmarkColdStart(b *testing.B) {
 				{fmt.Sprintf("ours-first-check/org=%d", bigOrgMembers), ds.bigOrg, ds.bigOwner},
 			} {
 				b.Run(tt.name, func(b *testing.B) {
+					// A large organization's first check starts a load of the
+					// whole organization in the background, after its answer:
+					// here the store refuses whole snapshots of the big one,
+					// so that these loads do not run into the next starts.
+					st := sliceOnly{Store: ds.store, org: ds.bigOrg}
 					for b.Loop() {
-						a := authz.New()
-						p, err := provisioning.New(ds.store, provisioning.WithAuthorizer(a))
+						p, err := provisioning.New(st)
 						if err != nil {
 							b.Fatal(err)
 						}
@@ -46,17 +53,11 @@ func BenchmarkColdStart(b *testing.B) {
 						if err != nil || !ok {
 							b.Fatalf("owner check: %v, %v", ok, err)
 						}
-						// A large organization goes on loading in the
-						// background: let it end before the next start.
-						b.StopTimer()
-						waitCached(a, tt.org)
-						b.StartTimer()
 					}
 				})
 			}
 			b.Run("stock-NewEnforcer/all-lines", func(b *testing.B) {
 				rules := datasetRules(b, ds)
-				b.ReportMetric(float64(len(rules)), "lines")
 				var kept *casbin.Enforcer
 				before := liveHeap()
 				for b.Loop() {
@@ -67,6 +68,7 @@ func BenchmarkColdStart(b *testing.B) {
 					kept = e
 				}
 				b.ReportMetric(float64(liveHeap()-before)/(1<<20), "MiB-kept")
+				b.ReportMetric(float64(len(rules)), "lines")
 				ok, err := kept.Enforce("user:"+ds.smallOwner, "org:"+ds.smallOrg, "memberships", "read")
 				if err != nil || !ok {
 					b.Fatalf("stock enforcer: %v, %v", ok, err)
@@ -218,4 +220,33 @@ func waitCached(a *authz.Authorizer, org string) {
 	for _, cached := a.Cached(org); !cached; _, cached = a.Cached(org) {
 		time.Sleep(time.Millisecond)
 	}
+}
+
+// sliceOnly is a store whose policy reads refuse whole snapshots of one
+// organization (its slices are read as usual).
+type sliceOnly struct {
+	*bunstore.Store
+	org string
+}
+
+func (s sliceOnly) Access() access.Store { return sliceOnlyAccess{s.Store.Access(), s.org} }
+
+type sliceOnlyAccess struct {
+	access.Store
+	org string
+}
+
+func (s sliceOnlyAccess) Snapshot(ctx context.Context, org string) (*access.Snapshot, error) {
+	if org == s.org {
+		return nil, errors.New("sliceOnly: no whole snapshot of the big organization in this benchmark")
+	}
+	return s.Store.Snapshot(ctx, org)
+}
+
+func (s sliceOnlyAccess) ActiveMembers(ctx context.Context, org string) (int, error) {
+	return s.Store.(access.SliceStore).ActiveMembers(ctx, org)
+}
+
+func (s sliceOnlyAccess) SnapshotFor(ctx context.Context, org string, p access.Principal) (*access.Snapshot, error) {
+	return s.Store.(access.SliceStore).SnapshotFor(ctx, org, p)
 }
