@@ -329,12 +329,16 @@ func (s *Session) GetMembershipByEmail(ctx context.Context, orgID, address strin
 	if err != nil {
 		return nil, fault.Wrap(op, err)
 	}
+	nothing := false
 	m, err := readIn(ctx, s, op, canon, func(ctx context.Context, canon string) (*membership.Membership, error) {
-		return s.p.b.Memberships().GetByEmail(ctx, orgID, canon)
+		m, err := s.p.b.Memberships().GetByEmail(ctx, orgID, canon)
+		nothing = fault.KindOf(err) == fault.NotFound
+		return m, err
 	}, func(m *membership.Membership) string { return m.OrganizationID }, typeMemberships)
-	if fault.KindOf(err) == fault.NotFound {
-		// Nothing to read: still decide, so that a member without the right
-		// to read memberships learns no more from a miss than from a hit.
+	if nothing {
+		// Nothing to read: still decide (once: a refused read has already
+		// been decided), so that a member without the right to read
+		// memberships learns no more from a miss than from a hit.
 		if _, err := s.authorize(ctx, op, orgID, typeMemberships, role.ActionRead); err != nil {
 			return nil, err
 		}

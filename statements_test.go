@@ -152,3 +152,21 @@ func TestGetMembershipByEmail(t *testing.T) {
 		t.Errorf("the misses differ:\n%v\n%v\n%v", errUnknown, errOther, errStranger)
 	}
 }
+
+// TestGetMembershipByEmailDecidesOnce: a refused lookup is decided, and
+// recorded as a security event, once, whether the address has a
+// membership or not.
+func TestGetMembershipByEmailDecidesOnce(t *testing.T) {
+	ctx := context.Background()
+	w := newWorld(t)
+	for _, address := range []string{"pending@example.com", "nobody@example.com"} {
+		before := w.count(t, "provisioning_security_events", "1 = 1")
+		_, err := w.as(w.stranger).GetMembershipByEmail(ctx, w.org.ID, address)
+		if fault.KindOf(err) != fault.NotFound {
+			t.Fatalf("%s: %v, want not found", address, err)
+		}
+		if got := w.count(t, "provisioning_security_events", "1 = 1") - before; got != 1 {
+			t.Errorf("%s: %d security events, want 1", address, got)
+		}
+	}
+}
