@@ -178,12 +178,18 @@ func (w *report) targets() {
 	r := w.r
 	w.printf("| figure | ours | baseline | ratio | target | verdict |\n| --- | ---: | ---: | ---: | --- | --- |\n")
 	row := func(what string, ours, base, x float64, target string, ok bool) {
-		w.printf("| %s | %s | %s | %s | %s | %s |\n", what, dur(ours), dur(base), ratio(x), target, verdict(ok, x))
+		v := verdict(ok, x)
+		if strings.HasPrefix(target, "(") || strings.HasPrefix(target, "documented") {
+			v = "—" // no target: a figure to read
+		}
+		w.printf("| %s | %s | %s | %s | %s | %s |\n", what, dur(ours), dur(base), ratio(x), target, v)
 	}
 	for _, b := range r.backendsOf("BenchmarkInvite") {
 		f, raw, noret := r.ns("BenchmarkInvite/"+b+"/facade"), r.ns("BenchmarkInvite/"+b+"/rawbun"), r.ns("BenchmarkInvite/"+b+"/rawbun-noreturning")
 		row("Invite through the facade ÷ a raw bun insert of the row (bun's default, with RETURNING), "+b, f, raw, f/raw, "(for information)", true)
-		row("Invite through the facade ÷ a raw bun insert of the row without RETURNING (the stricter baseline), "+b, f, noret, f/noret, "≤ 1.5×", f/noret <= 1.5)
+		row("Invite through the facade ÷ a raw bun insert of the row without RETURNING, "+b, f, noret, f/noret, "(for information)", true)
+		base := math.Min(raw, noret)
+		row("Invite through the facade ÷ the cheaper of the two raw inserts (the target's reading), "+b, f, base, f/base, "≤ 1.5×", f/base <= 1.5)
 	}
 	for _, name := range sortedKeys(r.vals) {
 		if !strings.HasPrefix(name, "BenchmarkInviteMany/") {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect"
 
 	"github.com/provisionkit/provisioning/access"
 	"github.com/provisionkit/provisioning/fault"
@@ -23,22 +24,33 @@ type memberStore struct{ base }
 // max_allowed_packet, 16 MiB by default). The count alone is not enough: a
 // valid membership row reaches some 60 KiB once MySQL has escaped it
 // (16 KiB of metadata, 100 allowlist entries, 64 permissions), and 500 of
-// them are past 16 MiB.
+// them are past 16 MiB. PostgreSQL gets shorter statements: there a row
+// costs half as much in statements of 100 rows as in statements of 500
+// (BenchmarkInviteMany), where SQLite does best with 500.
 const (
-	insertChunk = 500
-	insertBytes = 4 << 20
+	insertChunk   = 500
+	insertChunkPG = 100
+	insertBytes   = 4 << 20
 )
 
+// chunkRows is the number of rows of one multi-row INSERT on b's database.
+func (b base) chunkRows() int {
+	if b.s.dialect == dialect.PG {
+		return insertChunkPG
+	}
+	return insertChunk
+}
+
 // chunked calls insert with consecutive runs of rows, each of at most
-// insertChunk rows and, beyond its first row, insertBytes as size
-// estimates them.
-func chunked[R any](rows []R, size func(R) int, insert func([]R) error) error {
+// limit rows and, beyond its first row, insertBytes as size estimates
+// them.
+func chunked[R any](rows []R, limit int, size func(R) int, insert func([]R) error) error {
 	for len(rows) > 0 {
 		n, total := 1, 0   // the first row goes whatever its size
 		if len(rows) > 1 { // a row alone needs no estimate
 			total = size(rows[0])
 		}
-		for n < len(rows) && n < insertChunk {
+		for n < len(rows) && n < limit {
 			sz := size(rows[n])
 			if total+sz > insertBytes {
 				break
@@ -170,7 +182,7 @@ func (s memberStore) CreateMany(ctx context.Context, ms []*membership.Membership
 			rows[i].InvitationTokenHash = hex.EncodeToString(tokenHashes[i])
 		}
 	}
-	return chunked(rows, (*membershipRow).size, func(chunk []*membershipRow) error {
+	return chunked(rows, s.chunkRows(), (*membershipRow).size, func(chunk []*membershipRow) error {
 		_, err := s.idb(ctx).NewInsert().Model(&chunk).Returning("NULL").Exec(ctx)
 		return s.err(op, err)
 	})

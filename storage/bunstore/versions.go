@@ -49,7 +49,7 @@ func (s versionStore) AppendMany(ctx context.Context, vs []*audit.Version) error
 		return sqlSize(r.ID, r.OrganizationID, r.ResourceType, r.ResourceID, r.Event, r.WhoType, r.WhoID, r.RequestID,
 			r.Reference, r.ReferenceOrigin, map[string]any(r.Changes), map[string]any(r.Metadata))
 	}
-	return chunked(rows, size, func(chunk []*versionRow) error {
+	return chunked(rows, s.chunkRows(), size, func(chunk []*versionRow) error {
 		var err error
 		if len(chunk) == 1 {
 			_, err = s.idb(ctx).NewInsert().Model(chunk[0]).Returning("NULL").Exec(ctx)
