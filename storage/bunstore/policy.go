@@ -98,17 +98,14 @@ func (s policyStore) snapshot(ctx context.Context, orgID string, only *access.Pr
 		snap.Permissions = append(snap.Permissions, perms[i].domain())
 	}
 	var members []membershipRow
-	q := s.idb(ctx).NewSelect().Model(&members).
-		Column("id", "user_id", "role_id", "extra_role_ids", "membership_profile_id", "permissions", "allowed_ips",
-			"guest", "expires_at", "mfa_required").
-		Where("m.organization_id = ? AND m.status = 'active' AND m.user_id IS NOT NULL", orgID)
-	switch {
-	case only != nil && only.Kind == access.KindUser:
-		q = q.Where("m.user_id = ?", only.ID)
-	case only != nil: // a credential has no membership
-		q = nil
-	}
-	if q != nil {
+	if only == nil || only.Kind == access.KindUser { // a credential has no membership
+		q := s.idb(ctx).NewSelect().Model(&members).
+			Column("id", "user_id", "role_id", "extra_role_ids", "membership_profile_id", "permissions", "allowed_ips",
+				"guest", "expires_at", "mfa_required").
+			Where("m.organization_id = ? AND m.status = 'active' AND m.user_id IS NOT NULL", orgID)
+		if only != nil {
+			q = q.Where("m.user_id = ?", only.ID)
+		}
 		if err := q.Scan(ctx); err != nil {
 			return nil, s.err(op, err)
 		}

@@ -30,12 +30,14 @@ func (s versionStore) Append(ctx context.Context, v *audit.Version) error {
 func (s versionStore) AppendMany(ctx context.Context, vs []*audit.Version) error {
 	const op = "version.Append"
 	rows := make([]*versionRow, len(vs))
+	changed := make(map[*versionRow]int, len(vs)) // the bytes of each row's changes, as JSON
 	for i, v := range vs {
 		changes := jsonObject{}
 		for k, pair := range v.Changes {
 			changes[k] = []any{pair[0], pair[1]}
 		}
-		if _, err := json.Marshal(changes); err != nil {
+		b, err := json.Marshal(changes)
+		if err != nil {
 			return fault.E(op, fault.Internal, err)
 		}
 		if err := checkJSON(op, changes, jsonObject(v.Metadata)); err != nil {
@@ -44,18 +46,14 @@ func (s versionStore) AppendMany(ctx context.Context, vs []*audit.Version) error
 		rows[i] = &versionRow{ID: v.ID, OrganizationID: v.OrganizationID, ResourceType: v.ResourceType, ResourceID: v.ResourceID,
 			Event: string(v.Event), Changes: changes, WhoType: v.Who.Type, WhoID: v.Who.ID, RequestID: v.RequestID,
 			commonCols: fromCommon(v.Common)}
+		changed[rows[i]] = len(b)
 	}
 	size := func(r *versionRow) int {
-		return sqlSize(r.ID, r.OrganizationID, r.ResourceType, r.ResourceID, r.Event, r.WhoType, r.WhoID, r.RequestID,
-			r.Reference, r.ReferenceOrigin, map[string]any(r.Changes), map[string]any(r.Metadata))
+		return 2*changed[r] + sqlSize(r.ID, r.OrganizationID, r.ResourceType, r.ResourceID, r.Event, r.WhoType, r.WhoID,
+			r.RequestID, r.Reference, r.ReferenceOrigin, map[string]any(r.Metadata))
 	}
 	return chunked(rows, s.chunkRows(), size, func(chunk []*versionRow) error {
-		var err error
-		if len(chunk) == 1 {
-			_, err = s.idb(ctx).NewInsert().Model(chunk[0]).Returning("NULL").Exec(ctx)
-		} else {
-			_, err = s.idb(ctx).NewInsert().Model(&chunk).Returning("NULL").Exec(ctx)
-		}
+		_, err := s.idb(ctx).NewInsert().Model(&chunk).Returning("NULL").Exec(ctx)
 		return s.err(op, err)
 	})
 }
