@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -194,5 +195,71 @@ func TestSliceAfterAChange(t *testing.T) {
 	}
 	if got := st.counts.Load(); got != 1 {
 		t.Errorf("members counted %d times, want once (the stale policy tells the size after)", got)
+	}
+}
+
+// blockingStore is a sliceStore whose whole snapshots wait until released,
+// counting how many wait at once.
+type blockingStore struct {
+	*sliceStore
+	release chan struct{}
+	mu      sync.Mutex
+	waiting int
+	most    int
+}
+
+func (s *blockingStore) Snapshot(ctx context.Context, org string) (*access.Snapshot, error) {
+	s.mu.Lock()
+	s.waiting++
+	s.most = max(s.most, s.waiting)
+	s.mu.Unlock()
+	<-s.release
+	s.mu.Lock()
+	s.waiting--
+	s.mu.Unlock()
+	return s.sliceStore.Snapshot(ctx, org)
+}
+
+// TestBackgroundLoadsAreBounded: checks in many large organizations start
+// at most four loads of whole organizations in the background at once;
+// the others are left to a later check.
+func TestBackgroundLoadsAreBounded(t *testing.T) {
+	ctx := context.Background()
+	var snaps []*access.Snapshot
+	for i := range 10 {
+		s := acme()
+		s.OrganizationID, s.Revision = fmt.Sprintf("org%d", i), fmt.Sprintf("rev%d", i)
+		for k := range s.Permissions {
+			s.Permissions[k].OrganizationID = s.OrganizationID
+		}
+		snaps = append(snaps, s)
+	}
+	st := &blockingStore{sliceStore: &sliceStore{fakeStore: newStore(t, snaps...)}, release: make(chan struct{})}
+	a := authz.New(authz.WithSliceAbove(1))
+	p := access.Principal{Kind: access.KindUser, ID: acme().OwnerUserID, MFA: true}
+	for _, s := range snaps {
+		if d, err := a.Check(ctx, st, p, s.OrganizationID, "memberships", role.ActionRead); err != nil || !d.Allowed {
+			t.Fatalf("%s: %+v, %v", s.OrganizationID, d, err)
+		}
+	}
+	// The loads were started (or not) by the checks, which have returned;
+	// wait for the started ones to reach the store.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		st.mu.Lock()
+		waiting := st.waiting
+		st.mu.Unlock()
+		if waiting >= 4 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	time.Sleep(20 * time.Millisecond) // and give any more a chance to show
+	st.mu.Lock()
+	most := st.most
+	st.mu.Unlock()
+	close(st.release)
+	if most != 4 {
+		t.Errorf("%d whole loads at once, want 4 (the bound, reached by 10 large organizations)", most)
 	}
 }
