@@ -83,8 +83,7 @@ func (s *Session) InviteMany(ctx context.Context, orgID string, invites []member
 			}
 			if err != nil {
 				if errors.Is(err, fault.ErrForbidden) { // an escalation: recorded as Invite's refusal would be
-					s.securityEvent(ctx, audit.SecurityEvent{Kind: audit.AuthorizationRefused, OrganizationID: orgID,
-						Operation: op, Reason: "rule", Detail: ruleOf(err)})
+					s.securityEvent(ctx, ruleRefusal(orgID, err))
 				}
 				out[i].Err = err
 				continue

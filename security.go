@@ -54,13 +54,19 @@ func (s *Session) withEvents(ctx context.Context, fn func(ctx context.Context, r
 	}) {
 		// Refused by a rule after the check allowed the call: an escalation,
 		// an owner-only change.
-		events = append(events, s.stamped(audit.SecurityEvent{Kind: audit.AuthorizationRefused, Operation: opOf(err),
-			Reason: "rule", Detail: ruleOf(err)}))
+		events = append(events, s.stamped(ruleRefusal("", err)))
 	}
 	for i := range events {
 		s.p.appendSecurityEvent(ctx, &events[i])
 	}
 	return err
+}
+
+// ruleRefusal is the security event of a call (or of one item of a bulk
+// call) that a rule refused after the check allowed it.
+func ruleRefusal(orgID string, err error) audit.SecurityEvent {
+	return audit.SecurityEvent{Kind: audit.AuthorizationRefused, OrganizationID: orgID, Operation: opOf(err),
+		Reason: "rule", Detail: ruleOf(err)}
 }
 
 // opOf returns the operation a fault error names, "" when none.
