@@ -5,6 +5,7 @@ import (
 	"math/bits"
 	"sync"
 	"sync/atomic"
+	"unsafe"
 )
 
 // The shard cache is also the index that Decide reads. Its layout follows
@@ -20,9 +21,8 @@ import (
 // So a check reads a short, fixed chain, whatever the number of
 // organizations:
 //
-//   - the bucket of the organization, one of cacheBuckets atomic pointers
-//     (an array that stays in cache), and the bucket's header (a thousand
-//     small structs, which stay in cache too);
+//   - the table of the organization's bucket, one of cacheBuckets entries
+//     of 16 bytes (an array that stays in cache: see tableRef);
 //   - one slot of the bucket's table, found by one hash of (organization,
 //     principal): the slot holds that hash and the row;
 //   - the row (row.go), one string in which the principal's flags and masks,
@@ -36,9 +36,9 @@ import (
 // it).
 //
 // Readers take no lock: a bucket is immutable, and writers (serialized)
-// build a new one and swap the pointer. A bucket holds the rows of the
-// organizations whose id hashes into it (about ten organizations at 10,000),
-// so a write copies little. A shard built for an uncommitted transaction is
+// build a new one and swap the pointers (the bucket, then its table). A
+// bucket holds the rows of the organizations whose id hashes into it (about
+// ten organizations at 10,000), so a write copies little. A shard built for an uncommitted transaction is
 // never put here.
 
 // cacheBuckets is the number of buckets, a power of two.
@@ -51,8 +51,9 @@ const (
 // to rows.
 type shardCache struct {
 	seed   maphash.Seed
-	noID   uint64 // the hash of "", the id part of an organization's row
-	bucket [cacheBuckets]atomic.Pointer[bucket]
+	noID   uint64                               // the hash of "", the id part of an organization's row
+	table  [cacheBuckets]tableRef               // what find reads: each bucket's table
+	bucket [cacheBuckets]atomic.Pointer[bucket] // the buckets themselves
 
 	mu    sync.Mutex // serializes writers
 	count int
@@ -104,24 +105,46 @@ func home(h uint64, n int) int {
 // zero principal when it has no row).
 func (c *shardCache) find(org, rev string, kind uint8, id string) (pr principal, ok bool) {
 	h := c.orgHash(org)
-	b := c.bucket[h>>bucketShift].Load()
-	if b == nil {
+	i := h >> bucketShift
+	slots, ok := c.table[i].load()
+	if !ok { // a writer is publishing this bucket: read its table from the bucket
+		if b := c.bucket[i].Load(); b != nil {
+			slots = b.slots
+		}
+	}
+	if len(slots) == 0 {
 		return principal{}, false
 	}
 	if kind != 0 {
-		if r := b.probe(rowHash(h, kind, maphash.String(c.seed, id)), kind, id, org, rev); r != "" {
-			if r.has(rowExtra) { // out of line: ask the shard
-				return b.shards[org].principal(kind, id), true
+		if r := probe(slots, rowHash(h, kind, maphash.String(c.seed, id)), kind, id, org, rev); r != "" {
+			if r.has(rowExtra) {
+				return c.extraOf(i, org, rev, kind, id)
 			}
 			return principal{row: r}, true
 		}
 	}
-	return principal{}, b.probe(rowHash(h, keyOrg, c.noID), keyOrg, "", org, rev) != ""
+	return principal{}, probe(slots, rowHash(h, keyOrg, c.noID), keyOrg, "", org, rev) != ""
+}
+
+// extraOf returns the principal of a row that has an extra, from its shard in
+// bucket i. Writers publish the bucket before its table, so the bucket read
+// here is the one of the table the row came from or a later one; when the
+// later one no longer holds the shard at rev, the organization counts as not
+// cached (Check loads it).
+func (c *shardCache) extraOf(i uint64, org, rev string, kind uint8, id string) (principal, bool) {
+	b := c.bucket[i].Load()
+	if b == nil {
+		return principal{}, false
+	}
+	sh := b.shards[org]
+	if sh == nil || sh.revision != rev {
+		return principal{}, false
+	}
+	return sh.principal(kind, id), true
 }
 
 // probe returns the row of key (kind, id, org, rev) whose hash is h, or "".
-func (b *bucket) probe(h uint64, kind uint8, id, org, rev string) row {
-	slots := b.slots
+func probe(slots []slot, h uint64, kind uint8, id, org, rev string) row {
 	for i := home(h, len(slots)); ; i++ {
 		if i == len(slots) {
 			i = 0
@@ -134,6 +157,50 @@ func (b *bucket) probe(h uint64, kind uint8, id, org, rev string) row {
 			return s.row
 		}
 	}
+}
+
+// tableRef is where readers find a bucket's table: its first slot and its
+// length, in an array of 16-byte entries that stays in cache. Reading them
+// from the bucket cost one more dependent read of memory on every check (the
+// 1,024 buckets lie all over the heap): at 10,000 organizations, 7% of the
+// check (BENCHMARKS.md).
+//
+// A pointer and a length cannot be swapped together, so they are published
+// under a sequence number (a seqlock): meta holds the sequence in its high
+// half, odd while a writer is storing, and the length in its low half. A
+// reader that sees the sequence move or odd does not wait: it reads the
+// table from the bucket, as before. (The sequence wraps after 2^31 stores to
+// one bucket; a reader would have to sleep between its two loads for all of
+// them to be fooled.)
+type tableRef struct {
+	meta  atomic.Uint64 // sequence<<32 | length
+	first atomic.Pointer[slot]
+}
+
+// load returns the table; ok is false when a writer is storing it.
+func (t *tableRef) load() (slots []slot, ok bool) {
+	m := t.meta.Load()
+	p := t.first.Load()
+	if m&(1<<32) != 0 || t.meta.Load() != m {
+		return nil, false
+	}
+	if p == nil {
+		return nil, true
+	}
+	return unsafe.Slice(p, uint32(m)), true // p is the first of uint32(m) slots
+}
+
+// store publishes a table (nil for none). The caller holds the cache's mu.
+func (t *tableRef) store(slots []slot) {
+	m := t.meta.Load()
+	seq := (m>>32 + 1) | 1
+	t.meta.Store(seq<<32 | m&(1<<32-1)) // odd: storing
+	var p *slot
+	if len(slots) > 0 {
+		p = &slots[0]
+	}
+	t.first.Store(p)
+	t.meta.Store((seq+1)<<32 | uint64(len(slots)))
 }
 
 // get returns the organization's shard, or nil.
@@ -173,7 +240,8 @@ func (c *shardCache) remove(org string) {
 // bucket, and reports whether the number of shards changed. The caller holds
 // mu.
 func (c *shardCache) replace(org string, sh *shard) bool {
-	p := &c.bucket[c.orgHash(org)>>bucketShift]
+	i := c.orgHash(org) >> bucketShift
+	p := &c.bucket[i]
 	var old map[string]*shard
 	if b := p.Load(); b != nil {
 		old = b.shards
@@ -188,7 +256,13 @@ func (c *shardCache) replace(org string, sh *shard) bool {
 	if sh != nil {
 		shards[org] = sh
 	}
-	p.Store(c.newBucket(shards))
+	b := c.newBucket(shards)
+	p.Store(b) // before the table: see extraOf
+	var slots []slot
+	if b != nil {
+		slots = b.slots
+	}
+	c.table[i].store(slots)
 	return had != (sh != nil)
 }
 
