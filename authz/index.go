@@ -24,7 +24,7 @@ import (
 //   - the table of the organization's bucket, one of cacheBuckets entries
 //     of 16 bytes (an array that stays in cache: see tableRef);
 //   - one slot of the bucket's table, found by one hash of (organization,
-//     principal): the slot holds that hash and the row;
+//     principal): the slot holds half of that hash and the row;
 //   - the row (row.go), one string in which the principal's flags and masks,
 //     its key (principal id, organization id and revision) and its
 //     per-object entries sit next to each other: one or two adjacent cache
@@ -61,7 +61,8 @@ type shardCache struct {
 
 // bucket is an immutable part of the cache: the shards of some
 // organizations, and an open-addressed table of their rows (linear probing,
-// two thirds full: a probe reads one or two cache lines). A slot is chosen
+// half full: a probe, found or not, mostly reads one cache line of four
+// slots). A slot is chosen
 // by the high bits of the product of the hash and the table's length, so
 // that the length need not be a power of two and the table wastes no room.
 type bucket struct {
@@ -69,13 +70,26 @@ type bucket struct {
 	shards map[string]*shard
 }
 
-// slot is one entry of a bucket's table; an empty slot has an empty row.
-// The full hash is kept so that a probe passes over other rows without
-// reading them.
+// slot is one entry of a bucket's table: a row, taken apart so that a slot
+// takes 16 bytes instead of 24 (a string and the hash), with half of the
+// row's hash, so that a probe passes over other rows without reading them
+// (one in four billion is read for nothing: its key does not match). An
+// empty slot has no data. Smaller slots let the table be half full, not two
+// thirds, in less memory: shorter probes, fewer lines read.
 type slot struct {
-	hash uint64
-	row  row
+	data *byte  // the row's first byte; nil for an empty slot
+	tag  uint32 // the low half of the row's hash
+	n    uint32 // the row's length
 }
+
+// newSlot is the slot of row r (never empty) whose hash is h.
+func newSlot(h uint64, r row) slot {
+	return slot{data: unsafe.StringData(string(r)), tag: uint32(h), n: uint32(len(r))}
+}
+
+// row returns the slot's row: the string newSlot took apart, which data
+// keeps alive.
+func (s *slot) row() row { return row(unsafe.String(s.data, s.n)) }
 
 func newShardCache() *shardCache {
 	c := &shardCache{seed: maphash.MakeSeed()}
@@ -103,44 +117,46 @@ func home(h uint64, n int) int {
 // find returns the principal (kind, id) in the shard of org at revision
 // rev; ok reports whether that shard is cached (the principal is then the
 // zero principal when it has no row).
+//
+// The table array is the fast path: what it finds is right, for the key of a
+// row holds the revision. Anything else is decided by the bucket alone, which
+// holds its table and its shards together: a table being published, a table
+// that does not hold org at rev (the bucket may be newer), and a row whose
+// extra lies in its shard.
 func (c *shardCache) find(org, rev string, kind uint8, id string) (pr principal, ok bool) {
 	h := c.orgHash(org)
 	i := h >> bucketShift
-	slots, ok := c.table[i].load()
-	if !ok { // a writer is publishing this bucket: read its table from the bucket
-		if b := c.bucket[i].Load(); b != nil {
-			slots = b.slots
-		}
-	}
-	if len(slots) == 0 {
-		return principal{}, false
-	}
-	if kind != 0 {
-		if r := probe(slots, rowHash(h, kind, maphash.String(c.seed, id)), kind, id, org, rev); r != "" {
-			if r.has(rowExtra) {
-				return c.extraOf(i, org, rev, kind, id)
-			}
+	if slots, ok := c.table[i].load(); ok {
+		if r, cached := c.lookup(slots, h, kind, id, org, rev); cached && (r == "" || !r.has(rowExtra)) {
 			return principal{row: r}, true
 		}
 	}
-	return principal{}, probe(slots, rowHash(h, keyOrg, c.noID), keyOrg, "", org, rev) != ""
-}
-
-// extraOf returns the principal of a row that has an extra, from its shard in
-// bucket i. Writers publish the bucket before its table, so the bucket read
-// here is the one of the table the row came from or a later one; when the
-// later one no longer holds the shard at rev, the organization counts as not
-// cached (Check loads it).
-func (c *shardCache) extraOf(i uint64, org, rev string, kind uint8, id string) (principal, bool) {
 	b := c.bucket[i].Load()
 	if b == nil {
 		return principal{}, false
 	}
-	sh := b.shards[org]
-	if sh == nil || sh.revision != rev {
+	r, cached := c.lookup(b.slots, h, kind, id, org, rev)
+	switch {
+	case !cached:
 		return principal{}, false
+	case r != "" && r.has(rowExtra): // out of line: ask the shard
+		return b.shards[org].principal(kind, id), true
 	}
-	return sh.principal(kind, id), true
+	return principal{row: r}, true
+}
+
+// lookup returns the row of (kind, id) in org at rev from a bucket's table
+// ("" for none), and whether the table holds org at rev. h is org's hash.
+func (c *shardCache) lookup(slots []slot, h uint64, kind uint8, id, org, rev string) (r row, cached bool) {
+	if len(slots) == 0 {
+		return "", false
+	}
+	if kind != 0 {
+		if r := probe(slots, rowHash(h, kind, maphash.String(c.seed, id)), kind, id, org, rev); r != "" {
+			return r, true
+		}
+	}
+	return "", probe(slots, rowHash(h, keyOrg, c.noID), keyOrg, "", org, rev) != ""
 }
 
 // probe returns the row of key (kind, id, org, rev) whose hash is h, or "".
@@ -151,10 +167,12 @@ func probe(slots []slot, h uint64, kind uint8, id, org, rev string) row {
 		}
 		s := &slots[i]
 		switch {
-		case s.row == "":
+		case s.data == nil:
 			return ""
-		case s.hash == h && s.row.is(kind, id, org, rev):
-			return s.row
+		case s.tag == uint32(h):
+			if r := s.row(); r.is(kind, id, org, rev) {
+				return r
+			}
 		}
 	}
 }
@@ -169,7 +187,7 @@ func probe(slots []slot, h uint64, kind uint8, id, org, rev string) row {
 // under a sequence number (a seqlock): meta holds the sequence in its high
 // half, odd while a writer is storing, and the length in its low half. A
 // reader that sees the sequence move or odd does not wait: it reads the
-// table from the bucket, as before. (The sequence wraps after 2^31 stores to
+// bucket, as before. (The sequence wraps after 2^31 stores to
 // one bucket; a reader would have to sleep between its two loads for all of
 // them to be fooled.)
 type tableRef struct {
@@ -190,7 +208,9 @@ func (t *tableRef) load() (slots []slot, ok bool) {
 	return unsafe.Slice(p, uint32(m)), true // p is the first of uint32(m) slots
 }
 
-// store publishes a table (nil for none). The caller holds the cache's mu.
+// store publishes a table (nil for none; shorter than 2^32 slots, which a
+// bucket of even millions of organizations is). The caller holds the
+// cache's mu.
 func (t *tableRef) store(slots []slot) {
 	m := t.meta.Load()
 	seq := (m>>32 + 1) | 1
@@ -257,7 +277,7 @@ func (c *shardCache) replace(org string, sh *shard) bool {
 		shards[org] = sh
 	}
 	b := c.newBucket(shards)
-	p.Store(b) // before the table: see extraOf
+	p.Store(b)
 	var slots []slot
 	if b != nil {
 		slots = b.slots
@@ -275,15 +295,15 @@ func (c *shardCache) newBucket(shards map[string]*shard) *bucket {
 	for _, sh := range shards {
 		rows += 1 + len(sh.rows)
 	}
-	b := &bucket{slots: make([]slot, rows+rows/2+1), shards: shards} // two thirds full
+	b := &bucket{slots: make([]slot, 2*rows+1), shards: shards} // half full
 	add := func(h uint64, r row) {
 		i := home(h, len(b.slots))
-		for b.slots[i].row != "" {
+		for b.slots[i].data != nil {
 			if i++; i == len(b.slots) {
 				i = 0
 			}
 		}
-		b.slots[i] = slot{hash: h, row: r}
+		b.slots[i] = newSlot(h, r)
 	}
 	for org, sh := range shards {
 		h := c.orgHash(org)

@@ -46,25 +46,28 @@ func mustShard(t *testing.T, s *access.Snapshot) *shard {
 }
 
 // TestFindDuringPublication puts find in the state a reader sees while a
-// writer is between its stores: the sequence is odd and the table's first
-// slot already belongs to a larger, empty table, while the length is the
-// old one. find must read the bucket's own table instead, and still find the
-// admin. Reading the half-published pair would find nobody (and, with a
-// table shorter than the old length, read past its end).
+// writer is between its stores: the sequence is odd, the first slot is
+// already another table's, the length still the old table's. Here the other
+// table holds a decoy of acme at the same revision, in which the admin is
+// read-only. find must not read the half-published pair (it would answer
+// from the decoy, or, with a table shorter than the old length, read past
+// its end) but the bucket.
 func TestFindDuringPublication(t *testing.T) {
 	c := newShardCache()
 	c.put("acme", mustShard(t, indexSnapshot("acme", "acme-1", false)), 10)
 	ref := &c.table[c.orgHash("acme")>>bucketShift]
-
-	if pr, ok := c.find("acme", "acme-1", keyUser, "u-admin"); !ok || pr.row == "" {
-		t.Fatalf("published: find = %v, %v; want the admin's row", pr, ok)
+	want, _ := c.find("acme", "acme-1", keyUser, "u-admin")
+	if want.row == "" {
+		t.Fatal("published: find does not find the admin")
 	}
 
-	m := ref.meta.Load()
-	ref.meta.Store(m + 1<<32) // odd: a writer is storing
-	ref.first.Store(&make([]slot, 4*int(uint32(m)))[0])
-	if pr, ok := c.find("acme", "acme-1", keyUser, "u-admin"); !ok || pr.row == "" {
-		t.Errorf("mid-publication: find = %v, %v; want the admin's row from the bucket", pr, ok)
+	decoy := indexSnapshot("acme", "acme-1", false)
+	decoy.Roles[0].Kind = role.KindReadOnly
+	other := c.newBucket(map[string]*shard{"acme": mustShard(t, decoy)})
+	ref.meta.Add(1 << 32) // odd: a writer is storing
+	ref.first.Store(&other.slots[0])
+	if pr, ok := c.find("acme", "acme-1", keyUser, "u-admin"); !ok || pr.row != want.row {
+		t.Errorf("mid-publication: find = %q, %v; want the admin's row %q, from the bucket", pr.row, ok, want.row)
 	}
 	if _, ok := c.find("acme", "acme-1", keyUser, "u-nobody"); !ok {
 		t.Error("mid-publication: a stranger's find says acme is not cached")
@@ -83,12 +86,14 @@ func TestFindDuringPublication(t *testing.T) {
 	}
 }
 
-// TestFindExtraOfALaterBucket: a reader took the row of a fenced member from
-// the table of revision 1, then the bucket moved to revision 2 before it
-// asked the shard for the row's extra. It must not take revision 2's shard
-// for the row's (the member's allowlist could have changed): the
-// organization then counts as not cached.
-func TestFindExtraOfALaterBucket(t *testing.T) {
+// TestFindWhenTableAndBucketDisagree puts find in the state a reader sees
+// while a writer is between its two stores: the bucket already holds
+// revision 2, the table array still revision 1. The row of a fenced member
+// read from the old table must not be completed with revision 2's shard (the
+// member's allowlist could have changed): acme is then not cached at
+// revision 1, as the bucket says. And revision 2, which the old table does
+// not hold, must be found in the bucket rather than reported as not cached.
+func TestFindWhenTableAndBucketDisagree(t *testing.T) {
 	c := newShardCache()
 	c.put("acme", mustShard(t, indexSnapshot("acme", "acme-1", true)), 10)
 	i := c.orgHash("acme") >> bucketShift
@@ -99,10 +104,18 @@ func TestFindExtraOfALaterBucket(t *testing.T) {
 		t.Fatalf("find = %+v, %v; want the fenced member with its allowlist", pr, ok)
 	}
 
-	c.put("acme", mustShard(t, indexSnapshot("acme", "acme-2", true)), 10)
-	c.table[i].store(old) // the reader's view: the table of acme-1, the bucket of acme-2
+	rev2 := mustShard(t, indexSnapshot("acme", "acme-2", true))
+	c.put("acme", rev2, 10)
+	c.table[i].store(old) // the table of acme-1, the bucket of acme-2
 	if pr, ok := c.find("acme", "acme-1", keyUser, "u-fenced"); ok {
-		t.Errorf("find = %+v, %v; want not cached (the bucket holds acme-2)", pr, ok)
+		t.Errorf("acme-1: find = %+v, %v; want not cached (the bucket holds acme-2)", pr, ok)
+	}
+	pr, ok = c.find("acme", "acme-2", keyUser, "u-fenced")
+	if want := rev2.extras[principalKey{keyUser, "u-fenced"}]; !ok || !pr.row.is(keyUser, "u-fenced", "acme", "acme-2") || pr.extra != want {
+		t.Errorf("acme-2: find = %+v, %v; want acme-2's fenced member, from the bucket", pr, ok)
+	}
+	if _, ok := c.find("acme", "acme-2", keyUser, "u-nobody"); !ok {
+		t.Error("acme-2: a stranger's find says acme is not cached")
 	}
 
 	c.remove("acme")
@@ -112,11 +125,13 @@ func TestFindExtraOfALaterBucket(t *testing.T) {
 	}
 }
 
-// TestFindWhileWriting runs readers against a writer that keeps replacing
-// and removing organizations (many share buckets with the one read). The
-// organization read is never removed: every find must see it cached, at one
-// of its two revisions, with its admin. Under -race this also shows that
-// readers and writers share no unsynchronized memory.
+// TestFindWhileWriting runs readers against a writer that keeps putting and
+// removing organizations of acme's bucket, so that acme's table is
+// published again on every write, and moves acme between two revisions. A
+// find that says acme is cached must return the row and the extra of the
+// revision asked; and since acme is never removed, a reader must find it at
+// one of the two. Under -race this also shows that readers and writers share
+// no unsynchronized memory.
 func TestFindWhileWriting(t *testing.T) {
 	c := newShardCache()
 	revs := [2]*shard{
@@ -124,49 +139,50 @@ func TestFindWhileWriting(t *testing.T) {
 		mustShard(t, indexSnapshot("acme", "acme-2", true)),
 	}
 	c.put("acme", revs[0], 1<<20)
-	const others = 3000 // about three per bucket
-	churn := make([]*shard, others)
-	for i := range churn {
-		churn[i] = mustShard(t, indexSnapshot(fmt.Sprintf("org-%d", i), "v1", i%2 == 0))
+	bi := c.orgHash("acme") >> bucketShift
+	var churn []*shard // organizations of acme's bucket
+	for k := 0; len(churn) < 40; k++ {
+		if org := fmt.Sprintf("org-%d", k); c.orgHash(org)>>bucketShift == bi {
+			churn = append(churn, mustShard(t, indexSnapshot(org, "v1", k%2 == 0)))
+		}
 	}
 
 	var stop atomic.Bool
-	var current atomic.Int32 // the revision of acme last put (0 or 1)
 	var wg sync.WaitGroup
 	wg.Go(func() {
 		defer stop.Store(true)
 		deadline := time.Now().Add(300 * time.Millisecond)
-		for n := 0; time.Now().Before(deadline) || n < 2*others; n++ {
-			sh := churn[n%others]
-			if n/others%2 == 0 {
+		for n := 0; time.Now().Before(deadline) || n < 4*len(churn); n++ {
+			sh := churn[n%len(churn)]
+			if n/len(churn)%2 == 0 {
 				c.put(sh.org, sh, 1<<20)
 			} else {
 				c.remove(sh.org)
 			}
-			if n%64 == 0 {
-				r := int32(n / 64 % 2)
-				c.put("acme", revs[r], 1<<20)
-				current.Store(r)
+			if n%8 == 0 {
+				c.put("acme", revs[n/8%2], 1<<20)
 			}
 		}
 	})
-	for range 4 {
+	for range 2 {
 		wg.Go(func() {
-			for !stop.Load() {
-				// A find fails only when the writer moved acme on since the
-				// reader read current: try the other revision, and again.
-				r := current.Load()
+			for n := 0; !stop.Load(); n++ {
+				// A find misses only when the writer moved acme on since
+				// the revision was chosen: try the other, and again.
 				found := false
-				for n := range int32(100) {
-					try := (r + n) % 2
-					if pr, ok := c.find("acme", revs[try].revision, keyUser, "u-fenced"); ok {
-						if pr.row == "" || pr.extra == nil {
-							t.Errorf("acme at %s: find = %+v; want the fenced member", revs[try].revision, pr)
-							return
-						}
-						found = true
-						break
+				for try := range 100 {
+					want := revs[(n+try)%2]
+					pr, ok := c.find("acme", want.revision, keyUser, "u-fenced")
+					if !ok {
+						continue
 					}
+					if !pr.row.is(keyUser, "u-fenced", "acme", want.revision) ||
+						pr.extra != want.extras[principalKey{keyUser, "u-fenced"}] {
+						t.Errorf("find(acme, %s) = row %q, extra %p; want that revision's", want.revision, pr.row, pr.extra)
+						return
+					}
+					found = true
+					break
 				}
 				if !found {
 					t.Error("acme not cached at either revision")
