@@ -709,7 +709,9 @@ func (s *Session) AcceptInvitation(ctx context.Context, token string) (*membersh
 
 // AcceptPendingInvitations activates every pending membership of the calling
 // user's email, in every organization. Call it once the host has verified
-// that the user owns the address (at sign-up or first sign-in).
+// that the user owns the address (at sign-up or first sign-in). An
+// invitation that stops being pending while the call runs (accepted by its
+// token, or revoked) is left out of the result, not an error.
 func (s *Session) AcceptPendingInvitations(ctx context.Context) ([]membership.Membership, error) {
 	const op = "provisioning.AcceptPendingInvitations"
 	if err := s.userOnly(op); err != nil {
@@ -728,7 +730,10 @@ func (s *Session) AcceptPendingInvitations(ctx context.Context) ([]membership.Me
 		}
 		for i := range pending {
 			m, err := s.activate(ctx, op, &pending[i], u.ID)
-			if err != nil {
+			switch {
+			case errors.Is(err, fault.ErrInvitationInvalid): // no longer pending; activate wrote nothing
+				continue
+			case err != nil:
 				return err
 			}
 			out = append(out, *m)
@@ -738,7 +743,10 @@ func (s *Session) AcceptPendingInvitations(ctx context.Context) ([]membership.Me
 	return out, err
 }
 
-// activate turns a pending membership active for userID, under its organization's lock.
+// activate turns a pending membership active for userID, under its
+// organization's lock. An invitation no longer pending (accepted or revoked
+// since m was read) is fault.ErrInvitationInvalid, and then nothing is
+// written.
 func (s *Session) activate(ctx context.Context, op string, m *membership.Membership, userID string) (*membership.Membership, error) {
 	if _, err := s.p.b.Organizations().Lock(ctx, m.OrganizationID); err != nil {
 		return nil, fault.Wrap(op, err)
