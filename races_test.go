@@ -565,7 +565,7 @@ func TestAcceptPendingSkipsInvitationsGoneMeanwhile(t *testing.T) {
 	if err := tx.QueryRowContext(ctx, "SELECT pg_backend_pid()").Scan(&pid); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := tx.ExecContext(ctx, "SELECT id FROM provisioning_organizations WHERE id IN (?) FOR UPDATE", bun.In(orgs)); err != nil {
+	if _, err := tx.ExecContext(ctx, "SELECT id FROM provisioning_organizations WHERE id IN (?) FOR UPDATE", bun.List(orgs)); err != nil {
 		t.Fatal(err)
 	}
 
@@ -578,13 +578,19 @@ func TestAcceptPendingSkipsInvitationsGoneMeanwhile(t *testing.T) {
 		ms, err := e.as(invitee).AcceptPendingInvitations(ctx)
 		done <- result{ms, err}
 	}()
+	// Polled outside tx: a transaction sees pg_stat_activity as it was at
+	// its first look, which may be before the call's connection existed.
+	deadline := time.Now().Add(30 * time.Second)
 	for waiting := 0; waiting == 0; {
 		select {
 		case r := <-done:
 			t.Fatalf("AcceptPendingInvitations returned (%v) without waiting for the lock", r.err)
 		default:
 		}
-		if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM pg_stat_activity WHERE ? = ANY(pg_blocking_pids(pid))", pid).Scan(&waiting); err != nil {
+		if time.Now().After(deadline) {
+			t.Fatal("AcceptPendingInvitations never waited for the organizations' lock")
+		}
+		if err := e.db.QueryRowContext(ctx, "SELECT count(*) FROM pg_stat_activity WHERE ? = ANY(pg_blocking_pids(pid))", pid).Scan(&waiting); err != nil {
 			t.Fatal(err)
 		}
 		time.Sleep(5 * time.Millisecond)

@@ -50,8 +50,9 @@ func mustShard(t *testing.T, s *access.Snapshot) *shard {
 // already another table's, the length still the old table's. Here the other
 // table holds a decoy of acme at the same revision, in which the admin is
 // read-only. find must not read the half-published pair (it would answer
-// from the decoy, or, with a table shorter than the old length, read past
-// its end) but the bucket.
+// from the decoy; with a table shorter than the length, it would read past
+// its end, which TestFindWhileWriting's writer makes happen under -race) but
+// the bucket.
 func TestFindDuringPublication(t *testing.T) {
 	c := newShardCache()
 	c.put("acme", mustShard(t, indexSnapshot("acme", "acme-1", false)), 10)
@@ -179,6 +180,16 @@ func TestFindWhileWriting(t *testing.T) {
 					if !pr.row.is(keyUser, "u-fenced", "acme", want.revision) ||
 						pr.extra != want.extras[principalKey{keyUser, "u-fenced"}] {
 						t.Errorf("find(acme, %s) = row %q, extra %p; want that revision's", want.revision, pr.row, pr.extra)
+						return
+					}
+					// The admin's row (no extra: the table's path) and a
+					// stranger's none, at the same revision when still there.
+					if pr, ok := c.find("acme", want.revision, keyUser, "u-admin"); ok && !pr.row.is(keyUser, "u-admin", "acme", want.revision) {
+						t.Errorf("find(acme, %s, u-admin) = row %q; want that revision's", want.revision, pr.row)
+						return
+					}
+					if pr, ok := c.find("acme", want.revision, keyUser, "u-nobody"); ok && pr.row != "" {
+						t.Errorf("find(acme, %s, u-nobody) = row %q; want none", want.revision, pr.row)
 						return
 					}
 					found = true
