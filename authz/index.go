@@ -38,8 +38,8 @@ import (
 // Readers take no lock: a bucket is immutable, and writers (serialized)
 // build a new one and swap the pointers (the bucket, then its table). A
 // bucket holds the rows of the organizations whose id hashes into it (about
-// ten organizations at 10,000), so a write copies little. A shard built for an uncommitted transaction is
-// never put here.
+// ten organizations at 10,000), so a write copies little. A shard built for
+// an uncommitted transaction is never put here.
 
 // cacheBuckets is the number of buckets, a power of two.
 const (
@@ -62,9 +62,8 @@ type shardCache struct {
 // bucket is an immutable part of the cache: the shards of some
 // organizations, and an open-addressed table of their rows (linear probing,
 // half full: a probe, found or not, mostly reads one cache line of four
-// slots). A slot is chosen
-// by the high bits of the product of the hash and the table's length, so
-// that the length need not be a power of two and the table wastes no room.
+// slots). A slot is chosen by the high bits of the product of the hash and
+// the table's length, so that the length need not be a power of two.
 type bucket struct {
 	slots  []slot
 	shards map[string]*shard
@@ -187,9 +186,9 @@ func probe(slots []slot, h uint64, kind uint8, id, org, rev string) row {
 // under a sequence number (a seqlock): meta holds the sequence in its high
 // half, odd while a writer is storing, and the length in its low half. A
 // reader that sees the sequence move or odd does not wait: it reads the
-// bucket, as before. (The sequence wraps after 2^31 stores to
-// one bucket; a reader would have to sleep between its two loads for all of
-// them to be fooled.)
+// bucket, as before. (The sequence wraps after 2^31 stores to one bucket; a
+// reader would have to sleep between its two loads for all of them to be
+// fooled.)
 type tableRef struct {
 	meta  atomic.Uint64 // sequence<<32 | length
 	first atomic.Pointer[slot]
