@@ -104,12 +104,11 @@ func (s *Session) appCredentialIn(ctx context.Context, op, orgID, id string) err
 // membership or its profile) to other members; the others are not found.
 func (s *Session) GetAppMembership(ctx context.Context, id string) (*appmembership.AppMembership, error) {
 	const op = "provisioning.GetAppMembership"
-	if err := s.authenticated(op); err != nil {
-		return nil, err
-	}
-	a, err := s.p.b.AppMemberships().Get(ctx, id)
+	a, err := preRead(ctx, s, op, func(ctx context.Context) (*appmembership.AppMembership, error) {
+		return s.p.b.AppMemberships().Get(ctx, id)
+	})
 	if err != nil {
-		return nil, missing(op, err)
+		return nil, err
 	}
 	holder, err := s.appHolder(ctx, op, a.OrganizationID)
 	if err != nil {

@@ -42,15 +42,12 @@ func (s *Session) authorizeOwner(ctx context.Context, op, orgID string, act role
 // lockIdentityProvider loads a provider, locks its organization, authorizes
 // act for the owner and reads the provider again under the lock.
 func (s *Session) lockIdentityProvider(ctx context.Context, op, id string, act role.Action) (*idp.Provider, error) {
-	if err := s.authenticated(op); err != nil {
+	p, err := preRead(ctx, s, op, func(ctx context.Context) (*idp.Provider, error) { return s.p.b.IdentityProviders().Get(ctx, id) })
+	if err != nil {
 		return nil, err
 	}
-	p, err := s.p.b.IdentityProviders().Get(ctx, id)
-	if err != nil {
-		return nil, missing(op, err)
-	}
-	if _, err := s.p.b.Organizations().Lock(ctx, p.OrganizationID); err != nil {
-		return nil, missing(op, err)
+	if _, err := s.lockOrgRow(ctx, op, p.OrganizationID); err != nil {
+		return nil, err
 	}
 	if err := s.authorizeOwner(ctx, op, p.OrganizationID, act); err != nil {
 		return nil, err
@@ -196,12 +193,9 @@ func (s *Session) DeleteIdentityProvider(ctx context.Context, id string) error {
 // A status that does not change writes no version.
 func (s *Session) VerifyIdentityProvider(ctx context.Context, id string) (*idp.Provider, []idp.DomainCheck, error) {
 	const op = "provisioning.VerifyIdentityProvider"
-	if err := s.authenticated(op); err != nil {
-		return nil, nil, err
-	}
-	before, err := s.p.b.IdentityProviders().Get(ctx, id)
+	before, err := preRead(ctx, s, op, func(ctx context.Context) (*idp.Provider, error) { return s.p.b.IdentityProviders().Get(ctx, id) })
 	if err != nil {
-		return nil, nil, missing(op, err)
+		return nil, nil, err
 	}
 	if err := s.authorizeOwner(ctx, op, before.OrganizationID, role.ActionUpdate); err != nil {
 		return nil, nil, err

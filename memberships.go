@@ -370,18 +370,11 @@ type lockedMembership struct {
 // lockMembership loads a membership, locks its organization, authorizes the
 // action act chooses for it and reads the membership again under the lock.
 func (s *Session) lockMembership(ctx context.Context, op, id string, act func(*membership.Membership) role.Action) (lockedMembership, error) {
-	if err := s.authenticated(op); err != nil {
+	m, err := preRead(ctx, s, op, func(ctx context.Context) (*membership.Membership, error) { return s.p.b.Memberships().Get(ctx, id) })
+	if err != nil {
 		return lockedMembership{}, err
 	}
-	m, err := s.p.b.Memberships().Get(ctx, id)
-	if err != nil {
-		return lockedMembership{}, missing(op, err)
-	}
-	org, err := s.p.b.Organizations().Lock(ctx, m.OrganizationID)
-	if err != nil {
-		return lockedMembership{}, missing(op, err)
-	}
-	d, err := s.authorize(ctx, op, m.OrganizationID, typeMemberships, act(m))
+	org, d, err := s.lockedOrg(ctx, op, m.OrganizationID, typeMemberships, act(m))
 	if err != nil {
 		return lockedMembership{}, err
 	}

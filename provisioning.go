@@ -325,19 +325,30 @@ func (s *Session) lockOrgRow(ctx context.Context, op, orgID string) (*organizati
 	return org, nil
 }
 
+// preRead reads what a call reads before it can authorize (the resource
+// that names the organization): an unauthenticated caller reads nothing, and
+// a miss fails as the check's not found (missing).
+func preRead[T any](ctx context.Context, s *Session, op string, get func(context.Context) (*T, error)) (*T, error) {
+	if err := s.authenticated(op); err != nil {
+		return nil, err
+	}
+	v, err := get(ctx)
+	if err != nil {
+		return nil, missing(op, err)
+	}
+	return v, nil
+}
+
 // readIn loads the resource id with get and returns it when the caller may
 // read subject in the organization org names (the Get calls).
 // The backend may read the organization's policy revision with the row
 // (a revision memo, access.NoteRevision): the check then costs no statement
 // of its own.
 func readIn[T any](ctx context.Context, s *Session, op, id string, get func(context.Context, string) (*T, error), org func(*T) string, subject string) (*T, error) {
-	if err := s.authenticated(op); err != nil {
-		return nil, err
-	}
-	ctx = revmemo.With(ctx)
-	v, err := get(ctx, id)
+	ctx = revmemo.With(ctx) // for the read and the check after it
+	v, err := preRead(ctx, s, op, func(ctx context.Context) (*T, error) { return get(ctx, id) })
 	if err != nil {
-		return nil, missing(op, err)
+		return nil, err
 	}
 	if _, err := s.authorize(ctx, op, org(v), subject, role.ActionRead); err != nil {
 		return nil, err
@@ -349,12 +360,9 @@ func readIn[T any](ctx context.Context, s *Session, op, id string, get func(cont
 // authorizes act on subject there and, under the lock, reads the resource
 // again (what was read before the lock may have changed since).
 func lockIn[T any](ctx context.Context, s *Session, op string, get func(context.Context) (*T, error), org func(*T) string, subject string, act role.Action) (*T, authz.Decision, error) {
-	if err := s.authenticated(op); err != nil {
-		return nil, authz.Decision{}, err
-	}
-	v, err := get(ctx)
+	v, err := preRead(ctx, s, op, get)
 	if err != nil {
-		return nil, authz.Decision{}, missing(op, err)
+		return nil, authz.Decision{}, err
 	}
 	d, err := s.lockOrg(ctx, op, org(v), subject, act)
 	if err != nil {

@@ -66,17 +66,11 @@ func (s *Session) ListRoles(ctx context.Context, f role.Filter) (resource.Page[r
 
 // lockRole loads a role, locks its organization and authorizes act on subject.
 func (s *Session) lockRole(ctx context.Context, op, id, subject string, act role.Action) (*role.Role, error) {
-	if err := s.authenticated(op); err != nil {
+	r, err := preRead(ctx, s, op, func(ctx context.Context) (*role.Role, error) { return s.p.b.Roles().GetRole(ctx, id) })
+	if err != nil {
 		return nil, err
 	}
-	r, err := s.p.b.Roles().GetRole(ctx, id)
-	if err != nil {
-		return nil, missing(op, err)
-	}
-	if _, err := s.p.b.Organizations().Lock(ctx, r.OrganizationID); err != nil {
-		return nil, missing(op, err)
-	}
-	if _, err := s.authorize(ctx, op, r.OrganizationID, subject, act); err != nil {
+	if _, err := s.lockOrg(ctx, op, r.OrganizationID, subject, act); err != nil {
 		return nil, err
 	}
 	return r, nil
@@ -258,17 +252,11 @@ func (s *Session) UpdatePermission(ctx context.Context, id string, u role.Permis
 	const op = "provisioning.UpdatePermission"
 	var out *role.Permission
 	err := s.tx(ctx, func(ctx context.Context) error {
-		if err := s.authenticated(op); err != nil {
+		p, err := preRead(ctx, s, op, func(ctx context.Context) (*role.Permission, error) { return s.p.b.Roles().GetPermission(ctx, id) })
+		if err != nil {
 			return err
 		}
-		p, err := s.p.b.Roles().GetPermission(ctx, id)
-		if err != nil {
-			return missing(op, err)
-		}
-		if _, err := s.p.b.Organizations().Lock(ctx, p.OrganizationID); err != nil {
-			return missing(op, err)
-		}
-		if _, err := s.authorize(ctx, op, p.OrganizationID, typePermissions, role.ActionUpdate); err != nil {
+		if _, err := s.lockOrg(ctx, op, p.OrganizationID, typePermissions, role.ActionUpdate); err != nil {
 			return err
 		}
 		if err := u.Validate(); err != nil {

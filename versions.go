@@ -27,12 +27,9 @@ func (s *Session) ListVersions(ctx context.Context, f audit.Filter) (resource.Pa
 // GetVersion returns one version of an organization's audit trail.
 func (s *Session) GetVersion(ctx context.Context, id string) (*audit.Version, error) {
 	const op = "provisioning.GetVersion"
-	if err := s.authenticated(op); err != nil {
-		return nil, err
-	}
-	v, err := s.p.b.Versions().Get(ctx, id)
+	v, err := preRead(ctx, s, op, func(ctx context.Context) (*audit.Version, error) { return s.p.b.Versions().Get(ctx, id) })
 	if err != nil {
-		return nil, missing(op, err)
+		return nil, err
 	}
 	if v.OrganizationID == "" {
 		return nil, fault.E(op, fault.NotFound, nil)
