@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 
 	"github.com/provisionkit/provisioning/audit"
 	"github.com/provisionkit/provisioning/fault"
@@ -91,12 +93,7 @@ func (s *Session) InviteMany(ctx context.Context, orgID string, invites []member
 			seen[in.UserEmail] = i
 			all = append(all, ready{i: i, m: m, inv: inv})
 		}
-		emails := make([]string, 0, len(seen))
-		for _, r := range all {
-			if !r.dup {
-				emails = append(emails, r.m.UserEmail)
-			}
-		}
+		emails := slices.Collect(maps.Keys(seen))
 		takenList, err := s.p.b.Memberships().TakenEmails(ctx, org.ID, emails)
 		if err != nil {
 			return fault.Wrap(op, err)
@@ -147,7 +144,9 @@ func (s *Session) InviteMany(ctx context.Context, orgID string, invites []member
 					return fault.Wrap(op, err)
 				}
 			}
-			room--
+			if room > 0 { // -1: no limit
+				room--
+			}
 			if isUser { // a user: an active member at once, as Invite makes it
 				u := users[k]
 				r.m.Status, r.m.UserID = membership.Active, u.ID
