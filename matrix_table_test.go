@@ -12,6 +12,7 @@ import (
 	"github.com/provisionkit/provisioning/credential"
 	"github.com/provisionkit/provisioning/fault"
 	"github.com/provisionkit/provisioning/idp"
+	"github.com/provisionkit/provisioning/internal/testkit"
 	"github.com/provisionkit/provisioning/membership"
 	"github.com/provisionkit/provisioning/organization"
 	"github.com/provisionkit/provisioning/profile"
@@ -213,9 +214,9 @@ var (
 	rDestroy = role.ActionDestroy
 )
 
-func ptr[T any](v T) *T { return &v }
-
-func refUpdate() resource.CommonUpdate { return resource.CommonUpdate{Reference: ptr("matrix")} }
+func refUpdate() resource.CommonUpdate {
+	return resource.CommonUpdate{Reference: testkit.Ptr("matrix")}
+}
 
 // matrixRules is the specification of every exported operation.
 func matrixRules() []matrixRule {
@@ -238,7 +239,7 @@ func matrixRules() []matrixRule {
 			return err
 		}},
 		{op: "Session.UpdateOrganization", need: need("organizations", rUpdate), mutates: true, call: func(c *matrixCall) error {
-			_, err := c.s.UpdateOrganization(c.ctx, c.org(), organization.Update{Name: ptr("Renamed")})
+			_, err := c.s.UpdateOrganization(c.ctx, c.org(), organization.Update{Name: testkit.Ptr("Renamed")})
 			return err
 		}},
 		{op: "Session.TransferOwnership", need: need("organizations", rUpdate), owner: true, mutates: true, call: func(c *matrixCall) error {
@@ -319,7 +320,7 @@ func matrixRules() []matrixRule {
 			return err
 		}},
 		{op: "Session.UpdateCurrentUser", scope: self, userOnly: true, mutates: true, call: func(c *matrixCall) error {
-			_, err := c.s.UpdateCurrentUser(c.ctx, user.Update{FirstName: ptr("Renamed")})
+			_, err := c.s.UpdateCurrentUser(c.ctx, user.Update{FirstName: testkit.Ptr("Renamed")})
 			return err
 		}},
 		{op: "Session.GetUser", scope: visibleUser, call: func(c *matrixCall) error {
@@ -347,7 +348,7 @@ func matrixRules() []matrixRule {
 			return err
 		}},
 		{op: "Session.UpdateProfile", need: need("membership_profiles", rUpdate), mutates: true, call: func(c *matrixCall) error {
-			_, err := c.s.UpdateProfile(c.ctx, c.id(func(f *matrixFixtures) string { return f.profile.ID }), profile.Update{Name: ptr("Renamed")})
+			_, err := c.s.UpdateProfile(c.ctx, c.id(func(f *matrixFixtures) string { return f.profile.ID }), profile.Update{Name: testkit.Ptr("Renamed")})
 			return err
 		}},
 		{op: "Session.DeleteProfile", need: need("membership_profiles", rDestroy), mutates: true, call: func(c *matrixCall) error {
@@ -369,7 +370,7 @@ func matrixRules() []matrixRule {
 			return err
 		}},
 		{op: "Session.UpdateRole", need: need("roles", rUpdate), mutates: true, call: func(c *matrixCall) error {
-			_, err := c.s.UpdateRole(c.ctx, c.id(func(f *matrixFixtures) string { return f.role.ID }), role.Update{Name: ptr("Renamed")})
+			_, err := c.s.UpdateRole(c.ctx, c.id(func(f *matrixFixtures) string { return f.role.ID }), role.Update{Name: testkit.Ptr("Renamed")})
 			return err
 		}},
 		{op: "Session.AddMissingBasePermissions", need: need("permissions", rCreate), mutates: true, call: func(c *matrixCall) error {
@@ -411,7 +412,7 @@ func matrixRules() []matrixRule {
 			return err
 		}},
 		{op: "Session.UpdateCredential", need: need("api_credentials", rUpdate), mutates: true, call: func(c *matrixCall) error {
-			_, err := c.s.UpdateCredential(c.ctx, c.id(func(f *matrixFixtures) string { return f.cred.Credential.ID }), credential.Update{Name: ptr("Renamed")})
+			_, err := c.s.UpdateCredential(c.ctx, c.id(func(f *matrixFixtures) string { return f.cred.Credential.ID }), credential.Update{Name: testkit.Ptr("Renamed")})
 			return err
 		}},
 		{op: "Session.RotateCredential", need: need("api_credentials", rUpdate), mutates: true, call: func(c *matrixCall) error {
@@ -459,7 +460,7 @@ func matrixRules() []matrixRule {
 			return err
 		}},
 		{op: "Session.UpdateIdentityProvider", need: need("identity_providers", rUpdate), owner: true, mutates: true, call: func(c *matrixCall) error {
-			_, err := c.s.UpdateIdentityProvider(c.ctx, c.id(func(f *matrixFixtures) string { return f.provider.ID }), idp.Update{Name: ptr("Renamed SSO")})
+			_, err := c.s.UpdateIdentityProvider(c.ctx, c.id(func(f *matrixFixtures) string { return f.provider.ID }), idp.Update{Name: testkit.Ptr("Renamed SSO")})
 			return err
 		}},
 		{op: "Session.VerifyIdentityProvider", need: need("identity_providers", rUpdate), owner: true, mutates: true, call: func(c *matrixCall) error {

@@ -117,6 +117,34 @@ func versionsOf(t testing.TB, e *env, typ, id, ev string) int {
 	return e.count(t, "provisioning_versions", "resource_type = ? AND resource_id = ? AND event = ?", typ, id, ev)
 }
 
+// raceOnBackends runs race as a subtest on every backend of raceBackends,
+// with instances Provisioners (their own authorizers and caches) on one
+// fresh database, and logs the summary race returns with the time it took.
+func raceOnBackends(t *testing.T, instances int, race func(t *testing.T, be string, envs []*env) string) {
+	for _, be := range raceBackends {
+		t.Run(be.name, func(t *testing.T) {
+			start := time.Now()
+			db := be.open(t)
+			envs := make([]*env, instances)
+			for i := range envs {
+				envs[i] = newEnvOn(t, db)
+			}
+			summary := race(t, be.name, envs)
+			t.Logf("%s: %s; %s", be.name, summary, time.Since(start).Round(time.Millisecond))
+		})
+	}
+}
+
+// endRaceIteration checks the invariants after an iteration, and stops the
+// test at the first iteration that failed.
+func endRaceIteration(t *testing.T, e *env, orgID, where string) {
+	t.Helper()
+	checkRaceInvariants(t, e, orgID, where)
+	if t.Failed() {
+		t.FailNow()
+	}
+}
+
 // raceStart runs n goroutines that call f(g) at once and waits for them.
 func raceStart(n int, f func(g int)) {
 	var wg sync.WaitGroup
@@ -141,72 +169,65 @@ func raceStart(n int, f func(g int)) {
 // invitation accepted while it runs is no error).
 func TestRacesAcceptOneInvitation(t *testing.T) {
 	ctx := context.Background()
-	for _, be := range raceBackends {
-		t.Run(be.name, func(t *testing.T) {
-			start := time.Now()
-			db := be.open(t)
-			a, b := newEnvOn(t, db), newEnvOn(t, db)
-			n := raceIterations(be.name, 8, 15)
-			var tally raceTally
-			owner := a.user(t, "accept-owner@example.com")
-			for i := range n {
-				org, _, ro := a.org(t, owner, fmt.Sprintf("Accept %d", i))
-				email := fmt.Sprintf("invitee%d@example.com", i)
-				inv, err := a.as(owner).Invite(ctx, membership.Invite{OrganizationID: org.ID, UserEmail: email, RoleID: ro.ID})
-				if err != nil {
-					t.Fatal(err)
-				}
-				token := a.mail.last(t).Token
-				invitee := a.user(t, email)
-				var accepted atomic.Int64
-				raceStart(8, func(g int) {
-					inst := []*env{a, b}[g%2]
-					s := inst.as(invitee)
-					if g%4 == 3 {
-						ms, err := s.AcceptPendingInvitations(ctx)
-						noInternal(t, "AcceptPendingInvitations", err)
-						if err != nil {
-							t.Errorf("AcceptPendingInvitations: %v, want success", err)
-						}
-						accepted.Add(int64(len(ms)))
-						tally.add(fmt.Sprintf("accept pending (%d)", len(ms)), err)
-						return
-					}
-					m, err := s.AcceptInvitation(ctx, token)
-					noInternal(t, "AcceptInvitation", err)
-					switch {
-					case err == nil:
-						accepted.Add(1)
-						if m.ID != inv.ID || m.Status != membership.Active || m.UserID != invitee.ID {
-							t.Errorf("iteration %d: accepted %+v", i, m)
-						}
-					case !errors.Is(err, fault.ErrInvitationInvalid):
-						t.Errorf("AcceptInvitation: %v, want success or an invalid invitation", err)
-					}
-					tally.add("accept token", err)
-				})
-				where := fmt.Sprintf("%s iteration %d", be.name, i)
-				if got := accepted.Load(); got != 1 {
-					t.Errorf("%s: %d acceptances, want exactly 1", where, got)
-				}
-				if n := a.count(t, "provisioning_memberships", "organization_id = ? AND user_email = ?", org.ID, email); n != 1 {
-					t.Errorf("%s: %d memberships of %s, want 1", where, n, email)
-				}
-				if n := a.count(t, "provisioning_memberships", "id = ? AND status = 'active' AND user_id = ? AND invitation_token_hash IS NULL",
-					inv.ID, invitee.ID); n != 1 {
-					t.Errorf("%s: the invitation's membership is not the invitee's, active, its token used", where)
-				}
-				if n := versionsOf(t, a, "memberships", inv.ID, "accept"); n != 1 {
-					t.Errorf("%s: %d accept versions, want 1", where, n)
-				}
-				checkRaceInvariants(t, a, org.ID, where)
-				if t.Failed() {
-					t.FailNow()
-				}
+	raceOnBackends(t, 2, func(t *testing.T, be string, envs []*env) string {
+		a, b := envs[0], envs[1]
+		n := raceIterations(be, 8, 15)
+		var tally raceTally
+		owner := a.user(t, "accept-owner@example.com")
+		for i := range n {
+			org, _, ro := a.org(t, owner, fmt.Sprintf("Accept %d", i))
+			email := fmt.Sprintf("invitee%d@example.com", i)
+			inv, err := a.as(owner).Invite(ctx, membership.Invite{OrganizationID: org.ID, UserEmail: email, RoleID: ro.ID})
+			if err != nil {
+				t.Fatal(err)
 			}
-			t.Logf("%s: %d iterations × 8 goroutines on 2 instances: %s; %s", be.name, n, &tally, time.Since(start).Round(time.Millisecond))
-		})
-	}
+			token := a.mail.last(t).Token
+			invitee := a.user(t, email)
+			var accepted atomic.Int64
+			raceStart(8, func(g int) {
+				inst := []*env{a, b}[g%2]
+				s := inst.as(invitee)
+				if g%4 == 3 {
+					ms, err := s.AcceptPendingInvitations(ctx)
+					noInternal(t, "AcceptPendingInvitations", err)
+					if err != nil {
+						t.Errorf("AcceptPendingInvitations: %v, want success", err)
+					}
+					accepted.Add(int64(len(ms)))
+					tally.add(fmt.Sprintf("accept pending (%d)", len(ms)), err)
+					return
+				}
+				m, err := s.AcceptInvitation(ctx, token)
+				noInternal(t, "AcceptInvitation", err)
+				switch {
+				case err == nil:
+					accepted.Add(1)
+					if m.ID != inv.ID || m.Status != membership.Active || m.UserID != invitee.ID {
+						t.Errorf("iteration %d: accepted %+v", i, m)
+					}
+				case !errors.Is(err, fault.ErrInvitationInvalid):
+					t.Errorf("AcceptInvitation: %v, want success or an invalid invitation", err)
+				}
+				tally.add("accept token", err)
+			})
+			where := fmt.Sprintf("%s iteration %d", be, i)
+			if got := accepted.Load(); got != 1 {
+				t.Errorf("%s: %d acceptances, want exactly 1", where, got)
+			}
+			if n := a.count(t, "provisioning_memberships", "organization_id = ? AND user_email = ?", org.ID, email); n != 1 {
+				t.Errorf("%s: %d memberships of %s, want 1", where, n, email)
+			}
+			if n := a.count(t, "provisioning_memberships", "id = ? AND status = 'active' AND user_id = ? AND invitation_token_hash IS NULL",
+				inv.ID, invitee.ID); n != 1 {
+				t.Errorf("%s: the invitation's membership is not the invitee's, active, its token used", where)
+			}
+			if n := versionsOf(t, a, "memberships", inv.ID, "accept"); n != 1 {
+				t.Errorf("%s: %d accept versions, want 1", where, n)
+			}
+			endRaceIteration(t, a, org.ID, where)
+		}
+		return fmt.Sprintf("%d iterations × 8 goroutines on 2 instances: %s", n, &tally)
+	})
 }
 
 // TestRacesInviteSameEmail: the owner and three admins, through two
@@ -215,68 +236,61 @@ func TestRacesAcceptOneInvitation(t *testing.T) {
 // version, one notification; every other call is a conflict on user_email.
 func TestRacesInviteSameEmail(t *testing.T) {
 	ctx := context.Background()
-	for _, be := range raceBackends {
-		t.Run(be.name, func(t *testing.T) {
-			start := time.Now()
-			db := be.open(t)
-			a, b := newEnvOn(t, db), newEnvOn(t, db)
-			n := raceIterations(be.name, 8, 15)
-			var tally raceTally
-			owner := a.user(t, "invite-owner@example.com")
-			for i := range n {
-				org, admin, ro := a.org(t, owner, fmt.Sprintf("Invites %d", i))
-				inviters := []*user.User{owner}
-				for k := range 3 {
-					u := a.user(t, fmt.Sprintf("admin%d-%d@example.com", i, k))
-					a.member(t, a.as(owner), org.ID, u, admin.ID)
-					inviters = append(inviters, u)
-				}
-				email := fmt.Sprintf("target%d@example.com", i)
-				if i%2 == 1 {
-					a.user(t, email)
-				}
-				creations := a.count(t, "provisioning_versions", "organization_id = ? AND resource_type = 'memberships' AND event = 'create'", org.ID)
-				mails := a.mail.count() + b.mail.count()
-				var created atomic.Value
-				var successes atomic.Int64
-				raceStart(8, func(g int) {
-					inst := []*env{a, b}[g%2]
-					m, err := inst.as(inviters[g%4]).Invite(ctx, membership.Invite{OrganizationID: org.ID, UserEmail: email, RoleID: ro.ID})
-					noInternal(t, "Invite", err)
-					switch {
-					case err == nil:
-						successes.Add(1)
-						created.Store(m.ID)
-					case !errors.Is(err, fault.ErrAlreadyExists) || fault.KindOf(err) != fault.Conflict:
-						t.Errorf("Invite: %v, want success or a conflict", err)
-					}
-					tally.add("invite", err)
-				})
-				where := fmt.Sprintf("%s iteration %d", be.name, i)
-				if got := successes.Load(); got != 1 {
-					t.Fatalf("%s: %d invitations succeeded, want exactly 1", where, got)
-				}
-				if n := a.count(t, "provisioning_memberships", "organization_id = ? AND user_email = ?", org.ID, email); n != 1 {
-					t.Errorf("%s: %d memberships of %s, want 1", where, n, email)
-				}
-				id := created.Load().(string)
-				if n := versionsOf(t, a, "memberships", id, "create"); n != 1 {
-					t.Errorf("%s: %d creation versions of the membership, want 1", where, n)
-				}
-				if n := a.count(t, "provisioning_versions", "organization_id = ? AND resource_type = 'memberships' AND event = 'create'", org.ID) - creations; n != 1 {
-					t.Errorf("%s: %d membership creations recorded, want 1", where, n)
-				}
-				if n := a.mail.count() + b.mail.count() - mails; n != 1 {
-					t.Errorf("%s: %d notifications, want 1", where, n)
-				}
-				checkRaceInvariants(t, a, org.ID, where)
-				if t.Failed() {
-					t.FailNow()
-				}
+	raceOnBackends(t, 2, func(t *testing.T, be string, envs []*env) string {
+		a, b := envs[0], envs[1]
+		n := raceIterations(be, 8, 15)
+		var tally raceTally
+		owner := a.user(t, "invite-owner@example.com")
+		for i := range n {
+			org, admin, ro := a.org(t, owner, fmt.Sprintf("Invites %d", i))
+			inviters := []*user.User{owner}
+			for k := range 3 {
+				u := a.user(t, fmt.Sprintf("admin%d-%d@example.com", i, k))
+				a.member(t, a.as(owner), org.ID, u, admin.ID)
+				inviters = append(inviters, u)
 			}
-			t.Logf("%s: %d iterations × 8 goroutines (4 inviters) on 2 instances: %s; %s", be.name, n, &tally, time.Since(start).Round(time.Millisecond))
-		})
-	}
+			email := fmt.Sprintf("target%d@example.com", i)
+			if i%2 == 1 {
+				a.user(t, email)
+			}
+			creations := a.count(t, "provisioning_versions", "organization_id = ? AND resource_type = 'memberships' AND event = 'create'", org.ID)
+			mails := a.mail.count() + b.mail.count()
+			var created atomic.Value
+			var successes atomic.Int64
+			raceStart(8, func(g int) {
+				inst := []*env{a, b}[g%2]
+				m, err := inst.as(inviters[g%4]).Invite(ctx, membership.Invite{OrganizationID: org.ID, UserEmail: email, RoleID: ro.ID})
+				noInternal(t, "Invite", err)
+				switch {
+				case err == nil:
+					successes.Add(1)
+					created.Store(m.ID)
+				case !errors.Is(err, fault.ErrAlreadyExists) || fault.KindOf(err) != fault.Conflict:
+					t.Errorf("Invite: %v, want success or a conflict", err)
+				}
+				tally.add("invite", err)
+			})
+			where := fmt.Sprintf("%s iteration %d", be, i)
+			if got := successes.Load(); got != 1 {
+				t.Fatalf("%s: %d invitations succeeded, want exactly 1", where, got)
+			}
+			if n := a.count(t, "provisioning_memberships", "organization_id = ? AND user_email = ?", org.ID, email); n != 1 {
+				t.Errorf("%s: %d memberships of %s, want 1", where, n, email)
+			}
+			id := created.Load().(string)
+			if n := versionsOf(t, a, "memberships", id, "create"); n != 1 {
+				t.Errorf("%s: %d creation versions of the membership, want 1", where, n)
+			}
+			if n := a.count(t, "provisioning_versions", "organization_id = ? AND resource_type = 'memberships' AND event = 'create'", org.ID) - creations; n != 1 {
+				t.Errorf("%s: %d membership creations recorded, want 1", where, n)
+			}
+			if n := a.mail.count() + b.mail.count() - mails; n != 1 {
+				t.Errorf("%s: %d notifications, want 1", where, n)
+			}
+			endRaceIteration(t, a, org.ID, where)
+		}
+		return fmt.Sprintf("%d iterations × 8 goroutines (4 inviters) on 2 instances: %s", n, &tally)
+	})
 }
 
 // TestRacesRoleEditsDuringChecks: two writers (on instances A and B) turn a
@@ -289,130 +303,128 @@ func TestRacesInviteSameEmail(t *testing.T) {
 // next call; and each change wrote one version.
 func TestRacesRoleEditsDuringChecks(t *testing.T) {
 	ctx := context.Background()
-	for _, be := range raceBackends {
-		t.Run(be.name, func(t *testing.T) {
-			start := time.Now()
-			db := be.open(t)
-			envs := []*env{newEnvOn(t, db), newEnvOn(t, db), newEnvOn(t, db)}
-			a := envs[0]
-			toggles := raceIterations(be.name, 20, 30)
-			owner := a.user(t, "edits-owner@example.com")
-			org, _, _ := a.org(t, owner, "Edits")
-			clerkRole, err := a.as(owner).CreateRole(ctx, role.Create{OrganizationID: org.ID, Name: "Clerk"})
-			if err != nil {
-				t.Fatal(err)
-			}
-			perm, err := a.as(owner).CreatePermission(ctx, role.PermissionCreate{RoleID: clerkRole.ID, Subject: "orders", CanRead: true})
-			if err != nil {
-				t.Fatal(err)
-			}
-			clerk := a.user(t, "edits-clerk@example.com")
-			a.member(t, a.as(owner), org.ID, clerk, clerkRole.ID)
+	raceOnBackends(t, 3, func(t *testing.T, be string, envs []*env) string {
+		a := envs[0]
+		toggles := raceIterations(be, 20, 30)
+		owner := a.user(t, "edits-owner@example.com")
+		org, _, _ := a.org(t, owner, "Edits")
+		clerkRole, err := a.as(owner).CreateRole(ctx, role.Create{OrganizationID: org.ID, Name: "Clerk"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		perm, err := a.as(owner).CreatePermission(ctx, role.PermissionCreate{RoleID: clerkRole.ID, Subject: "orders", CanRead: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		clerk := a.user(t, "edits-clerk@example.com")
+		a.member(t, a.as(owner), org.ID, clerk, clerkRole.ID)
 
-			// The policy: seq is odd while a change is under way; allowed is
-			// the committed right.
-			var (
-				smu     sync.Mutex
-				seq     int
-				allowed = true
-				wmu     sync.Mutex // one change at a time
-				writes  atomic.Int64
-				done    atomic.Bool
-			)
-			state := func() (int, bool) {
-				smu.Lock()
-				defer smu.Unlock()
-				return seq, allowed
+		// The policy: seq is odd while a change is under way; allowed is
+		// the committed right.
+		var (
+			smu     sync.Mutex
+			seq     int
+			allowed = true
+			wmu     sync.Mutex // one change at a time
+			writes  atomic.Int64
+			done    atomic.Bool
+		)
+		state := func() (int, bool) {
+			smu.Lock()
+			defer smu.Unlock()
+			return seq, allowed
+		}
+		// ask makes one call as the clerk on e and returns whether it was allowed.
+		ask := func(e *env, session bool) (bool, error) {
+			if session {
+				return e.as(clerk).Can(ctx, org.ID, "orders", role.ActionRead)
 			}
-			// ask makes one call as the clerk on e and returns whether it was allowed.
-			ask := func(e *env, session bool) (bool, error) {
-				if session {
-					return e.as(clerk).Can(ctx, org.ID, "orders", role.ActionRead)
-				}
-				d, err := e.p.Check(ctx, provisioning.User(clerk.ID), org.ID, "orders", role.ActionRead)
-				return d.Allowed, err
-			}
-			var tally raceTally
-			var stable, moving atomic.Int64
-			var readers, writers sync.WaitGroup
-			for r := range 6 {
-				readers.Add(1)
-				go func() {
-					defer readers.Done()
-					e := envs[r%3]
-					for k := 0; !done.Load(); k++ {
-						s1, want := state()
-						got, err := ask(e, k%2 == 0)
-						s2, _ := state()
-						what := "check"
-						if k%2 == 0 {
-							what = "session can"
-						}
-						noInternal(t, what, err)
-						if err != nil {
-							t.Errorf("%s as the clerk: %v, want allowed or forbidden", what, err)
-							tally.add(what, err)
-							continue
-						}
-						tally.add(fmt.Sprintf("%s %v", what, got), nil)
-						if s1 != s2 || s1%2 == 1 {
-							moving.Add(1)
-							continue
-						}
-						stable.Add(1)
-						if got != want {
-							t.Errorf("%s on instance %d: allowed %v while the policy was %v (no change under way)", what, r%3, got, want)
-						}
+			d, err := e.p.Check(ctx, provisioning.User(clerk.ID), org.ID, "orders", role.ActionRead)
+			return d.Allowed, err
+		}
+		var tally raceTally
+		var stable, moving atomic.Int64
+		var readers, writers sync.WaitGroup
+		for r := range 6 {
+			readers.Add(1)
+			go func() {
+				defer readers.Done()
+				e := envs[r%3]
+				for k := 0; !done.Load(); k++ {
+					s1, want := state()
+					got, err := ask(e, k%2 == 0)
+					s2, _ := state()
+					what := "check"
+					if k%2 == 0 {
+						what = "session can"
 					}
-				}()
-			}
-			for w := range 2 {
-				writers.Add(1)
-				go func() {
-					defer writers.Done()
-					s := envs[w].as(owner)
-					for range toggles / 2 {
-						wmu.Lock()
-						smu.Lock()
-						seq++
-						next := !allowed
-						smu.Unlock()
-						_, err := s.UpdatePermission(ctx, perm.ID, role.PermissionUpdate{CanRead: &next})
-						noInternal(t, "UpdatePermission", err)
-						smu.Lock()
-						if err == nil {
-							allowed = next
-							writes.Add(1)
-						} else {
-							t.Errorf("UpdatePermission: %v", err)
-						}
-						seq++
-						smu.Unlock()
-						wmu.Unlock()
-						time.Sleep(10 * time.Millisecond) // let the readers see each state
+					noInternal(t, what, err)
+					if err != nil {
+						t.Errorf("%s as the clerk: %v, want allowed or forbidden", what, err)
+						tally.add(what, err)
+						continue
 					}
-				}()
-			}
-			writers.Wait()
-			done.Store(true)
-			readers.Wait()
-
-			_, final := state()
-			for i, e := range envs {
-				for _, session := range []bool{true, false} {
-					if got, err := ask(e, session); err != nil || got != final {
-						t.Errorf("after the writers: instance %d (session %v) answers %v, %v; the policy is %v", i, session, got, err, final)
+					tally.add(fmt.Sprintf("%s %v", what, got), nil)
+					if s1 != s2 || s1%2 == 1 {
+						moving.Add(1)
+						continue
+					}
+					stable.Add(1)
+					if got != want {
+						t.Errorf("%s on instance %d: allowed %v while the policy was %v (no change under way)", what, r%3, got, want)
 					}
 				}
+			}()
+		}
+		for w := range 2 {
+			writers.Add(1)
+			go func() {
+				defer writers.Done()
+				s := envs[w].as(owner)
+				for range toggles / 2 {
+					wmu.Lock()
+					smu.Lock()
+					seq++
+					next := !allowed
+					smu.Unlock()
+					_, err := s.UpdatePermission(ctx, perm.ID, role.PermissionUpdate{CanRead: &next})
+					noInternal(t, "UpdatePermission", err)
+					smu.Lock()
+					if err == nil {
+						allowed = next
+						writes.Add(1)
+					} else {
+						t.Errorf("UpdatePermission: %v", err)
+					}
+					seq++
+					smu.Unlock()
+					// Let the readers see each state: the quiet spell is
+					// taken under wmu, or the other writer's next change
+					// would start at once and leave no call unmoved.
+					time.Sleep(10 * time.Millisecond)
+					wmu.Unlock()
+				}
+			}()
+		}
+		writers.Wait()
+		done.Store(true)
+		readers.Wait()
+
+		_, final := state()
+		for i, e := range envs {
+			for _, session := range []bool{true, false} {
+				if got, err := ask(e, session); err != nil || got != final {
+					t.Errorf("after the writers: instance %d (session %v) answers %v, %v; the policy is %v", i, session, got, err, final)
+				}
 			}
-			if n := versionsOf(t, a, "permissions", perm.ID, "update"); n != int(writes.Load()) {
-				t.Errorf("%d versions of the permission's updates, want %d (one per change)", n, writes.Load())
-			}
-			checkRaceInvariants(t, a, org.ID, be.name)
-			t.Logf("%s: %d changes by 2 writers, %d calls by 6 readers on 3 instances (%d with no change under way): %s; %s",
-				be.name, writes.Load(), stable.Load()+moving.Load(), stable.Load(), &tally, time.Since(start).Round(time.Millisecond))
-		})
-	}
+		}
+		if n := versionsOf(t, a, "permissions", perm.ID, "update"); n != int(writes.Load()) {
+			t.Errorf("%d versions of the permission's updates, want %d (one per change)", n, writes.Load())
+		}
+		checkRaceInvariants(t, a, org.ID, be)
+		return fmt.Sprintf("%d changes by 2 writers, %d calls by 6 readers on 3 instances (%d with no change under way): %s",
+			writes.Load(), stable.Load()+moving.Load(), stable.Load(), &tally)
+	})
 }
 
 // TestRacesRevocationDuringCalls: a member and an API credential call
@@ -423,111 +435,103 @@ func TestRacesRoleEditsDuringChecks(t *testing.T) {
 // wrote one version.
 func TestRacesRevocationDuringCalls(t *testing.T) {
 	ctx := context.Background()
-	for _, be := range raceBackends {
-		t.Run(be.name, func(t *testing.T) {
-			start := time.Now()
-			db := be.open(t)
-			envs := []*env{newEnvOn(t, db), newEnvOn(t, db), newEnvOn(t, db)}
-			a := envs[0]
-			n := raceIterations(be.name, 6, 10)
-			var tally raceTally
-			var late atomic.Int64 // calls started after a delete returned
-			owner := a.user(t, "revoke-owner@example.com")
-			for i := range n {
-				org, _, ro := a.org(t, owner, fmt.Sprintf("Revoke %d", i))
-				member := a.user(t, fmt.Sprintf("revoked%d@example.com", i))
-				m := a.member(t, a.as(owner), org.ID, member, ro.ID)
-				issued, err := a.as(owner).CreateCredential(ctx, credential.Create{OrganizationID: org.ID, Name: "ERP",
-					Kind: credential.Integration, RoleID: ro.ID})
-				if err != nil {
-					t.Fatal(err)
-				}
-				cred := issued.Credential
-				var memberGone, credGone, stop atomic.Bool
-				var callers sync.WaitGroup
-				call := func(what string, gone *atomic.Bool, f func() error) {
-					after := gone.Load()
-					err := f()
-					noInternal(t, what, err)
-					if after {
-						late.Add(1)
-						if err == nil {
-							t.Errorf("iteration %d: %s succeeded, started after its revocation returned", i, what)
-						}
-						tally.add(what+" after", err)
-					} else {
-						tally.add(what+" before", err)
+	raceOnBackends(t, 3, func(t *testing.T, be string, envs []*env) string {
+		a := envs[0]
+		n := raceIterations(be, 6, 10)
+		var tally raceTally
+		var late atomic.Int64 // calls started after a delete returned
+		owner := a.user(t, "revoke-owner@example.com")
+		for i := range n {
+			org, _, ro := a.org(t, owner, fmt.Sprintf("Revoke %d", i))
+			member := a.user(t, fmt.Sprintf("revoked%d@example.com", i))
+			m := a.member(t, a.as(owner), org.ID, member, ro.ID)
+			issued, err := a.as(owner).CreateCredential(ctx, credential.Create{OrganizationID: org.ID, Name: "ERP",
+				Kind: credential.Integration, RoleID: ro.ID})
+			if err != nil {
+				t.Fatal(err)
+			}
+			cred := issued.Credential
+			var memberGone, credGone, stop atomic.Bool
+			var callers sync.WaitGroup
+			call := func(what string, gone *atomic.Bool, f func() error) {
+				after := gone.Load()
+				err := f()
+				noInternal(t, what, err)
+				if after {
+					late.Add(1)
+					if err == nil {
+						t.Errorf("iteration %d: %s succeeded, started after its revocation returned", i, what)
 					}
-				}
-				for g := range 6 {
-					callers.Add(1)
-					go func() {
-						defer callers.Done()
-						e := envs[g%3]
-						for !stop.Load() {
-							if g%2 == 0 {
-								call("member lists", &memberGone, func() error {
-									_, err := e.as(member).ListMemberships(ctx, membership.Filter{OrganizationID: org.ID})
-									return err
-								})
-								call("member reads its organization", &memberGone, func() error {
-									_, err := e.as(member).GetOrganization(ctx, org.ID)
-									return err
-								})
-							} else {
-								call("credential lists", &credGone, func() error {
-									_, err := e.p.As(provisioning.Credential(cred.ID)).ListMemberships(ctx, membership.Filter{OrganizationID: org.ID})
-									return err
-								})
-								call("credential authenticates", &credGone, func() error {
-									_, err := e.p.Authenticate(ctx, cred.ClientID, issued.ClientSecret)
-									return err
-								})
-							}
-						}
-					}()
-				}
-				time.Sleep(20 * time.Millisecond) // the callers have cached the policy
-				// A delete that stalls (a transaction waiting for another
-				// caller's policy load, which waits for the transaction's
-				// lock: SQLite's write lock) fails here, not at the timeout.
-				bounded, cancel := context.WithTimeout(ctx, 5*time.Second)
-				defer cancel()
-				if err := envs[i%3].as(owner).DeleteMembership(bounded, m.ID); err != nil {
-					t.Fatalf("iteration %d: DeleteMembership: %v", i, err)
-				}
-				memberGone.Store(true)
-				time.Sleep(20 * time.Millisecond)
-				if err := envs[(i+1)%3].as(owner).DeleteCredential(bounded, cred.ID); err != nil {
-					t.Fatalf("iteration %d: DeleteCredential: %v", i, err)
-				}
-				credGone.Store(true)
-				time.Sleep(20 * time.Millisecond)
-				stop.Store(true)
-				callers.Wait()
-
-				where := fmt.Sprintf("%s iteration %d", be.name, i)
-				if n := a.count(t, "provisioning_memberships", "id = ?", m.ID); n != 0 {
-					t.Errorf("%s: the deleted membership is still there", where)
-				}
-				if n := a.count(t, "provisioning_api_credentials", "id = ? AND revoked_at IS NOT NULL", cred.ID); n != 1 {
-					t.Errorf("%s: the credential is not revoked", where)
-				}
-				if n := versionsOf(t, a, "memberships", m.ID, "destroy"); n != 1 {
-					t.Errorf("%s: %d destroy versions of the membership, want 1", where, n)
-				}
-				if n := versionsOf(t, a, "api_credentials", cred.ID, "destroy"); n != 1 {
-					t.Errorf("%s: %d destroy versions of the credential, want 1", where, n)
-				}
-				checkRaceInvariants(t, a, org.ID, where)
-				if t.Failed() {
-					t.FailNow()
+					tally.add(what+" after", err)
+				} else {
+					tally.add(what+" before", err)
 				}
 			}
-			t.Logf("%s: %d iterations, 6 callers on 3 instances, %d calls started after a revocation: %s; %s",
-				be.name, n, late.Load(), &tally, time.Since(start).Round(time.Millisecond))
-		})
-	}
+			for g := range 6 {
+				callers.Add(1)
+				go func() {
+					defer callers.Done()
+					e := envs[g%3]
+					for !stop.Load() {
+						if g%2 == 0 {
+							call("member lists", &memberGone, func() error {
+								_, err := e.as(member).ListMemberships(ctx, membership.Filter{OrganizationID: org.ID})
+								return err
+							})
+							call("member reads its organization", &memberGone, func() error {
+								_, err := e.as(member).GetOrganization(ctx, org.ID)
+								return err
+							})
+						} else {
+							call("credential lists", &credGone, func() error {
+								_, err := e.p.As(provisioning.Credential(cred.ID)).ListMemberships(ctx, membership.Filter{OrganizationID: org.ID})
+								return err
+							})
+							call("credential authenticates", &credGone, func() error {
+								_, err := e.p.Authenticate(ctx, cred.ClientID, issued.ClientSecret)
+								return err
+							})
+						}
+					}
+				}()
+			}
+			time.Sleep(20 * time.Millisecond) // the callers have cached the policy
+			// A delete that stalls (a transaction waiting for another
+			// caller's policy load, which waits for the transaction's
+			// lock: SQLite's write lock) fails here, not at the timeout.
+			bounded, cancel := context.WithTimeout(ctx, 5*time.Second)
+			defer cancel()
+			if err := envs[i%3].as(owner).DeleteMembership(bounded, m.ID); err != nil {
+				t.Fatalf("iteration %d: DeleteMembership: %v", i, err)
+			}
+			memberGone.Store(true)
+			time.Sleep(20 * time.Millisecond)
+			if err := envs[(i+1)%3].as(owner).DeleteCredential(bounded, cred.ID); err != nil {
+				t.Fatalf("iteration %d: DeleteCredential: %v", i, err)
+			}
+			credGone.Store(true)
+			time.Sleep(20 * time.Millisecond)
+			stop.Store(true)
+			callers.Wait()
+
+			where := fmt.Sprintf("%s iteration %d", be, i)
+			if n := a.count(t, "provisioning_memberships", "id = ?", m.ID); n != 0 {
+				t.Errorf("%s: the deleted membership is still there", where)
+			}
+			if n := a.count(t, "provisioning_api_credentials", "id = ? AND revoked_at IS NOT NULL", cred.ID); n != 1 {
+				t.Errorf("%s: the credential is not revoked", where)
+			}
+			if n := versionsOf(t, a, "memberships", m.ID, "destroy"); n != 1 {
+				t.Errorf("%s: %d destroy versions of the membership, want 1", where, n)
+			}
+			if n := versionsOf(t, a, "api_credentials", cred.ID, "destroy"); n != 1 {
+				t.Errorf("%s: %d destroy versions of the credential, want 1", where, n)
+			}
+			endRaceIteration(t, a, org.ID, where)
+		}
+		return fmt.Sprintf("%d iterations, 6 callers on 3 instances, %d calls started after a revocation: %s",
+			n, late.Load(), &tally)
+	})
 }
 
 // TestAcceptPendingSkipsInvitationsGoneMeanwhile: the invitee's

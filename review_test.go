@@ -12,7 +12,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/provisionkit/provisioning"
 	"github.com/provisionkit/provisioning/access"
 	"github.com/provisionkit/provisioning/fault"
 	"github.com/provisionkit/provisioning/membership"
@@ -109,9 +108,10 @@ func sameCause(a, b error) bool {
 	return true
 }
 
-// TestReviewInviteManyLargeRowsMySQL: InviteMany accepts MaxInvitesPerCall
-// invitations of valid rows; the multi-row INSERT must stay under MySQL's
-// max_allowed_packet (16 MiB on this server) whatever valid rows hold:
+// TestReviewInviteManyLargeRowsMySQL: 500 invitations of valid rows, as many
+// as one multi-row INSERT holds, are past 16 MiB when large; the statements
+// must stay under MySQL's max_allowed_packet (16 MiB on this server)
+// whatever valid rows hold:
 // metadata up to resource.MaxMetadataBytes of JSON, whose backslashes the
 // MySQL dialect escapes again.
 func TestReviewInviteManyLargeRowsMySQL(t *testing.T) {
@@ -190,5 +190,3 @@ func TestReviewHostRevisionMemo(t *testing.T) {
 		t.Errorf("removed member still can read memberships: %v, %v", ok, err)
 	}
 }
-
-var _ = provisioning.MaxInvitesPerCall

@@ -13,7 +13,6 @@ import (
 	"github.com/provisionkit/provisioning/organization"
 	"github.com/provisionkit/provisioning/role"
 	"github.com/provisionkit/provisioning/storage/bunstore"
-	"github.com/provisionkit/provisioning/storage/sqlite"
 	"github.com/provisionkit/provisioning/storage/storagetest"
 	"github.com/provisionkit/provisioning/user"
 )
@@ -21,24 +20,14 @@ import (
 // backend opens a fresh database of one kind for a benchmark.
 type backend struct {
 	name string
-	open func(testing.TB) *bun.DB
+	open storagetest.Opener
 }
 
-// sqliteFile opens a SQLite file database in WAL mode, as sqlite.Open does
-// for a path: the embedded default of a real deployment.
-func sqliteFile(tb testing.TB) *bun.DB {
-	tb.Helper()
-	db, err := sqlite.Open(context.Background(), tb.TempDir()+"/bench.db")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { db.Close() })
-	return db
-}
-
-// backends lists SQLite, and PostgreSQL when its DSN is set.
+// backends lists SQLite, and PostgreSQL when its DSN is set. SQLite is a
+// file database in WAL mode (storagetest.SQLite, as sqlite.Open does for a
+// path): the embedded default of a real deployment.
 func backends() []backend {
-	out := []backend{{"sqlite", sqliteFile}}
+	out := []backend{{"sqlite", storagetest.SQLite}}
 	if os.Getenv(storagetest.PostgresEnv) != "" {
 		out = append(out, backend{"postgres", storagetest.Postgres})
 	}
@@ -91,9 +80,9 @@ func newWorld(tb testing.TB, db *bun.DB, opts ...provisioning.Option) *world {
 // datasetBackends lists the backends of the large dataset: SQLite, and
 // PostgreSQL when its DSN is set.
 func datasetBackends() []string {
-	out := []string{"sqlite"}
-	if os.Getenv(storagetest.PostgresEnv) != "" {
-		out = append(out, "postgres")
+	var out []string
+	for _, be := range backends() {
+		out = append(out, be.name)
 	}
 	return out
 }
