@@ -10,10 +10,11 @@
 # The first run builds the dataset of 1,000,000 memberships (a few minutes
 # each for SQLite and PostgreSQL) and keeps it: SQLite under bench-data/
 # (ignored by git), PostgreSQL in the schema bench_dataset_v2 of the
-# database of PROVISIONING_TEST_POSTGRES_DSN. Without that variable only
-# SQLite runs. Environment: COUNT (runs of each benchmark, default 3; the
-# report uses medians), CPU (GOMAXPROCS, default 2), BENCH (the -bench
-# pattern, default "."), OUT (the raw output, default under bench-data/).
+# database of PROVISIONING_TEST_POSTGRES_DSN (unset: the local test
+# database below; set it empty to run SQLite only). Environment: COUNT
+# (runs of each benchmark, default 3; the report uses medians), CPU
+# (GOMAXPROCS, default 2), BENCH (the -bench pattern, default "."), OUT
+# (the raw output, default under bench-data/).
 # Run it on an idle machine: the figures are ratios of the same run, but a
 # busy machine moves them.
 set -euo pipefail

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"sort"
@@ -255,33 +256,50 @@ func (r *results) sizesOf(backend string) []int {
 	return out
 }
 
+// series is a figure of BenchmarkBySize: a column of the table and a line
+// of the plot.
+type series struct {
+	name, color string
+	key         string // fmt pattern with backend and size
+}
+
+// bySizeSeries are the figures of BenchmarkBySize: checks, then pages.
+var bySizeSeries = []series{
+	{"check, ours (facade)", "#1f77b4", "BenchmarkBySize/%s/check/org=%d/ours-facade"},
+	{"check, ours (decision)", "#2ca02c", "BenchmarkBySize/%s/check/org=%d/ours-decide"},
+	{"check, stock enforcer of the organization", "#d62728", "BenchmarkBySize/%s/check/org=%d/stock-enforcer-per-org"},
+	{"last page, ours (cursor)", "#1f77b4", "BenchmarkBySize/%s/page/org=%d/ours-cursor"},
+	{"last page, ours (page number)", "#ff7f0e", "BenchmarkBySize/%s/page/org=%d/ours-offset"},
+	{"last page, raw bun keyset", "#7f7f7f", "BenchmarkBySize/%s/page/org=%d/rawbun-keyset"},
+}
+
 func (w *report) bySize(svg string) {
 	r := w.r
 	for _, b := range r.backendsOf("BenchmarkBySize") {
-		w.printf("Costs against organization size, %s (plot: `%s`):\n\n", b, svg)
-		w.printf("| memberships | check, ours (facade) | check, ours (decision) | check, stock enforcer of the organization | last page, ours (cursor) | last page, ours (page number) | last page, raw bun keyset |\n")
-		w.printf("| ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n")
 		sizes := r.sizesOf(b)
 		if len(sizes) == 0 {
 			continue
 		}
+		w.printf("Costs against organization size, %s (plot: `%s`):\n\n", b, svg)
+		w.printf("| memberships |")
+		for _, s := range bySizeSeries {
+			w.printf(" %s |", s.name)
+		}
+		w.printf("\n| ---: |%s\n", strings.Repeat(" ---: |", len(bySizeSeries)))
 		for _, n := range sizes {
-			p := fmt.Sprintf("BenchmarkBySize/%s/", b)
-			w.printf("| %d | %s | %s | %s | %s | %s | %s |\n", n,
-				dur(r.ns(fmt.Sprintf("%scheck/org=%d/ours-facade", p, n))), dur(r.ns(fmt.Sprintf("%scheck/org=%d/ours-decide", p, n))),
-				dur(r.ns(fmt.Sprintf("%scheck/org=%d/stock-enforcer-per-org", p, n))), dur(r.ns(fmt.Sprintf("%spage/org=%d/ours-cursor", p, n))),
-				dur(r.ns(fmt.Sprintf("%spage/org=%d/ours-offset", p, n))), dur(r.ns(fmt.Sprintf("%spage/org=%d/rawbun-keyset", p, n))))
+			w.printf("| %d |", n)
+			for _, s := range bySizeSeries {
+				w.printf(" %s |", dur(r.ns(fmt.Sprintf(s.key, b, n))))
+			}
+			w.printf("\n")
 		}
 		lo, hi := sizes[0], sizes[len(sizes)-1]
-		at := func(what string, n int) float64 {
-			return r.ns(fmt.Sprintf("BenchmarkBySize/%s/%s", b, fmt.Sprintf(what, n)))
+		growth := func(i int) string {
+			key := bySizeSeries[i].key
+			return ratio(r.ns(fmt.Sprintf(key, b, hi)) / r.ns(fmt.Sprintf(key, b, lo)))
 		}
 		w.printf("\nFrom %d to %d memberships: the decision %s, the check through the facade %s, the stock enforcer %s; the cursor page %s, the page number %s.\n\n",
-			lo, hi, ratio(at("check/org=%d/ours-decide", hi)/at("check/org=%d/ours-decide", lo)),
-			ratio(at("check/org=%d/ours-facade", hi)/at("check/org=%d/ours-facade", lo)),
-			ratio(at("check/org=%d/stock-enforcer-per-org", hi)/at("check/org=%d/stock-enforcer-per-org", lo)),
-			ratio(at("page/org=%d/ours-cursor", hi)/at("page/org=%d/ours-cursor", lo)),
-			ratio(at("page/org=%d/ours-offset", hi)/at("page/org=%d/ours-offset", lo)))
+			lo, hi, growth(1), growth(0), growth(2), growth(3), growth(4))
 	}
 }
 
@@ -303,8 +321,8 @@ func splice(md, section string) error {
 	text := string(old)
 	i, j := strings.Index(text, beginMark), strings.Index(text, endMark)
 	switch {
-	case i >= 0 && j > i:
-		text = text[:i] + section + text[j+len(endMark)+1:]
+	case i >= 0 && j > i: // the section ends with endMark and its newline
+		text = text[:i] + section + strings.TrimPrefix(text[j+len(endMark):], "\n")
 	default:
 		if text != "" && !strings.HasSuffix(text, "\n") {
 			text += "\n"
@@ -317,20 +335,7 @@ func splice(md, section string) error {
 // writeSVG plots, for each backend, check and page costs against
 // organization size, log-log.
 func writeSVG(path string, r *results) error {
-	type series struct {
-		name, color string
-		key         string // fmt pattern with backend and size
-	}
-	checks := []series{
-		{"check, ours (facade)", "#1f77b4", "BenchmarkBySize/%s/check/org=%d/ours-facade"},
-		{"check, ours (decision)", "#2ca02c", "BenchmarkBySize/%s/check/org=%d/ours-decide"},
-		{"check, stock enforcer of the organization", "#d62728", "BenchmarkBySize/%s/check/org=%d/stock-enforcer-per-org"},
-	}
-	pages := []series{
-		{"last page, ours (cursor)", "#1f77b4", "BenchmarkBySize/%s/page/org=%d/ours-cursor"},
-		{"last page, ours (page number)", "#ff7f0e", "BenchmarkBySize/%s/page/org=%d/ours-offset"},
-		{"last page, raw bun keyset", "#7f7f7f", "BenchmarkBySize/%s/page/org=%d/rawbun-keyset"},
-	}
+	checks, pages := bySizeSeries[:3], bySizeSeries[3:]
 	backends := r.backendsOf("BenchmarkBySize")
 	if len(backends) == 0 {
 		return nil
@@ -394,10 +399,8 @@ func writeSVG(path string, r *results) error {
 		panel(pw+ml+mr, y0, "Page cost", backend, pages)
 	}
 	b.WriteString("</svg>\n")
-	if i := strings.LastIndex(path, "/"); i > 0 {
-		if err := os.MkdirAll(path[:i], 0o755); err != nil {
-			return err
-		}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
 	}
 	return os.WriteFile(path, []byte(b.String()), 0o644)
 }
