@@ -82,16 +82,25 @@ func newCountFixture(t *testing.T) *countFixture {
 	clock := &fakeClock{t: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}
 	s := newServer(t, httpapi.WithCountCache(httpapi.CountCache{Threshold: countThreshold, TTL: time.Minute, Size: 64}, clock.now),
 		httpapi.WithRateLimits(httpapi.RateLimits{}, nil))
-	f := &countFixture{server: s, clock: clock, counts: &countLog{}}
-	//lint:ignore SA1019 the hook goes on the database the store already uses; WithQueryHook would make a copy the store does not see
-	s.db.AddQueryHook(f.counts)
-	f.invite(t, 6)
+	f := watchCounts(t, s)
+	f.clock = clock
 	u, tok := s.user(t, "stranger@example.com")
 	o, err := s.p.As(provisioning.User(u.ID)).CreateOrganization(context.Background(), organization.Create{Name: "Another Brand"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	f.stranger, f.strangerOrgID = tok, o.ID
+	return f
+}
+
+// watchCounts counts the COUNT statements of s's memberships lists, and
+// invites 6 members to its organization: 7 memberships with the owner's.
+func watchCounts(t *testing.T, s *server) *countFixture {
+	t.Helper()
+	f := &countFixture{server: s, counts: &countLog{}}
+	//lint:ignore SA1019 the hook goes on the database the store already uses; WithQueryHook would make a copy the store does not see
+	s.db.AddQueryHook(f.counts)
+	f.invite(t, 6)
 	return f
 }
 
@@ -244,11 +253,7 @@ func TestCountCacheAboveThreshold(t *testing.T) {
 // TestCountCacheOff checks that CountCache{} counts every list on every
 // request, however large.
 func TestCountCacheOff(t *testing.T) {
-	s := newServer(t, httpapi.WithCountCache(httpapi.CountCache{}, nil))
-	f := &countFixture{server: s, counts: &countLog{}}
-	//lint:ignore SA1019 the hook goes on the database the store already uses; WithQueryHook would make a copy the store does not see
-	s.db.AddQueryHook(f.counts)
-	f.invite(t, 6)
+	f := watchCounts(t, newServer(t, httpapi.WithCountCache(httpapi.CountCache{}, nil)))
 	for i := range 3 {
 		var r response
 		n := f.counts.during(func() {
@@ -256,6 +261,56 @@ func TestCountCacheOff(t *testing.T) {
 		})
 		if meta, _ := r.get("meta").(map[string]any); r.get("meta.record_count") != 7.0 || len(meta) != 2 || n != 1 {
 			t.Errorf("request %d: meta %v after %d COUNT statements; want record_count 7, page_count only, 1 COUNT", i, meta, n)
+		}
+	}
+}
+
+// TestCountCacheSeedWrites checks that the writes of the Rebilly and ECI
+// endpoints drop the kept counts of their organization, as the JSON:API
+// writes do: the next page counts again and sees the write.
+func TestCountCacheSeedWrites(t *testing.T) {
+	f := newCountFixture(t)
+	list := "/api/memberships?filter[organization_id]=" + f.org.ID + "&page[size]=2"
+	u1, _ := f.user(t, "seed1@example.com")
+	u2, _ := f.user(t, "seed2@example.com")
+	rebilly := "/memberships/" + f.org.ID + "/" + u1.ID
+	tests := []struct {
+		name      string
+		write     func(t *testing.T)
+		wantCount float64
+	}{
+		{"Rebilly PUT", func(t *testing.T) {
+			if r := f.json(t, "PUT", rebilly, f.ownerToken, `{"roleIds":["`+f.readOnly.ID+`"]}`); r.status != 201 {
+				t.Fatalf("PUT: %d %s", r.status, r.raw)
+			}
+		}, 8},
+		{"ECI POST", func(t *testing.T) {
+			if r := f.json(t, "POST", "/v1/organizations/"+f.org.ID+"/members", f.ownerToken,
+				`{"userId":"`+u2.ID+`","isMfaRequired":false}`); r.status != 201 {
+				t.Fatalf("POST: %d %s", r.status, r.raw)
+			}
+		}, 9},
+		{"Rebilly DELETE", func(t *testing.T) {
+			if r := f.json(t, "DELETE", rebilly, f.ownerToken, ""); r.status != 204 {
+				t.Fatalf("DELETE: %d %s", r.status, r.raw)
+			}
+		}, 8},
+	}
+	f.call(t, "GET", list, f.ownerToken, "").want(t, 200, "") // counts, then keeps the count
+	for _, tt := range tests {
+		if !t.Run(tt.name, func(t *testing.T) {
+			f.clock.advance(time.Second)
+			if r := f.call(t, "GET", list, f.ownerToken, "").want(t, 200, ""); r.get("meta.record_count_cached") != true {
+				t.Fatalf("before the write: meta %v; want the kept count", r.get("meta"))
+			}
+			tt.write(t)
+			var r response
+			n := f.counts.during(func() { r = f.call(t, "GET", list, f.ownerToken, "").want(t, 200, "") })
+			if r.get("meta.record_count") != tt.wantCount || r.get("meta.record_count_cached") != nil || n != 1 {
+				t.Errorf("after the write: meta %v after %d COUNT statements; want record_count %v counted again (1 COUNT)", r.get("meta"), n, tt.wantCount)
+			}
+		}) {
+			t.FailNow() // the steps build on each other
 		}
 	}
 }
