@@ -269,7 +269,7 @@ func (c *call) touch(org string) {
 
 // afterWrite drops the counts a call's write may have changed.
 func (h *Handler) afterWrite(c *call) {
-	if c != nil && c.wrote {
+	if c.wrote {
 		h.counts.invalidate(c.wroteOrg)
 	}
 }
