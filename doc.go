@@ -140,7 +140,10 @@
 // there is no default key), bound to the organization, the provider and the
 // field; reads show only whether it is set and its last characters, versions
 // show "[changed]", and Provisioner.IdentityProviderSecret gives it back in
-// clear to the host's SSO flow alone. After making a new key current, run
+// clear to the host's SSO flow alone. The "[hidden]" a read shows in its
+// place is never taken as a secret (idp.IsPlaceholder): an update carrying
+// it keeps the secret, so a client that sends back what it read loses
+// nothing, and a create refuses it. After making a new key current, run
 // System.ReencryptIdentityProviderSecrets until it returns 0.
 //
 // # Application memberships and plans

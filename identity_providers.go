@@ -17,10 +17,6 @@ import (
 // permission subject.
 const typeIdentityProviders = "identity_providers"
 
-// secretReencrypted stands for the client secret in the version of a
-// re-encryption: the secret is the same, sealed under another key.
-const secretReencrypted = "[reencrypted]"
-
 // secretBinding is what a provider's sealed client secret is bound to.
 func secretBinding(p *idp.Provider) idp.Binding {
 	return idp.Binding{OrganizationID: p.OrganizationID, ProviderID: p.ID, Field: idp.FieldClientSecret}
@@ -242,7 +238,7 @@ func (y *System) VerifyIdentityProvider(ctx context.Context, id string) (*idp.Pr
 // provider again, under the KeyProvider's current key, and reports whether
 // it did (false: it was sealed with that key already). Each re-encryption
 // writes one version whose changes show the secret only as
-// "[reencrypted]". A secret that does not open fails with
+// idp.SecretReencrypted. A secret that does not open fails with
 // fault.ErrSecretCorrupt and is left as it is.
 func (y *System) ReencryptIdentityProviderSecret(ctx context.Context, id string) (bool, error) {
 	const op = "provisioning.ReencryptIdentityProviderSecret"
@@ -282,7 +278,7 @@ func (y *System) ReencryptIdentityProviderSecret(ctx context.Context, id string)
 		}
 		done = true
 		return s.record(ctx, p.OrganizationID, typeIdentityProviders, p.ID, audit.Update,
-			resource.Changes{"client_secret": {idp.SecretHidden, secretReencrypted}})
+			resource.Changes{"client_secret": {idp.SecretHidden, idp.SecretReencrypted}})
 	})
 	return done, err
 }
