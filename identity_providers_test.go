@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"slices"
 	"strings"
@@ -651,6 +652,79 @@ func TestIdentityProviderKeyRotation(t *testing.T) {
 	}
 	w.useKeys(t, idpKeys(t, "k2"))
 	opens("k1 retired")
+}
+
+// TestIdentityProviderReencryptionSkipsUnreadable: with unreadable secrets
+// sorting first (one altered in the table, one sealed with a key the
+// KeyProvider lacks), a re-encryption of one secret at a time goes past
+// them: each call re-seals one healthy secret and reports the unreadable
+// ones (count and ids, fault.ErrSecretCorrupt for the altered one), writing
+// nothing for them; it answers 0 only once no secret that opens is left
+// under the old key, and the count by key then shows what remains there.
+// Settling those two lets the old key go with no secret lost.
+func TestIdentityProviderReencryptionSkipsUnreadable(t *testing.T) {
+	onIDPBackends(t, func(t *testing.T, w *idpWorld) {
+		ctx := context.Background()
+		ps := w.verifiedProviders(t, 4)
+		slices.SortFunc(ps, func(a, b *idp.Provider) int { return strings.Compare(a.ID, b.ID) })
+		corrupt, keyless, healthy := ps[0], ps[1], ps[2:]
+		if _, err := w.db.NewUpdate().Table("provisioning_identity_providers").Set("client_secret_ciphertext = ?", []byte("not a sealed secret")).
+			Where("id = ?", corrupt.ID).Exec(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := w.db.NewUpdate().Table("provisioning_identity_providers").Set("client_secret_key_id = ?", "k0").
+			Where("id = ?", keyless.ID).Exec(ctx); err != nil {
+			t.Fatal(err)
+		}
+		w.useKeys(t, idpKeys(t, "k2", "k1"))
+		unreadable := func() []string {
+			return slices.DeleteFunc(w.rows(t, "provisioning_identity_providers"), func(r string) bool {
+				return !strings.HasPrefix(r, "id="+corrupt.ID+";") && !strings.HasPrefix(r, "id="+keyless.ID+";")
+			})
+		}
+		before, versions := unreadable(), w.versions(t)
+		for i, want := range []int{1, 1, 0} {
+			n, err := w.p.System().ReencryptIdentityProviderSecrets(ctx, 1)
+			var bad *idp.UnreadableError
+			if n != want || !errors.As(err, &bad) || !slices.Equal(bad.IDs, []string{corrupt.ID, keyless.ID}) || len(bad.Errs) != 2 ||
+				!errors.Is(err, fault.ErrSecretCorrupt) || !errors.Is(bad.Errs[0], fault.ErrSecretCorrupt) {
+				t.Fatalf("call %d: ReencryptIdentityProviderSecrets = %d, %v; want %d and the unreadable %s, %s", i+1, n, err, want, corrupt.ID, keyless.ID)
+			}
+		}
+		if got := w.versions(t) - versions; got != 2 {
+			t.Errorf("re-encryption wrote %d versions, want 2", got)
+		}
+		if after := unreadable(); !slices.Equal(after, before) {
+			t.Errorf("the unreadable rows changed:\n%q\n%q", before, after)
+		}
+		keys, err := w.p.System().IdentityProviderSecretKeys(ctx)
+		if err != nil || !maps.Equal(keys, map[string]int{"k2": 2, "k1": 1, "k0": 1}) {
+			t.Errorf("IdentityProviderSecretKeys = %v, %v; want k2: 2, k1: 1, k0: 1", keys, err)
+		}
+		// Settle them: a new secret for the altered one, the other deleted.
+		sec := idp.Secret(idpSecret2)
+		if _, err := w.as(w.owner).UpdateIdentityProvider(ctx, corrupt.ID, idp.Update{ClientSecret: &sec}); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.as(w.owner).DeleteIdentityProvider(ctx, keyless.ID); err != nil {
+			t.Fatal(err)
+		}
+		if n, err := w.p.System().ReencryptIdentityProviderSecrets(ctx, 1); n != 0 || err != nil {
+			t.Errorf("ReencryptIdentityProviderSecrets once settled = %d, %v; want 0, nil", n, err)
+		}
+		if keys, err := w.p.System().IdentityProviderSecretKeys(ctx); err != nil || !maps.Equal(keys, map[string]int{"k2": 3}) {
+			t.Errorf("IdentityProviderSecretKeys once settled = %v, %v; want k2: 3", keys, err)
+		}
+		w.useKeys(t, idpKeys(t, "k2"))
+		for _, tt := range []struct {
+			give *idp.Provider
+			want string
+		}{{corrupt, idpSecret2}, {healthy[0], idpSecret1}, {healthy[1], idpSecret1}} {
+			if _, s, err := w.p.IdentityProviderSecret(ctx, tt.give.ID); err != nil || string(s) != tt.want {
+				t.Errorf("k1 retired: secret of %s: %v", tt.give.Name, err)
+			}
+		}
+	})
 }
 
 // TestIdentityProviderPlaceholderSecret: the placeholder a read shows in

@@ -366,8 +366,12 @@ type Store interface {
 	Delete(ctx context.Context, id string) error
 	List(ctx context.Context, f Filter) (resource.Page[Provider], error)
 	// SealedWithOtherKey lists, by id, the ids of at most limit providers
-	// whose secret is not sealed with keyID.
-	SealedWithOtherKey(ctx context.Context, keyID string, limit int) ([]string, error)
+	// whose secret is not sealed with keyID, from the first id after
+	// afterID ("": from the first provider).
+	SealedWithOtherKey(ctx context.Context, keyID, afterID string, limit int) ([]string, error)
+	// SecretKeys counts the providers by the id of the key their secret is
+	// sealed with.
+	SecretKeys(ctx context.Context) (map[string]int, error)
 }
 
 // NewTXTRecord returns a fresh TXT record: TXTPrefix and 26 random

@@ -557,6 +557,31 @@ func TestKeyRotation(t *testing.T) {
 	}
 }
 
+// TestUnreadableError: the error names the providers (the first ten, then
+// how many more) and unwraps to each one's cause.
+func TestUnreadableError(t *testing.T) {
+	tests := []struct {
+		give int
+		want string
+	}{
+		{1, "idp: 1 client secrets do not open: p0"},
+		{10, "idp: 10 client secrets do not open: p0, p1, p2, p3, p4, p5, p6, p7, p8, p9"},
+		{12, "idp: 12 client secrets do not open: p0, p1, p2, p3, p4, p5, p6, p7, p8, p9 and 2 more"},
+	}
+	for _, tt := range tests {
+		e := &idp.UnreadableError{}
+		for i := range tt.give {
+			e.IDs, e.Errs = append(e.IDs, fmt.Sprintf("p%d", i)), append(e.Errs, fault.E("idp.Open", fault.Internal, fault.ErrSecretCorrupt))
+		}
+		if got := e.Error(); got != tt.want {
+			t.Errorf("%d ids: %q, want %q", tt.give, got, tt.want)
+		}
+		if !errors.Is(e, fault.ErrSecretCorrupt) {
+			t.Errorf("%d ids: does not unwrap to fault.ErrSecretCorrupt", tt.give)
+		}
+	}
+}
+
 func TestStaticKeys(t *testing.T) {
 	k32 := bytes.Repeat([]byte{7}, 32)
 	b64 := base64.StdEncoding.EncodeToString(k32)
