@@ -4,6 +4,8 @@ import (
 	"context"
 	"testing"
 
+	"github.com/uptrace/bun"
+
 	"github.com/provisionkit/provisioning"
 	"github.com/provisionkit/provisioning/access"
 	"github.com/provisionkit/provisioning/audit"
@@ -32,8 +34,20 @@ type world struct {
 
 func newWorld(t testing.TB) *world {
 	t.Helper()
+	return worldIn(t, newEnv(t))
+}
+
+// newWorldOn is newWorld on db.
+func newWorldOn(t testing.TB, db *bun.DB) *world {
+	t.Helper()
+	return worldIn(t, newEnvOn(t, db))
+}
+
+// worldIn builds the world's fixtures in e.
+func worldIn(t testing.TB, e *env) *world {
+	t.Helper()
 	ctx := context.Background()
-	w := &world{env: newEnv(t)}
+	w := &world{env: e}
 	w.owner = w.user(t, "owner@example.com")
 	w.org, w.admin, w.readOnly = w.env.org(t, w.owner, "Acme")
 	own := w.as(w.owner)

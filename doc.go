@@ -140,8 +140,15 @@
 // there is no default key), bound to the organization, the provider and the
 // field; reads show only whether it is set and its last characters, versions
 // show "[changed]", and Provisioner.IdentityProviderSecret gives it back in
-// clear to the host's SSO flow alone. After making a new key current, run
-// System.ReencryptIdentityProviderSecrets until it returns 0.
+// clear to the host's SSO flow alone. The "[hidden]" a read shows in its
+// place is never taken as a secret (idp.IsPlaceholder): an update carrying
+// it keeps the secret, so a client that sends back what it read loses
+// nothing, and a create refuses it. After making a new key current (the old
+// one kept), run System.ReencryptIdentityProviderSecrets until it returns 0:
+// it goes past the secrets that do not open and reports them in an
+// *idp.UnreadableError; settle those (a new secret, or the missing key back),
+// and retire the old key once System.IdentityProviderSecretKeys counts no
+// provider under it.
 //
 // # Application memberships and plans
 //

@@ -17,10 +17,6 @@ import (
 // permission subject.
 const typeIdentityProviders = "identity_providers"
 
-// secretReencrypted stands for the client secret in the version of a
-// re-encryption: the secret is the same, sealed under another key.
-const secretReencrypted = "[reencrypted]"
-
 // secretBinding is what a provider's sealed client secret is bound to.
 func secretBinding(p *idp.Provider) idp.Binding {
 	return idp.Binding{OrganizationID: p.OrganizationID, ProviderID: p.ID, Field: idp.FieldClientSecret}
@@ -242,17 +238,27 @@ func (y *System) VerifyIdentityProvider(ctx context.Context, id string) (*idp.Pr
 // provider again, under the KeyProvider's current key, and reports whether
 // it did (false: it was sealed with that key already). Each re-encryption
 // writes one version whose changes show the secret only as
-// "[reencrypted]". A secret that does not open fails with
-// fault.ErrSecretCorrupt and is left as it is.
+// idp.SecretReencrypted. A secret that does not open fails with
+// fault.ErrSecretCorrupt (or the KeyProvider's error for a key it lacks) and
+// is left as it is.
 func (y *System) ReencryptIdentityProviderSecret(ctx context.Context, id string) (bool, error) {
-	const op = "provisioning.ReencryptIdentityProviderSecret"
+	done, unreadable, err := y.reencrypt(ctx, "provisioning.ReencryptIdentityProviderSecret", id)
+	if err == nil {
+		err = unreadable
+	}
+	return done, err
+}
+
+// reencrypt re-seals the secret of provider id in its own transaction. A
+// secret that does not open is reported apart, as unreadable, with nothing
+// written; err is any other failure.
+func (y *System) reencrypt(ctx context.Context, op, id string) (done bool, unreadable, err error) {
 	s := y.s
 	if s.p.keys == nil {
-		return false, fault.E(op, fault.Internal, idp.ErrNoKeyProvider)
+		return false, nil, fault.E(op, fault.Internal, idp.ErrNoKeyProvider)
 	}
-	done := false
-	err := s.tx(ctx, func(ctx context.Context) error {
-		done = false
+	err = s.tx(ctx, func(ctx context.Context) error {
+		done, unreadable = false, nil
 		p, err := s.lockIdentityProvider(ctx, op, id, role.ActionUpdate)
 		if err != nil {
 			return err
@@ -270,7 +276,11 @@ func (y *System) ReencryptIdentityProviderSecret(ctx context.Context, id string)
 		}
 		plain, err := idp.Open(ctx, s.p.keys, secretBinding(p), sealed)
 		if err != nil {
-			return fault.Wrap(op, err)
+			if ctx.Err() != nil { // the KeyProvider gave up with the call, not on the row
+				return fault.Wrap(op, err)
+			}
+			unreadable = fault.Wrap(op, err)
+			return unreadable
 		}
 		resealed, err := idp.Seal(ctx, s.p.keys, secretBinding(p), plain)
 		clear(plain)
@@ -282,17 +292,31 @@ func (y *System) ReencryptIdentityProviderSecret(ctx context.Context, id string)
 		}
 		done = true
 		return s.record(ctx, p.OrganizationID, typeIdentityProviders, p.ID, audit.Update,
-			resource.Changes{"client_secret": {idp.SecretHidden, secretReencrypted}})
+			resource.Changes{"client_secret": {idp.SecretHidden, idp.SecretReencrypted}})
 	})
-	return done, err
+	if unreadable != nil && errors.Is(err, unreadable) {
+		return false, unreadable, nil
+	}
+	return done, nil, err
 }
 
 // ReencryptIdentityProviderSecrets re-seals, under the KeyProvider's current
 // key, the client secrets of at most limit identity providers sealed with
-// another key, each in its own transaction, and returns how many it
-// re-sealed, with the errors of those it could not (fault.ErrSecretCorrupt,
-// a retired key missing from the KeyProvider). After making a new key
-// current, call it until it returns 0, then retire the old key.
+// another key, by id, each in its own transaction, and returns how many it
+// re-sealed. A secret that does not open (altered, or sealed with a key the
+// KeyProvider does not hold) is left as it is and skipped: the call goes on
+// past it, and its error is then an *idp.UnreadableError listing those
+// providers (errors.Is finds fault.ErrSecretCorrupt for an altered one). It
+// thus returns 0 only when no secret that opens is left under another key.
+// Any other failure (storage, the context, the current key) ends the call,
+// with what it re-sealed until then.
+//
+// To retire a key: make a new key current, keeping the old one in the
+// KeyProvider; call this until it returns 0; then settle each provider it
+// reports unreadable (give back the key it lacks, or have the owner set a
+// new client secret with UpdateIdentityProvider, which seals it under the
+// current key, or delete the provider); retire the old key only once
+// IdentityProviderSecretKeys counts no provider under it.
 func (y *System) ReencryptIdentityProviderSecrets(ctx context.Context, limit int) (int, error) {
 	const op = "provisioning.ReencryptIdentityProviderSecrets"
 	keys := y.s.p.keys
@@ -303,23 +327,47 @@ func (y *System) ReencryptIdentityProviderSecrets(ctx context.Context, limit int
 	if err != nil {
 		return 0, fault.E(op, fault.Internal, err)
 	}
-	ids, err := y.s.p.b.IdentityProviders().SealedWithOtherKey(ctx, current, limit)
-	if err != nil {
-		return 0, fault.Wrap(op, err)
-	}
+	limit = max(limit, 1)
 	n := 0
-	var errs []error
-	for _, id := range ids {
-		done, err := y.ReencryptIdentityProviderSecret(ctx, id)
-		if err != nil {
-			errs = append(errs, err)
-			continue
+	bad := &idp.UnreadableError{}
+	end := func(stop error) (int, error) {
+		if len(bad.IDs) > 0 {
+			stop = errors.Join(stop, fault.E(op, fault.Internal, bad))
 		}
-		if done {
-			n++
+		return n, stop
+	}
+	for after := ""; n < limit; {
+		ids, err := y.s.p.b.IdentityProviders().SealedWithOtherKey(ctx, current, after, limit-n)
+		if err != nil {
+			return end(fault.Wrap(op, err))
+		}
+		if len(ids) == 0 {
+			break
+		}
+		for _, id := range ids {
+			after = id
+			done, unreadable, err := y.reencrypt(ctx, op, id)
+			switch {
+			case err != nil && fault.KindOf(err) == fault.NotFound: // deleted since it was listed
+			case err != nil:
+				return end(err)
+			case unreadable != nil:
+				bad.IDs, bad.Errs = append(bad.IDs, id), append(bad.Errs, unreadable)
+			case done:
+				n++
+			}
 		}
 	}
-	return n, errors.Join(errs...)
+	return end(nil)
+}
+
+// IdentityProviderSecretKeys counts the identity providers of every
+// organization by the id of the key their client secret is sealed with: a
+// key may be retired once no provider is counted under it (see
+// ReencryptIdentityProviderSecrets).
+func (y *System) IdentityProviderSecretKeys(ctx context.Context) (map[string]int, error) {
+	keys, err := y.s.p.b.IdentityProviders().SecretKeys(ctx)
+	return keys, fault.Wrap("provisioning.IdentityProviderSecretKeys", err)
 }
 
 // IdentityProviderSecret returns an identity provider with its client

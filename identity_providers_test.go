@@ -7,16 +7,21 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
 
+	"github.com/uptrace/bun"
+
 	"github.com/provisionkit/provisioning"
 	"github.com/provisionkit/provisioning/audit"
 	"github.com/provisionkit/provisioning/fault"
 	"github.com/provisionkit/provisioning/idp"
+	"github.com/provisionkit/provisioning/internal/testkit"
+	"github.com/provisionkit/provisioning/storage/storagetest"
 )
 
 // The clear-text secrets the tests create; none may be stored or read back.
@@ -73,9 +78,28 @@ type idpWorld struct {
 
 func newIDPWorld(t testing.TB) *idpWorld {
 	t.Helper()
-	w := &idpWorld{world: newWorld(t), dns: &idpDNS{}}
-	w.useKeys(t, idpKeys(t, "k1"))
-	return w
+	return idpWorldOf(t, newWorld(t))
+}
+
+// newIDPWorldOn is newIDPWorld on db.
+func newIDPWorldOn(t testing.TB, db *bun.DB) *idpWorld {
+	t.Helper()
+	return idpWorldOf(t, newWorldOn(t, db))
+}
+
+// onIDPBackends runs test on a fresh idpWorld of each backend.
+func onIDPBackends(t *testing.T, test func(t *testing.T, w *idpWorld)) {
+	t.Helper()
+	for name, open := range map[string]storagetest.Opener{"sqlite": storagetest.SQLite, "postgres": storagetest.Postgres, "mysql": storagetest.MySQL} {
+		t.Run(name, func(t *testing.T) { test(t, newIDPWorldOn(t, open(t))) })
+	}
+}
+
+func idpWorldOf(t testing.TB, w *world) *idpWorld {
+	t.Helper()
+	iw := &idpWorld{world: w, dns: &idpDNS{}}
+	iw.useKeys(t, idpKeys(t, "k1"))
+	return iw
 }
 
 // useKeys replaces the Provisioner by one over the same store with kp (nil:
@@ -125,6 +149,22 @@ func (w *idpWorld) provider(t testing.TB, name string, domains ...string) *idp.P
 		t.Fatal(err)
 	}
 	return p
+}
+
+// verifiedProviders creates n providers ("SSO 0", ...), each on its own
+// domain, and verifies them, so that their secrets open for the SSO flow.
+func (w *idpWorld) verifiedProviders(t testing.TB, n int) []*idp.Provider {
+	t.Helper()
+	var ps []*idp.Provider
+	for i := range n {
+		p := w.provider(t, fmt.Sprintf("SSO %d", i), fmt.Sprintf("d%d.example", i))
+		w.dns.publish(p)
+		if _, _, err := w.as(w.owner).VerifyIdentityProvider(context.Background(), p.ID); err != nil {
+			t.Fatal(err)
+		}
+		ps = append(ps, p)
+	}
+	return ps
 }
 
 // rows returns every row of table, each column as text (binary columns in
@@ -576,15 +616,7 @@ func TestIdentityProviderWithoutKeyProvider(t *testing.T) {
 func TestIdentityProviderKeyRotation(t *testing.T) {
 	ctx := context.Background()
 	w := newIDPWorld(t)
-	var ps []*idp.Provider
-	for i := range 3 {
-		p := w.provider(t, fmt.Sprintf("SSO %d", i), fmt.Sprintf("d%d.example", i))
-		w.dns.publish(p)
-		if _, _, err := w.as(w.owner).VerifyIdentityProvider(ctx, p.ID); err != nil {
-			t.Fatal(err)
-		}
-		ps = append(ps, p)
-	}
+	ps := w.verifiedProviders(t, 3)
 	opens := func(what string) {
 		t.Helper()
 		for _, p := range ps {
@@ -620,6 +652,130 @@ func TestIdentityProviderKeyRotation(t *testing.T) {
 	}
 	w.useKeys(t, idpKeys(t, "k2"))
 	opens("k1 retired")
+}
+
+// TestIdentityProviderReencryptionSkipsUnreadable: with unreadable secrets
+// sorting first (one altered in the table, one sealed with a key the
+// KeyProvider lacks), a re-encryption of one secret at a time goes past
+// them: each call re-seals one healthy secret and reports the unreadable
+// ones (count and ids, fault.ErrSecretCorrupt for the altered one), writing
+// nothing for them; it answers 0 only once no secret that opens is left
+// under the old key, and the count by key then shows what remains there.
+// Settling those two lets the old key go with no secret lost.
+func TestIdentityProviderReencryptionSkipsUnreadable(t *testing.T) {
+	onIDPBackends(t, func(t *testing.T, w *idpWorld) {
+		ctx := context.Background()
+		ps := w.verifiedProviders(t, 4)
+		slices.SortFunc(ps, func(a, b *idp.Provider) int { return strings.Compare(a.ID, b.ID) })
+		corrupt, keyless, healthy := ps[0], ps[1], ps[2:]
+		if _, err := w.db.NewUpdate().Table("provisioning_identity_providers").Set("client_secret_ciphertext = ?", []byte("not a sealed secret")).
+			Where("id = ?", corrupt.ID).Exec(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := w.db.NewUpdate().Table("provisioning_identity_providers").Set("client_secret_key_id = ?", "k0").
+			Where("id = ?", keyless.ID).Exec(ctx); err != nil {
+			t.Fatal(err)
+		}
+		w.useKeys(t, idpKeys(t, "k2", "k1"))
+		unreadable := func() []string {
+			return slices.DeleteFunc(w.rows(t, "provisioning_identity_providers"), func(r string) bool {
+				return !strings.HasPrefix(r, "id="+corrupt.ID+";") && !strings.HasPrefix(r, "id="+keyless.ID+";")
+			})
+		}
+		before, versions := unreadable(), w.versions(t)
+		for i, want := range []int{1, 1, 0} {
+			n, err := w.p.System().ReencryptIdentityProviderSecrets(ctx, 1)
+			var bad *idp.UnreadableError
+			if n != want || !errors.As(err, &bad) || !slices.Equal(bad.IDs, []string{corrupt.ID, keyless.ID}) || len(bad.Errs) != 2 ||
+				!errors.Is(err, fault.ErrSecretCorrupt) || !errors.Is(bad.Errs[0], fault.ErrSecretCorrupt) {
+				t.Fatalf("call %d: ReencryptIdentityProviderSecrets = %d, %v; want %d and the unreadable %s, %s", i+1, n, err, want, corrupt.ID, keyless.ID)
+			}
+		}
+		if got := w.versions(t) - versions; got != 2 {
+			t.Errorf("re-encryption wrote %d versions, want 2", got)
+		}
+		if after := unreadable(); !slices.Equal(after, before) {
+			t.Errorf("the unreadable rows changed:\n%q\n%q", before, after)
+		}
+		keys, err := w.p.System().IdentityProviderSecretKeys(ctx)
+		if err != nil || !maps.Equal(keys, map[string]int{"k2": 2, "k1": 1, "k0": 1}) {
+			t.Errorf("IdentityProviderSecretKeys = %v, %v; want k2: 2, k1: 1, k0: 1", keys, err)
+		}
+		// Settle them: a new secret for the altered one, the other deleted.
+		sec := idp.Secret(idpSecret2)
+		if _, err := w.as(w.owner).UpdateIdentityProvider(ctx, corrupt.ID, idp.Update{ClientSecret: &sec}); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.as(w.owner).DeleteIdentityProvider(ctx, keyless.ID); err != nil {
+			t.Fatal(err)
+		}
+		if n, err := w.p.System().ReencryptIdentityProviderSecrets(ctx, 1); n != 0 || err != nil {
+			t.Errorf("ReencryptIdentityProviderSecrets once settled = %d, %v; want 0, nil", n, err)
+		}
+		if keys, err := w.p.System().IdentityProviderSecretKeys(ctx); err != nil || !maps.Equal(keys, map[string]int{"k2": 3}) {
+			t.Errorf("IdentityProviderSecretKeys once settled = %v, %v; want k2: 3", keys, err)
+		}
+		w.useKeys(t, idpKeys(t, "k2"))
+		for _, tt := range []struct {
+			give *idp.Provider
+			want string
+		}{{corrupt, idpSecret2}, {healthy[0], idpSecret1}, {healthy[1], idpSecret1}} {
+			if _, s, err := w.p.IdentityProviderSecret(ctx, tt.give.ID); err != nil || string(s) != tt.want {
+				t.Errorf("k1 retired: secret of %s: %v", tt.give.Name, err)
+			}
+		}
+	})
+}
+
+// TestIdentityProviderPlaceholderSecret: the placeholder a read shows in
+// place of the client secret never becomes the secret through the library:
+// an update carrying it keeps the secret (alone it changes nothing and
+// writes no version; with another field only that field changes, even
+// without a KeyProvider), and a create carrying it is refused on
+// client_secret, changing nothing.
+func TestIdentityProviderPlaceholderSecret(t *testing.T) {
+	onIDPBackends(t, func(t *testing.T, w *idpWorld) {
+		ctx := context.Background()
+		own := w.as(w.owner)
+		p := w.verifiedProviders(t, 1)[0]
+		secretIs := func(what, want string) {
+			t.Helper()
+			if _, s, err := w.p.IdentityProviderSecret(ctx, p.ID); err != nil || string(s) != want {
+				t.Errorf("%s: the secret is no longer %q (%v)", what, want, err)
+			}
+		}
+		for _, give := range []idp.Secret{idp.SecretHidden, idp.SecretChanged, idp.SecretReencrypted, "[redacted]"} {
+			before := w.snapshot(t)
+			if _, err := own.UpdateIdentityProvider(ctx, p.ID, idp.Update{ClientSecret: &give}); err != nil {
+				t.Errorf("update with %s: %v", give, err)
+			}
+			if w.snapshot(t) != before {
+				t.Errorf("update with %s alone changed the database", string(give))
+			}
+			secretIs("update with "+string(give), idpSecret1)
+		}
+		hidden, name := idp.Secret(idp.SecretHidden), "Renamed SSO"
+		versions := w.versions(t)
+		got, err := own.UpdateIdentityProvider(ctx, p.ID, idp.Update{Name: &name, ClientSecret: &hidden})
+		if err != nil || got.Name != name || w.versions(t) != versions+1 {
+			t.Errorf("update of the name with the placeholder: %v, %v", got, err)
+		}
+		secretIs("update of the name", idpSecret1)
+		before := w.snapshot(t)
+		in := idpCreate(w.org.ID, "Copied SSO")
+		in.ClientSecret = idp.SecretHidden
+		if _, err := own.CreateIdentityProvider(ctx, in); !slices.Equal(testkit.BadFields(t, err), []string{"client_secret"}) {
+			t.Errorf("create with the placeholder: %v; want invalid client_secret", err)
+		}
+		if w.snapshot(t) != before {
+			t.Errorf("the refused create changed the database")
+		}
+		w.useKeys(t, nil)
+		name = "Renamed again"
+		if _, err := w.as(w.owner).UpdateIdentityProvider(ctx, p.ID, idp.Update{Name: &name, ClientSecret: &hidden}); err != nil {
+			t.Errorf("update of the name with the placeholder, no KeyProvider: %v", err)
+		}
+	})
 }
 
 // TestVerifyIdentityProvider: the status follows the TXT records of every

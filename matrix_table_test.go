@@ -546,6 +546,10 @@ func matrixRules() []matrixRule {
 			_, err := c.w.p.System().ReencryptIdentityProviderSecrets(c.ctx, 10)
 			return err
 		}},
+		{op: "System.IdentityProviderSecretKeys", scope: host, hostWant: map[matrixTarget]outcome{noTarget: ok}, call: func(c *matrixCall) error {
+			_, err := c.w.p.System().IdentityProviderSecretKeys(c.ctx)
+			return err
+		}},
 		// Unknown client ids and wrong secrets are told apart by nothing (I25).
 		{op: "Provisioner.Authenticate", scope: host, mutates: true, hostWant: map[matrixTarget]outcome{sameOrg: ok, otherOrg: fault.Unauthenticated, missing: fault.Unauthenticated}, call: func(c *matrixCall) error {
 			_, err := c.w.p.Authenticate(c.ctx, c.id(func(f *matrixFixtures) string { return f.cred.Credential.ClientID }), c.w.a.cred.ClientSecret)

@@ -16,6 +16,14 @@
 //	h, err := httpapi.New(p, httpapi.Tokens(issuer), httpapi.WithLogger(log))
 //	mux.Handle("/", h) // /api/..., /oauth/token, /memberships/..., /v1/organizations/...
 //
+// Secrets survive a round trip: an identity provider's client_secret reads
+// as "[hidden]", and a PATCH that carries it back keeps the stored secret
+// (idp.IsPlaceholder), so that a client sending back the resource it read,
+// one attribute changed, loses nothing; a POST carrying it is 422 on
+// client_secret. An API credential's client_secret is shown only when it is
+// made and is read-only: a write carrying it is 400 PARAM_NOT_ALLOWED, as
+// every read-only attribute.
+//
 // Query parameters: include (dotted paths), fields[type], sort, page[number]
 // and page[size] (10 by default, 25 at most), filter[q][<attr>_<predicate>]
 // and filter[<name>]. Every filter becomes a resource.Condition of the

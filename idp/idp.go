@@ -58,8 +58,28 @@ const TXTPrefix = "provisioning-verification="
 // the secret itself is never recorded.
 const SecretChanged = "[changed]"
 
-// SecretHidden stands for the former client secret in the changes of a version.
+// SecretHidden stands for the client secret where it is set: in reads on the
+// wire (client_secret), and as the former secret in the changes of a version.
 const SecretHidden = "[hidden]"
+
+// SecretReencrypted stands for the client secret in the changes of a
+// version written by a re-encryption: the same secret, sealed under another
+// key.
+const SecretReencrypted = "[reencrypted]"
+
+// IsPlaceholder reports whether s is one of the strings the library shows in
+// place of a client secret: SecretHidden, SecretChanged, SecretReencrypted,
+// or "[redacted]" (a printed or JSON-encoded Secret). A placeholder is never
+// taken as a secret, so that sending back what was read never loses one: in
+// an Update it means "unchanged" (Validate drops it), and a Create, which
+// has no secret to keep, refuses it.
+func IsPlaceholder(s string) bool {
+	switch s {
+	case SecretHidden, SecretChanged, SecretReencrypted, secretRedaction:
+		return true
+	}
+	return false
+}
 
 // Provider is an identity provider as callers see it. It never carries the
 // client secret: only whether one is set and, for a long one, its last four
@@ -113,7 +133,8 @@ func (s Secret) Last4() string {
 	return string(r[len(r)-4:])
 }
 
-// Create is the input of a new provider.
+// Create is the input of a new provider. Its ClientSecret must not be a
+// placeholder (IsPlaceholder).
 type Create struct {
 	OrganizationID        string
 	Name                  string
@@ -192,7 +213,8 @@ func (p *Provider) CreationChanges() resource.Changes {
 }
 
 // Update changes a provider. Nil fields are left as they are; a pointer to
-// "" sets the optional "organization" attribute to null. Disable and Enable
+// "" sets the optional "organization" attribute to null. A ClientSecret
+// that is a placeholder (IsPlaceholder) leaves the secret as it is. Disable and Enable
 // are the "_disable" and "_enable" triggers; setting both is invalid.
 type Update struct {
 	Name                  *string
@@ -209,9 +231,15 @@ type Update struct {
 	resource.CommonUpdate
 }
 
-// Validate checks the set fields and returns the update with the domains canonical.
+// Validate checks the set fields and returns the update with the domains
+// canonical. A ClientSecret that is a placeholder (IsPlaceholder: what a
+// read shows in place of the secret) leaves the secret as it is: the update
+// returned has none.
 func (u Update) Validate() (Update, error) {
 	var p fault.Problems
+	if u.ClientSecret != nil && IsPlaceholder(string(*u.ClientSecret)) {
+		u.ClientSecret = nil
+	}
 	if u.Name != nil {
 		resource.CheckName(&p, "name", *u.Name, resource.MaxNameLen)
 	}
@@ -338,8 +366,12 @@ type Store interface {
 	Delete(ctx context.Context, id string) error
 	List(ctx context.Context, f Filter) (resource.Page[Provider], error)
 	// SealedWithOtherKey lists, by id, the ids of at most limit providers
-	// whose secret is not sealed with keyID.
-	SealedWithOtherKey(ctx context.Context, keyID string, limit int) ([]string, error)
+	// whose secret is not sealed with keyID, from the first id after
+	// afterID ("": from the first provider).
+	SealedWithOtherKey(ctx context.Context, keyID, afterID string, limit int) ([]string, error)
+	// SecretKeys counts the providers by the id of the key their secret is
+	// sealed with.
+	SecretKeys(ctx context.Context) (map[string]int, error)
 }
 
 // NewTXTRecord returns a fresh TXT record: TXTPrefix and 26 random
@@ -442,6 +474,8 @@ func checkSecret(p *fault.Problems, s Secret) {
 	switch {
 	case strings.TrimSpace(v) == "":
 		p.Add("client_secret", "required", "can't be blank")
+	case IsPlaceholder(v):
+		p.Add("client_secret", "format", "is the placeholder shown in place of a secret, not a secret")
 	case !utf8.ValidString(v):
 		p.Add("client_secret", "format", "must be valid UTF-8")
 	case len(v) > MaxSecretLen:

@@ -54,6 +54,13 @@ func TestCreateValidate(t *testing.T) {
 		{"secret with a control character", func(c *idp.Create) { c.ClientSecret = "abcd\x00efgh" }, []string{"client_secret"}},
 		{"secret with edge spaces", func(c *idp.Create) { c.ClientSecret = " abcdefgh" }, []string{"client_secret"}},
 		{"secret not UTF-8", func(c *idp.Create) { c.ClientSecret = "abcdefg\xff" }, []string{"client_secret"}},
+		{"secret is the read's placeholder", func(c *idp.Create) { c.ClientSecret = idp.SecretHidden }, []string{"client_secret"}},
+		{"secret is a version's placeholder", func(c *idp.Create) { c.ClientSecret = idp.SecretChanged }, []string{"client_secret"}},
+		{"secret is a re-encryption's placeholder", func(c *idp.Create) { c.ClientSecret = idp.SecretReencrypted }, []string{"client_secret"}},
+		{"secret decoded from its JSON encoding", func(c *idp.Create) {
+			js, _ := json.Marshal(c.ClientSecret) // a Secret encodes as "[redacted]"
+			_ = json.Unmarshal(js, (*string)(&c.ClientSecret))
+		}, []string{"client_secret"}},
 		{"issuer over http", func(c *idp.Create) { c.Issuer = "http://login.acme.example" }, []string{"issuer"}},
 		{"issuer with a query", func(c *idp.Create) { c.Issuer = "https://login.acme.example/?tenant=1" }, []string{"issuer"}},
 		{"token url over http", func(c *idp.Create) { c.TokenURL = "http://login.acme.example/token" }, []string{"token_url"}},
@@ -276,6 +283,36 @@ func TestLast4(t *testing.T) {
 }
 
 // TestSecretRedacted: a secret in an input never prints, logs or encodes.
+// TestUpdatePlaceholderKeepsSecret: an update whose client secret is a
+// placeholder (what a read shows in its place) leaves the secret as it is:
+// Validate drops it, so Apply records no change and keeps the last
+// characters; other fields of the same update still apply.
+func TestUpdatePlaceholderKeepsSecret(t *testing.T) {
+	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	for _, give := range []string{idp.SecretHidden, idp.SecretChanged, idp.SecretReencrypted, "[redacted]"} {
+		if !idp.IsPlaceholder(give) {
+			t.Errorf("IsPlaceholder(%q) = false", give)
+		}
+		sec, name := idp.Secret(give), "Renamed"
+		u, err := idp.Update{Name: &name, ClientSecret: &sec}.Validate()
+		if err != nil || u.ClientSecret != nil {
+			t.Errorf("%s: Validate() = secret %v, %v; want no secret, no error", give, u.ClientSecret, err)
+			continue
+		}
+		pr := validCreate().New("p1", "u1", idp.TXTPrefix+"x", now)
+		last4 := pr.ClientSecretLast4
+		ch := u.Apply(pr, now.Add(time.Minute))
+		if _, ok := ch["client_secret"]; ok || pr.ClientSecretLast4 != last4 || pr.Name != name {
+			t.Errorf("%s: Apply changed %v, last4 %q (want %q), name %q", give, ch, pr.ClientSecretLast4, last4, pr.Name)
+		}
+	}
+	for _, give := range []string{"[HIDDEN]", "[hidden] ", "hidden", secret} {
+		if idp.IsPlaceholder(give) {
+			t.Errorf("IsPlaceholder(%q) = true", give)
+		}
+	}
+}
+
 func TestSecretRedacted(t *testing.T) {
 	c := validCreate()
 	sec := idp.Secret(secret)
@@ -516,6 +553,31 @@ func TestKeyRotation(t *testing.T) {
 		got, err := idp.Open(ctx, tt.kp, binding, tt.give)
 		if (err != nil) != tt.wantErr || err == nil && string(got) != secret {
 			t.Errorf("%s: Open = %q, %v; want error %v", tt.name, got, err, tt.wantErr)
+		}
+	}
+}
+
+// TestUnreadableError: the error names the providers (the first ten, then
+// how many more) and unwraps to each one's cause.
+func TestUnreadableError(t *testing.T) {
+	tests := []struct {
+		give int
+		want string
+	}{
+		{1, "idp: 1 client secrets do not open: p0"},
+		{10, "idp: 10 client secrets do not open: p0, p1, p2, p3, p4, p5, p6, p7, p8, p9"},
+		{12, "idp: 12 client secrets do not open: p0, p1, p2, p3, p4, p5, p6, p7, p8, p9 and 2 more"},
+	}
+	for _, tt := range tests {
+		e := &idp.UnreadableError{}
+		for i := range tt.give {
+			e.IDs, e.Errs = append(e.IDs, fmt.Sprintf("p%d", i)), append(e.Errs, fault.E("idp.Open", fault.Internal, fault.ErrSecretCorrupt))
+		}
+		if got := e.Error(); got != tt.want {
+			t.Errorf("%d ids: %q, want %q", tt.give, got, tt.want)
+		}
+		if !errors.Is(e, fault.ErrSecretCorrupt) {
+			t.Errorf("%d ids: does not unwrap to fault.ErrSecretCorrupt", tt.give)
 		}
 	}
 }

@@ -112,6 +112,29 @@ func Open(ctx context.Context, kp KeyProvider, b Binding, s Sealed) ([]byte, err
 	return out, nil
 }
 
+// UnreadableError lists the providers whose secret a re-encryption could
+// not open and left as it was, under its old key: a sealed value that was
+// altered or copied (fault.ErrSecretCorrupt), or one whose key the
+// KeyProvider does not hold. Errs says why, for each id in IDs.
+type UnreadableError struct {
+	IDs  []string // by id
+	Errs []error  // Errs[i] is why IDs[i] did not open
+}
+
+// Error names the first few providers; IDs holds them all.
+func (e *UnreadableError) Error() string {
+	const shown = 10
+	ids := strings.Join(e.IDs[:min(len(e.IDs), shown)], ", ")
+	if len(e.IDs) > shown {
+		ids += fmt.Sprintf(" and %d more", len(e.IDs)-shown)
+	}
+	return fmt.Sprintf("idp: %d client secrets do not open: %s", len(e.IDs), ids)
+}
+
+// Unwrap returns the error of each provider, so that errors.Is finds
+// fault.ErrSecretCorrupt.
+func (e *UnreadableError) Unwrap() []error { return e.Errs }
+
 func newAEAD(id string, key []byte) (cipher.AEAD, error) {
 	if len(key) != KeySize {
 		return nil, fmt.Errorf("key %q has %d bytes, want %d", id, len(key), KeySize)

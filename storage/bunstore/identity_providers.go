@@ -13,7 +13,7 @@ import (
 
 // identityProviderRow is a provider with its sealed client secret. The
 // secret columns are written only by Create and SetSecret, and read only by
-// Secret and SealedWithOtherKey.
+// Secret, SealedWithOtherKey and SecretKeys.
 type identityProviderRow struct {
 	bun.BaseModel          `bun:"table:provisioning_identity_providers,alias:ip"`
 	ID                     string    `bun:"id,pk"`
@@ -163,9 +163,29 @@ func (s identityProviderStore) List(ctx context.Context, f idp.Filter) (resource
 		func(p idp.Provider) string { return p.ID })
 }
 
-func (s identityProviderStore) SealedWithOtherKey(ctx context.Context, keyID string, limit int) ([]string, error) {
+func (s identityProviderStore) SealedWithOtherKey(ctx context.Context, keyID, afterID string, limit int) ([]string, error) {
 	var ids []string
-	err := s.idb(ctx).NewSelect().Model((*identityProviderRow)(nil)).Column("ip.id").
-		Where("ip.client_secret_key_id <> ?", keyID).OrderExpr("ip.id ASC").Limit(int64(max(limit, 1))).Scan(ctx, &ids)
+	q := s.idb(ctx).NewSelect().Model((*identityProviderRow)(nil)).Column("ip.id").Where("ip.client_secret_key_id <> ?", keyID)
+	if afterID != "" {
+		q = q.Where("ip.id > ?", afterID)
+	}
+	err := q.OrderExpr("ip.id ASC").Limit(int64(max(limit, 1))).Scan(ctx, &ids)
 	return ids, s.err("idp.SealedWithOtherKey", err)
+}
+
+func (s identityProviderStore) SecretKeys(ctx context.Context) (map[string]int, error) {
+	var rows []struct {
+		KeyID string `bun:"client_secret_key_id"`
+		N     int    `bun:"n"`
+	}
+	err := s.idb(ctx).NewSelect().Model((*identityProviderRow)(nil)).Column("ip.client_secret_key_id").ColumnExpr("COUNT(*) AS n").
+		Group("ip.client_secret_key_id").Scan(ctx, &rows)
+	if err != nil {
+		return nil, s.err("idp.SecretKeys", err)
+	}
+	out := make(map[string]int, len(rows))
+	for _, r := range rows {
+		out[r.KeyID] = r.N
+	}
+	return out, nil
 }

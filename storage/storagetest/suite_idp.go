@@ -272,39 +272,69 @@ func testIDPFilters(t *testing.T, e *env) {
 	}
 }
 
+// testIDPSealedWithOtherKey: the providers sealed with another key, by id,
+// page by page from after an id; and the count of providers by key.
 func testIDPSealedWithOtherKey(t *testing.T, e *env) {
+	ctx := t.Context()
 	tn := e.newTenant(t)
-	key := "key-" + tn.org.ID
+	key, old := "key-"+tn.org.ID, "old-"+tn.org.ID
 	var stale []string
 	for i := range 5 {
 		p := e.newProvider(t, tn.org.ID, tn.owner.ID)
-		if i%2 == 0 {
-			must(t, e.s.IdentityProviders().SetSecret(t.Context(), p.ID, sealed(key, p.ID)))
-		} else {
+		k := key
+		if i%2 == 1 {
+			k = old
 			stale = append(stale, p.ID)
 		}
+		must(t, e.s.IdentityProviders().SetSecret(ctx, p.ID, sealed(k, p.ID)))
 	}
-	ids, err := e.s.IdentityProviders().SealedWithOtherKey(t.Context(), key, 1000)
-	must(t, err)
+	var ids []string
+	for after := ""; ; {
+		page, err := e.s.IdentityProviders().SealedWithOtherKey(ctx, key, after, 2)
+		must(t, err)
+		if len(page) > 2 {
+			t.Fatalf("SealedWithOtherKey with limit 2 = %q", page)
+		}
+		if len(page) == 0 {
+			break
+		}
+		ids, after = append(ids, page...), page[len(page)-1]
+	}
 	for _, id := range stale {
 		if !slices.Contains(ids, id) {
 			t.Errorf("SealedWithOtherKey misses %s", id)
 		}
 	}
-	if !slices.IsSorted(ids) {
-		t.Errorf("SealedWithOtherKey ids not in order: %q", ids)
+	if !slices.IsSorted(ids) || len(slices.Compact(slices.Clone(ids))) != len(ids) {
+		t.Errorf("SealedWithOtherKey ids not in order, or repeated: %q", ids)
 	}
 	for _, id := range ids {
-		s, err := e.s.IdentityProviders().Secret(t.Context(), id)
+		s, err := e.s.IdentityProviders().Secret(ctx, id)
 		must(t, err)
 		if s.KeyID == key {
 			t.Errorf("SealedWithOtherKey lists %s, sealed with %s", id, key)
 		}
 	}
-	one, err := e.s.IdentityProviders().SealedWithOtherKey(t.Context(), key, 1)
+	rest, err := e.s.IdentityProviders().SealedWithOtherKey(ctx, key, stale[0], 1000)
+	must(t, err)
+	if slices.Contains(rest, stale[0]) || !slices.Contains(rest, stale[1]) {
+		t.Errorf("SealedWithOtherKey after %s = %q, want those after it only", stale[0], rest)
+	}
+	one, err := e.s.IdentityProviders().SealedWithOtherKey(ctx, key, "", 1)
 	must(t, err)
 	if len(one) != 1 {
 		t.Errorf("SealedWithOtherKey with limit 1 = %q", one)
+	}
+	counts, err := e.s.IdentityProviders().SecretKeys(ctx)
+	must(t, err)
+	if counts[key] != 3 || counts[old] != 2 {
+		t.Errorf("SecretKeys = %v; want %s: 3, %s: 2", counts, key, old)
+	}
+	must(t, e.s.IdentityProviders().SetSecret(ctx, stale[0], sealed(key, stale[0])))
+	counts, err = e.s.IdentityProviders().SecretKeys(ctx)
+	must(t, err)
+	if counts[key] != 4 || counts[old] != 1 {
+		t.Errorf("SecretKeys after a re-sealing = %v; want %s: 4, %s: 1", counts, key, old)
 	}
 }
 
