@@ -157,6 +157,11 @@ func (i *Issuer) Sweep(ctx context.Context) (int, error) {
 	return n, fault.Wrap("token.Sweep", err)
 }
 
+// ValidSecret reports whether s has the shape of a secret that Resolve and
+// IssueSecret accept: MinSecretLen to MaxSecretLen printable ASCII
+// characters, without spaces.
+func ValidSecret(s string) bool { return validSecret(s) }
+
 func validSecret(s string) bool {
 	if len(s) < MinSecretLen || len(s) > MaxSecretLen {
 		return false

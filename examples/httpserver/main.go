@@ -7,10 +7,23 @@
 //
 // On its first start (no user with -owner-email yet) it creates that user
 // and prints one line, "owner token: <token>": a bearer token of the owner.
-// PROVISIONING_OWNER_TOKEN, when set, is used as that token. API
-// credentials get tokens at POST /oauth/token (client credentials grant).
-// PROVISIONING_IDP_KEYS ("id=base64,...", 32-byte keys) seals identity
-// provider secrets; without it an ephemeral key is made at each start.
+// PROVISIONING_OWNER_TOKEN, when set, is that token: on the first start, or
+// on a later one where the database does not know it yet (it is then
+// registered for the owner and printed once); a later start without it
+// logs that the token printed before is still in force, never the token.
+// API credentials get tokens at POST /oauth/token (client credentials
+// grant).
+//
+// PROVISIONING_IDP_KEYS seals identity provider client secrets: "id=base64"
+// keys of 32 bytes, comma-separated, the first one current (make one with
+// `head -c 32 /dev/urandom | base64`). Without it a key is made for this
+// process only, and the secrets it sealed cannot be read after a restart.
+//
+// Besides the Provisioning API, it serves POST /invitations/accept (the
+// signed-in user accepts an invitation with its token) and, with -dev
+// (development), logs each invitation with its token instead of mailing
+// it, keeps it for GET /dev/mail?to=<email>, and signs users up at
+// POST /dev/users without proving their address (see dev.go).
 package main
 
 import (
@@ -45,7 +58,7 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, nil); err != nil {
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr, nil); err != nil {
 		fmt.Fprintln(os.Stderr, "httpserver:", err)
 		os.Exit(1)
 	}
@@ -54,6 +67,7 @@ func main() {
 type config struct {
 	addr, db, postgres, ownerEmail, baseURL string
 	tokenTTL, ownerTokenTTL                 time.Duration
+	dev                                     bool
 }
 
 func parseFlags(args []string) (config, error) {
@@ -65,18 +79,23 @@ func parseFlags(args []string) (config, error) {
 	fs.StringVar(&c.ownerEmail, "owner-email", "owner@example.com", "email of the first user, created on first start")
 	fs.StringVar(&c.baseURL, "base-url", "", "scheme and host of links (default: the request's Host)")
 	fs.DurationVar(&c.tokenTTL, "token-ttl", 2*time.Hour, "lifetime of tokens issued at /oauth/token")
-	fs.DurationVar(&c.ownerTokenTTL, "owner-token-ttl", 30*24*time.Hour, "lifetime of the first owner's token")
+	fs.DurationVar(&c.ownerTokenTTL, "owner-token-ttl", 30*24*time.Hour, "lifetime of the owner's token, when one is printed")
+	fs.BoolVar(&c.dev, "dev", false, "development mode: log invitations with their token, serve GET /dev/mail and POST /dev/users")
 	return c, fs.Parse(args)
 }
 
-// run serves until ctx ends, then shuts down gracefully. ready, when not
-// nil, receives the address listened on.
-func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer, ready func(addr string)) error {
+// run serves until ctx ends, then shuts down gracefully. It prints a token
+// it made to stdout and logs to stderr. ready, when not nil, receives the
+// address listened on.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer, ready func(addr string)) error {
 	cfg, err := parseFlags(args)
 	if err != nil {
 		return err
 	}
-	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	if err := checkOwnerToken(getenv("PROVISIONING_OWNER_TOKEN")); err != nil {
+		return err
+	}
+	log := slog.New(slog.NewTextHandler(stderr, nil))
 	db, err := open(ctx, cfg)
 	if err != nil {
 		return err
@@ -93,19 +112,28 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	if err != nil {
 		return err
 	}
-	p, err := provisioning.New(store, provisioning.WithLogger(log), provisioning.WithKeyProvider(keys))
+	opts := []provisioning.Option{provisioning.WithLogger(log), provisioning.WithKeyProvider(keys)}
+	var mail *devMail
+	if cfg.dev {
+		mail = &devMail{log: log}
+		opts = append(opts, provisioning.WithNotifier(mail))
+		log.Warn("httpserver: development mode (-dev): invitations are logged with their token, not mailed; " +
+			"GET /dev/mail and POST /dev/users are open to anyone who reaches this address")
+	}
+	p, err := provisioning.New(store, opts...)
 	if err != nil {
 		return err
 	}
 	tokens := token.NewIssuer(store.Tokens(), nil)
-	if err := firstOwner(ctx, p, tokens, cfg, getenv("PROVISIONING_OWNER_TOKEN"), stdout); err != nil {
+	if err := ownerToken(ctx, p, tokens, cfg, getenv("PROVISIONING_OWNER_TOKEN"), stdout, log); err != nil {
 		return err
 	}
-	h, err := httpapi.New(p, httpapi.Tokens(tokens), httpapi.WithLogger(log), httpapi.WithBaseURL(cfg.baseURL),
+	api, err := httpapi.New(p, httpapi.Tokens(tokens), httpapi.WithLogger(log), httpapi.WithBaseURL(cfg.baseURL),
 		httpapi.WithTokenEndpoint(tokens, cfg.tokenTTL))
 	if err != nil {
 		return err
 	}
+	h := routes(api, p, tokens, mail, cfg, log)
 	ln, err := net.Listen("tcp", cfg.addr)
 	if err != nil {
 		return err
@@ -146,25 +174,53 @@ func idpKeys(spec string, log *slog.Logger) (idp.KeyProvider, error) {
 	if spec != "" {
 		return idp.ParseStaticKeys(spec)
 	}
-	log.Warn("httpserver: PROVISIONING_IDP_KEYS is not set: identity provider secrets are sealed with a key that ends with this process")
+	log.Warn("httpserver: PROVISIONING_IDP_KEYS is not set: identity provider client secrets are sealed with a key made " +
+		"for this process only, and cannot be read after a restart (SSO of those providers breaks). " +
+		"In production set PROVISIONING_IDP_KEYS=\"k1=$(head -c 32 /dev/urandom | base64)\": id=base64 keys of 32 bytes, " +
+		"comma-separated, the first one seals; to rotate, put a new key first and keep the old ones until " +
+		"ReencryptIdentityProviderSecrets has moved every secret")
 	key := make([]byte, 32)
 	_, _ = rand.Read(key)
 	return idp.ParseStaticKeys("ephemeral=" + base64.StdEncoding.EncodeToString(key))
 }
 
-// firstOwner creates the first user on the first start, and prints the
-// line "owner token: <token>".
-func firstOwner(ctx context.Context, p *provisioning.Provisioner, tokens *token.Issuer, cfg config, fixed string, stdout io.Writer) error {
-	_, err := p.System().UserByEmail(ctx, cfg.ownerEmail)
+// ownerToken makes sure the owner (-owner-email) exists and has a token,
+// and says which one is in force. On the first start it creates the owner
+// with the token fixed (PROVISIONING_OWNER_TOKEN) or a random one, and
+// prints "owner token: <token>". On a later start a fixed token that the
+// database does not know is registered for the owner, and printed; one it
+// knows is only named in the log, as is the token printed on an earlier
+// start when none is fixed. A fixed token that names another principal
+// stops the server (checkOwnerToken has refused one of the wrong shape).
+func ownerToken(ctx context.Context, p *provisioning.Provisioner, tokens *token.Issuer, cfg config, fixed string, stdout io.Writer, log *slog.Logger) error {
+	owner, err := p.System().UserByEmail(ctx, cfg.ownerEmail)
 	switch {
-	case err == nil:
-		return nil // not the first start
-	case fault.KindOf(err) != fault.NotFound:
+	case fault.KindOf(err) == fault.NotFound:
+		owner, err = p.System().CreateUser(ctx, user.Create{Email: cfg.ownerEmail})
+		if err != nil {
+			return err
+		}
+		log.Info("httpserver: first start: created the owner", "email", owner.Email)
+	case err != nil:
 		return err
-	}
-	owner, err := p.System().CreateUser(ctx, user.Create{Email: cfg.ownerEmail})
-	if err != nil {
-		return err
+	case fixed == "":
+		log.Info("httpserver: the owner's token is the one printed on the first start (not shown again); "+
+			"set PROVISIONING_OWNER_TOKEN to register a token of your choice", "owner", owner.Email)
+		return nil
+	default:
+		switch who, err := tokens.Resolve(ctx, fixed); {
+		case err == nil && who == provisioning.User(owner.ID):
+			log.Info("httpserver: the owner's token is PROVISIONING_OWNER_TOKEN", "owner", owner.Email)
+			return nil
+		case err == nil:
+			return errors.New("PROVISIONING_OWNER_TOKEN is the token of another principal than the owner: choose another one")
+		case fault.KindOf(err) != fault.Unauthenticated:
+			return err
+		}
+		// Unknown, or expired: an expired token is dropped and made again.
+		if err := tokens.Revoke(ctx, fixed); err != nil && fault.KindOf(err) != fault.NotFound {
+			return err
+		}
 	}
 	secret := fixed
 	if secret == "" {
@@ -173,8 +229,23 @@ func firstOwner(ctx context.Context, p *provisioning.Provisioner, tokens *token.
 	if _, err := tokens.IssueSecret(ctx, secret, provisioning.User(owner.ID), cfg.ownerTokenTTL); err != nil {
 		return fmt.Errorf("owner token: %w", err)
 	}
+	log.Info("httpserver: the owner's token is the one printed on stdout", "owner", owner.Email, "expires_in", cfg.ownerTokenTTL)
 	_, err = fmt.Fprintf(stdout, "owner token: %s\n", secret)
 	return err
+}
+
+// checkOwnerToken refuses a PROVISIONING_OWNER_TOKEN that no token can
+// have, saying what is accepted.
+func checkOwnerToken(fixed string) error {
+	if fixed == "" || token.ValidSecret(fixed) {
+		return nil
+	}
+	what := fmt.Sprintf("has %d characters", len(fixed))
+	if len(fixed) >= token.MinSecretLen && len(fixed) <= token.MaxSecretLen {
+		what = "has a space, or a character that is not printable ASCII"
+	}
+	return fmt.Errorf("PROVISIONING_OWNER_TOKEN %s: it must have %d to %d printable ASCII characters, without spaces "+
+		"(unset it to get a random token)", what, token.MinSecretLen, token.MaxSecretLen)
 }
 
 // sweep deletes expired tokens every hour.
