@@ -691,7 +691,7 @@ func (s *Session) AcceptInvitation(ctx context.Context, token string) (*membersh
 			}
 			return fault.Wrap(op, err)
 		}
-		if m.UserEmail != u.Email || !s.now().Before(m.InvitationExpiresAt) {
+		if m.UserEmail != u.Email {
 			return invalid
 		}
 		out, err = s.activate(ctx, op, m, u.ID)
@@ -703,8 +703,10 @@ func (s *Session) AcceptInvitation(ctx context.Context, token string) (*membersh
 // AcceptPendingInvitations activates every pending membership of the calling
 // user's email, in every organization. Call it once the host has verified
 // that the user owns the address (at sign-up or first sign-in). An
-// invitation that stops being pending while the call runs (accepted by its
-// token, or revoked) is left out of the result, not an error.
+// invitation that has expired (WithInvitationTTL), like one that stops
+// being pending while the call runs (accepted by its token, or revoked),
+// is left out of the result, not an error; it stays pending until it is
+// resent or revoked.
 func (s *Session) AcceptPendingInvitations(ctx context.Context) ([]membership.Membership, error) {
 	const op = "provisioning.AcceptPendingInvitations"
 	if err := s.userOnly(op); err != nil {
@@ -737,14 +739,18 @@ func (s *Session) AcceptPendingInvitations(ctx context.Context) ([]membership.Me
 }
 
 // activate turns a pending membership active for userID, under its
-// organization's lock. An invitation no longer pending (accepted or revoked
-// since m was read) is fault.ErrInvitationInvalid, and then nothing is
-// written.
+// organization's lock. It is the only way a pending membership becomes
+// active, so the expiry of its invitation holds on every path: an expired
+// invitation, like one no longer pending (accepted or revoked since m was
+// read), is fault.ErrInvitationInvalid, and then nothing is written.
 func (s *Session) activate(ctx context.Context, op string, m *membership.Membership, userID string) (*membership.Membership, error) {
 	if _, err := s.p.b.Organizations().Lock(ctx, m.OrganizationID); err != nil {
 		return nil, fault.Wrap(op, err)
 	}
 	now := s.now()
+	if invitationExpired(m, now) {
+		return nil, fault.E(op, fault.NotFound, fault.ErrInvitationInvalid)
+	}
 	if err := s.p.b.Memberships().Activate(ctx, m.ID, userID, now); err != nil {
 		if errors.Is(err, fault.ErrNotPending) {
 			return nil, fault.E(op, fault.NotFound, fault.ErrInvitationInvalid)
@@ -761,4 +767,11 @@ func (s *Session) activate(ctx context.Context, op string, m *membership.Members
 	}
 	out, err := s.p.b.Memberships().Get(ctx, m.ID)
 	return out, fault.Wrap(op, err)
+}
+
+// invitationExpired reports whether m's invitation has expired at now: its
+// token, and the invitation itself on every path, stop working at
+// InvitationExpiresAt.
+func invitationExpired(m *membership.Membership, now time.Time) bool {
+	return !now.Before(m.InvitationExpiresAt)
 }

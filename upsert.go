@@ -5,6 +5,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/provisionkit/provisioning/audit"
 	"github.com/provisionkit/provisioning/authz"
 	"github.com/provisionkit/provisioning/fault"
 	"github.com/provisionkit/provisioning/membership"
@@ -20,7 +21,8 @@ import (
 //
 // When the user is not a member yet, only the owner may make them one: the
 // membership is created active (a pending invitation of the user's email
-// is activated instead, and reported as not created). Otherwise the
+// is activated instead, and reported as not created; an expired one is
+// never activated: it is deleted, and the membership created in its place). Otherwise the
 // caller needs the right to update memberships, and every rule of
 // UpdateMembership holds. The same call repeated changes nothing and
 // writes no second version. Calls for the same organization are
@@ -60,6 +62,14 @@ func (s *Session) UpsertMembership(ctx context.Context, in membership.Upsert) (*
 		case err != nil:
 			return fault.Wrap(op, err)
 		}
+		if m != nil && m.Status == membership.Pending && invitationExpired(m, s.now()) {
+			// An expired invitation grants nothing: the owner's call
+			// replaces it by a new membership, with none of its grants.
+			if err := s.dropInvitation(ctx, op, m); err != nil {
+				return err
+			}
+			m = nil
+		}
 		if m == nil {
 			if in.KeepGuestExpiryMFA { // nothing to keep: a new member has none
 				in.Guest, in.ExpiresAt, in.MFARequired = false, time.Time{}, false
@@ -86,6 +96,15 @@ func (s *Session) UpsertMembership(ctx context.Context, in membership.Upsert) (*
 		return nil, false, err
 	}
 	return out, created, nil
+}
+
+// dropInvitation deletes a pending membership and records it.
+func (s *Session) dropInvitation(ctx context.Context, op string, m *membership.Membership) error {
+	if err := s.p.b.Memberships().Delete(ctx, m.ID); err != nil {
+		return fault.Wrap(op, err)
+	}
+	return s.record(ctx, m.OrganizationID, typeMemberships, m.ID, audit.Destroy,
+		resource.Changes{"user_email": {m.UserEmail, nil}, "status": {string(m.Status), nil}, "role_id": {m.RoleID, nil}})
 }
 
 // AddMember adds an existing user, by id, to an organization as an active

@@ -50,7 +50,9 @@ type Membership struct {
 	AccessScope access.Scope // the membership's own scope; "" is null
 	// ProfileAccessScope is the scope of the profile, read with the membership.
 	ProfileAccessScope access.Scope
-	// InvitationExpiresAt is when the pending invitation's token stops working.
+	// InvitationExpiresAt is when the pending invitation stops working: its
+	// token, and its acceptance on every path (AcceptPendingInvitations,
+	// an upsert of its user).
 	InvitationExpiresAt time.Time
 	// Permissions are direct permissions on top of the roles, canonical:
 	// "*" alone, or sorted "subject:action" entries ("*" for any).
