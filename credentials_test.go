@@ -508,8 +508,10 @@ func TestAuthenticate(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			p, err := w.p.Authenticate(ctx, tt.giveClientID, tt.giveSecret)
 			if tt.wantID != "" {
-				if err != nil || p != provisioning.Credential(tt.wantID) {
-					t.Fatalf("Authenticate = %+v, %v; want the principal of %s", p, err, tt.wantID)
+				want := provisioning.Credential(tt.wantID)
+				want.SecretID = secretIDOf(t, w.env, tt.wantID, tt.giveSecret)
+				if err != nil || p != want {
+					t.Fatalf("Authenticate = %+v, %v; want the principal of %s with the secret that matched", p, err, tt.wantID)
 				}
 				return
 			}

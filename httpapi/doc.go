@@ -101,6 +101,13 @@
 // for an organization of more than the threshold, kept as above, each
 // organization's count on its own).
 //
+// A token from POST /oauth/token remembers the API credential and the
+// client secret it was obtained with: once the credential is deleted or
+// expired, or that secret ended (at a rotation, or at the end of its
+// overlap), it answers 401 INVALID_TOKEN from the next request on, in every
+// process sharing the database (the token store reads the credential at
+// each request).
+//
 // A bearer token that does not authenticate is recorded as an
 // audit.BadToken security event (Provisioner.RecordSecurityEvent) with the
 // client's address, the endpoint ("GET /api/user") and at most the

@@ -137,6 +137,7 @@ var suite = []struct {
 	}},
 	{"IdentityProviders", idpCases},
 	{"Credentials", credentialCases},
+	{"Tokens", tokenCases},
 	{"AppMemberships", appMembershipCases},
 	{"Versions", []testCase{
 		{"RoundTrip", testVersionRoundTrip},
