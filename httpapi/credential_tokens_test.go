@@ -47,3 +47,16 @@ func TestDeletedCredentialTokenIsRefused(t *testing.T) {
 		s.call(t, "GET", p, tok, "").want(t, 401, "INVALID_TOKEN")
 	}
 }
+
+// TestCredentialListsItsOrganization: GET /api/organizations with a
+// credential's token answers its one organization, as GET
+// /api/organizations/ID does (it answered 401 FORBIDDEN).
+func TestCredentialListsItsOrganization(t *testing.T) {
+	s := newServer(t)
+	_, _, _, tok := s.credentialToken(t)
+	r := s.call(t, "GET", "/api/organizations", tok, "").want(t, 200, "")
+	if r.count("data") != 1 || r.str("data.0.id") != s.org.ID || r.get("meta.record_count") != 1.0 {
+		t.Fatalf("organizations of the credential: %s", r.raw)
+	}
+	s.call(t, "GET", "/api/organizations/"+s.org.ID, tok, "").want(t, 200, "")
+}

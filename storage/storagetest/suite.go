@@ -69,6 +69,7 @@ var suite = []struct {
 		{"SetOwnerConcurrent", testOrgSetOwnerConcurrent},
 		{"BumpPolicy", testOrgBumpPolicy},
 		{"ListForUser", testOrgListForUser},
+		{"ListForCredential", testOrgListForCredential},
 		{"SlugsWithPrefix", testOrgSlugsWithPrefix},
 	}},
 	{"MembershipRules", rulesCases},
