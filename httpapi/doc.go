@@ -121,8 +121,8 @@
 // where overlap is how many seconds the previous secret, and the tokens
 // obtained with it, keep working (0 by default: they end at once; at most 30
 // days, beyond is 422 on /data/attributes/overlap). Older secrets end at
-// once: at most two are valid. The Commerce Layer API has no rotation; the
-// official SDK does not call this route.
+// once: at most two are valid. This route is the library's own: the
+// official SDK has no call for it.
 //
 // A bearer token that does not authenticate is recorded as an
 // audit.BadToken security event (Provisioner.RecordSecurityEvent) with the
