@@ -212,7 +212,8 @@ func (s *Session) UpdateCredential(ctx context.Context, id string, u credential.
 // in clear this once (admins who hold the credential's role: the admin
 // role's credentials only the owner). The previous secret stays valid for
 // overlap (0 ends it at once), so that clients can switch; any older one
-// ends now: at most two secrets are valid at a time.
+// ends now: at most two secrets are valid at a time. A bearer token issued
+// under a secret (see Authenticate) ends when the secret does.
 func (s *Session) RotateCredential(ctx context.Context, id string, overlap time.Duration) (*credential.Issued, error) {
 	const op = "provisioning.RotateCredential"
 	var out *credential.Issued
@@ -258,7 +259,9 @@ func (s *Session) RotateCredential(ctx context.Context, id string, overlap time.
 
 // DeleteCredential revokes an API credential (admins): its row stays for
 // the audit trail, but nothing finds it or accepts its secrets any more,
-// and every instance refuses its principal on its next call.
+// and every instance refuses its principal on its next call. Its bearer
+// tokens stop working at once (token.Store.Find joins the credential) and,
+// over a TokenBackend, are deleted in the same transaction.
 func (s *Session) DeleteCredential(ctx context.Context, id string) error {
 	const op = "provisioning.DeleteCredential"
 	return s.tx(ctx, func(ctx context.Context) error {
@@ -269,6 +272,11 @@ func (s *Session) DeleteCredential(ctx context.Context, id string) error {
 		now := s.now()
 		if err := s.p.b.Credentials().Revoke(ctx, c.ID, now); err != nil {
 			return fault.Wrap(op, err)
+		}
+		if s.p.tokens != nil {
+			if _, err := s.p.tokens.DeletePrincipal(ctx, Credential(c.ID)); err != nil {
+				return fault.Wrap(op, err)
+			}
 		}
 		if err := s.p.b.Organizations().BumpPolicy(ctx, c.OrganizationID); err != nil {
 			return fault.Wrap(op, err)
@@ -287,6 +295,9 @@ func (s *Session) DeleteCredential(ctx context.Context, id string) error {
 // matching fault.ErrBadCredentials (kind Unauthenticated), after the same
 // work: the secret is hashed and compared, in constant time, in every case.
 // A success records the credential's last_used_at, at most once a minute.
+// The principal names the secret that matched (Principal.SecretID): a token
+// issued for it (token.Issuer) ends when the credential is deleted or
+// expires, and when that secret ends (a rotation's overlap).
 func (p *Provisioner) Authenticate(ctx context.Context, clientID, secret string) (Principal, error) {
 	const op = "provisioning.Authenticate"
 	now := p.clock.Now().UTC()
@@ -297,7 +308,8 @@ func (p *Provisioner) Authenticate(ctx context.Context, clientID, secret string)
 	case err != nil:
 		return Principal{}, fault.Wrap(op, err)
 	}
-	if !credential.Authentic(c, secrets, secret, now) {
+	secretID, ok := credential.Match(c, secrets, secret, now)
+	if !ok {
 		e := audit.SecurityEvent{Kind: audit.BadCredentials, Operation: op, Reason: "bad_credentials", Detail: "client_id " + prefix(clientID)}
 		if c != nil {
 			e.OrganizationID = c.OrganizationID
@@ -306,7 +318,9 @@ func (p *Provisioner) Authenticate(ctx context.Context, clientID, secret string)
 		return Principal{}, fault.E(op, fault.Unauthenticated, fault.ErrBadCredentials)
 	}
 	p.touch(ctx, c.ID, now)
-	return Credential(c.ID), nil
+	pr := Credential(c.ID)
+	pr.SecretID = secretID
+	return pr, nil
 }
 
 // prefix returns the first characters of a value a caller sent as an

@@ -508,8 +508,10 @@ func TestAuthenticate(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			p, err := w.p.Authenticate(ctx, tt.giveClientID, tt.giveSecret)
 			if tt.wantID != "" {
-				if err != nil || p != provisioning.Credential(tt.wantID) {
-					t.Fatalf("Authenticate = %+v, %v; want the principal of %s", p, err, tt.wantID)
+				want := provisioning.Credential(tt.wantID)
+				want.SecretID = secretIDOf(t, w.env, tt.wantID, tt.giveSecret)
+				if err != nil || p != want {
+					t.Fatalf("Authenticate = %+v, %v; want the principal of %s with the secret that matched", p, err, tt.wantID)
 				}
 				return
 			}
@@ -1238,5 +1240,57 @@ func assertNoSecretIn(t testing.TB, e *env, secrets []string) {
 		if strings.Contains(dump, s) || strings.Contains(dump, s[9:9+credential.SecretRandomLen]) {
 			t.Errorf("a clear secret is stored")
 		}
+	}
+}
+
+// TestCredentialListsItsOrganization: an API credential lists what it may
+// read, as GetOrganization answers: its own organization when its role reads
+// organizations, none otherwise, and none once it is deleted.
+func TestCredentialListsItsOrganization(t *testing.T) {
+	ctx := context.Background()
+	w := newCredWorld(t)
+	own := w.as(w.owner)
+	custom := newCred(t, own, w.org.ID, credential.Integration, w.custom.ID)
+	revoked := newCred(t, own, w.org.ID, credential.Integration, w.admin.ID)
+	if err := own.DeleteCredential(ctx, revoked.Credential.ID); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name     string
+		giveCred *credential.Issued
+		giveName string
+		want     []string
+		wantRead bool // GetOrganization of its organization succeeds
+	}{
+		{"admin", w.adminCred, "", []string{w.org.ID}, true},
+		{"read_only", w.readerCred, "", []string{w.org.ID}, true},
+		{"another organization's", w.foreignCred, "", []string{w.otherOrg.ID}, true},
+		{"by its name", w.adminCred, w.org.Name, []string{w.org.ID}, true},
+		{"by another name", w.adminCred, w.otherOrg.Name, []string{}, true},
+		{"a role without organizations", custom, "", []string{}, false},
+		{"deleted", revoked, "", []string{}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := w.p.As(provisioning.Credential(tt.giveCred.Credential.ID))
+			page, err := s.ListOrganizations(ctx, organization.Filter{Name: tt.giveName})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := []string{}
+			for _, o := range page.Items {
+				got = append(got, o.ID)
+				if o.Totals.Memberships == 0 {
+					t.Errorf("organization %s listed without its totals", o.ID)
+				}
+			}
+			if !slices.Equal(got, tt.want) {
+				t.Fatalf("ListOrganizations = %v; want %v", got, tt.want)
+			}
+			_, err = s.GetOrganization(ctx, tt.giveCred.Credential.OrganizationID)
+			if (err == nil) != tt.wantRead {
+				t.Errorf("GetOrganization = %v; want it to succeed: %v", err, tt.wantRead)
+			}
+		})
 	}
 }

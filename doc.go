@@ -37,6 +37,12 @@
 // is not authorized and offers only what such code needs, so an
 // unauthenticated call cannot happen by accident.
 //
+// Bearer tokens (package token, in the same database) end with what they
+// name: a credential's when the credential is deleted or expires, or when
+// the client secret it logged in with ends (Principal.SecretID; a rotation's
+// overlap), in every process; a user's, with
+// WithUserTokensEndingWithLastMembership, when their last membership goes.
+//
 // Whoever is not an active member of an organization gets fault.ErrNotFound
 // for its resources, so that ids of other tenants look like ids that do not
 // exist. The organization's owner is its creator until TransferOwnership;

@@ -230,7 +230,7 @@ func matrixRules() []matrixRule {
 			_, err := c.s.GetOrganization(c.ctx, c.org())
 			return err
 		}},
-		{op: "Session.ListOrganizations", scope: self, userOnly: true, call: func(c *matrixCall) error {
+		{op: "Session.ListOrganizations", scope: self, call: func(c *matrixCall) error {
 			_, err := c.s.ListOrganizations(c.ctx, organization.Filter{})
 			return err
 		}},

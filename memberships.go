@@ -604,6 +604,8 @@ func rulesEqual(a, b membership.Rules) bool {
 
 // DeleteMembership removes a membership. Admins remove others; any member
 // may remove their own; nobody removes the owner's (transfer it first).
+// With WithUserTokensEndingWithLastMembership, the user's bearer tokens end
+// with their last active membership.
 func (s *Session) DeleteMembership(ctx context.Context, id string) error {
 	const op = "provisioning.DeleteMembership"
 	return s.tx(ctx, func(ctx context.Context) error {
@@ -633,8 +635,26 @@ func (s *Session) DeleteMembership(ctx context.Context, id string) error {
 		if m.Status != membership.Active {
 			return nil
 		}
-		return s.left(ctx, op, m.UserID, m.OrganizationID)
+		if err := s.left(ctx, op, m.UserID, m.OrganizationID); err != nil {
+			return err
+		}
+		return s.endUserTokens(ctx, op, m.UserID)
 	})
+}
+
+// endUserTokens deletes a user's bearer tokens when the user has no active
+// membership left, if the host asked for it
+// (WithUserTokensEndingWithLastMembership).
+func (s *Session) endUserTokens(ctx context.Context, op, userID string) error {
+	if !s.p.userTokensEnd {
+		return nil
+	}
+	next, err := s.p.b.Memberships().OldestActiveOrganization(ctx, userID)
+	if err != nil || next != "" {
+		return fault.Wrap(op, err)
+	}
+	_, err = s.p.tokens.DeletePrincipal(ctx, User(userID))
+	return fault.Wrap(op, err)
 }
 
 // ResendInvitation issues a new token for a pending membership (the old one

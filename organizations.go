@@ -258,17 +258,25 @@ func (s *Session) OrganizationIDs(ctx context.Context, pr resource.PageRequest) 
 	return resource.NewPage(ids, size, func(id string) string { return id }), nil
 }
 
-// ListOrganizations lists the organizations where the calling user is an
-// active member, by id (creation order).
+// ListOrganizations lists the organizations of the caller, by id (creation
+// order): a user's, where they are an active member; an API credential's,
+// its own organization when it may read it (as GetOrganization would
+// answer), else none.
 func (s *Session) ListOrganizations(ctx context.Context, f organization.Filter) (resource.Page[organization.Organization], error) {
 	const op = "provisioning.ListOrganizations"
 	if err := s.authenticated(op); err != nil {
 		return resource.Page[organization.Organization]{}, err
 	}
-	if s.pr.Kind != access.KindUser {
-		return resource.Page[organization.Organization]{}, fault.E(op, fault.Forbidden, nil)
+	var page resource.Page[organization.Organization]
+	var err error
+	switch s.pr.Kind {
+	case access.KindUser:
+		page, err = s.p.b.Organizations().ListForUser(ctx, s.pr.ID, f)
+	case access.KindCredential:
+		page, err = s.credentialOrganizations(ctx, op, f)
+	default:
+		return page, fault.E(op, fault.Forbidden, nil)
 	}
-	page, err := s.p.b.Organizations().ListForUser(ctx, s.pr.ID, f)
 	if err != nil {
 		return page, fault.Wrap(op, err)
 	}
@@ -278,6 +286,23 @@ func (s *Session) ListOrganizations(ctx context.Context, f organization.Filter) 
 		}
 	}
 	return page, nil
+}
+
+// credentialOrganizations lists the calling credential's organization when
+// the credential may read it; none when it may not, is revoked or is gone.
+func (s *Session) credentialOrganizations(ctx context.Context, op string, f organization.Filter) (resource.Page[organization.Organization], error) {
+	none := resource.Page[organization.Organization]{}
+	c, err := s.p.b.Credentials().Get(ctx, s.pr.ID)
+	if err == nil {
+		_, err = s.authorize(ctx, op, c.OrganizationID, typeOrganizations, role.ActionRead)
+	}
+	switch {
+	case err == nil:
+		return s.p.b.Organizations().ListForCredential(ctx, c.ID, f)
+	case fault.KindOf(err) == fault.NotFound, fault.KindOf(err) == fault.Forbidden:
+		return none, nil
+	}
+	return none, err
 }
 
 // UpdateOrganization changes an organization's settings (admins).

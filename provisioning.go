@@ -24,6 +24,7 @@ import (
 	"github.com/provisionkit/provisioning/profile"
 	"github.com/provisionkit/provisioning/resource"
 	"github.com/provisionkit/provisioning/role"
+	"github.com/provisionkit/provisioning/token"
 	"github.com/provisionkit/provisioning/user"
 )
 
@@ -99,6 +100,11 @@ type Provisioner struct {
 	keys          idp.KeyProvider // seals identity provider secrets; nil: none can be created
 	resolver      idp.Resolver    // verifies identity provider domains
 	plan          organization.Subscription
+	// tokens is the backend's bearer token store, when it has one (see
+	// TokenBackend): a deleted credential's tokens go with it.
+	tokens token.Store
+	// userTokensEnd deletes a user's tokens when their last membership goes.
+	userTokensEnd bool
 
 	// lastUse remembers, per credential id, when this instance last wrote
 	// the credential's last_used_at, so that most logins write nothing.
@@ -167,6 +173,25 @@ func WithKeyProvider(k idp.KeyProvider) Option {
 // domains (the default is net.DefaultResolver).
 func WithResolver(r idp.Resolver) Option { return optionFunc(func(p *Provisioner) { p.resolver = r }) }
 
+// TokenBackend is a Backend that also keeps bearer tokens (package token);
+// *bunstore.Store is one. Over it, deleting an API credential deletes its
+// tokens in the same transaction, and WithUserTokensEndingWithLastMembership
+// works.
+type TokenBackend interface {
+	Backend
+	Tokens() token.Store
+}
+
+// WithUserTokensEndingWithLastMembership ends a user's bearer tokens (those
+// of package token, in the backend) when the user's last active membership
+// is deleted, in the same transaction: a user who no longer belongs to any
+// organization must obtain a new token. Without it, a user's tokens work
+// until they expire (a user without organization may create one). The
+// backend must be a TokenBackend.
+func WithUserTokensEndingWithLastMembership() Option {
+	return optionFunc(func(p *Provisioner) { p.userTokensEnd = true })
+}
+
 // New returns a Provisioner over the backend. The backend's schema must be
 // migrated (bunstore.Store.Migrate) before the first call.
 func New(b Backend, opts ...Option) (*Provisioner, error) {
@@ -179,6 +204,12 @@ func New(b Backend, opts ...Option) (*Provisioner, error) {
 	}
 	if p.resolver == nil {
 		p.resolver = net.DefaultResolver
+	}
+	if tb, ok := b.(TokenBackend); ok {
+		p.tokens = tb.Tokens()
+	}
+	if p.userTokensEnd && p.tokens == nil {
+		return nil, errors.New("provisioning: WithUserTokensEndingWithLastMembership needs a backend that keeps tokens (TokenBackend)")
 	}
 	if p.invitationTTL <= 0 {
 		return nil, errors.New("provisioning: invitation TTL must be positive")

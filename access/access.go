@@ -66,6 +66,11 @@ type Principal struct {
 	IP netip.Addr
 	// MFA reports that the principal authenticated with a second factor.
 	MFA bool
+	// SecretID is, for an API credential that authenticated with its client
+	// secret, the id of that secret: a bearer token issued for the principal
+	// remembers it and ends when the secret does (a rotation's overlap).
+	// Rules do not read it; "" when the principal did not come from a login.
+	SecretID string
 }
 
 // User returns the principal of a user.

@@ -116,6 +116,14 @@ func VerifySecret(secret, stored string) bool {
 // same work and give the same answer, false. Secrets are compared in
 // constant time.
 func Authentic(c *Credential, secrets []Secret, secret string, now time.Time) bool {
+	_, ok := Match(c, secrets, secret, now)
+	return ok
+}
+
+// Match decides a login as Authentic does and, when it succeeds, also
+// returns the id of the secret that matched: a token issued for the login
+// remembers it, so that it ends when that secret does.
+func Match(c *Credential, secrets []Secret, secret string, now time.Time) (string, bool) {
 	known := c != nil
 	if !known {
 		c, secrets = &Credential{RevokedAt: now}, []Secret{{Hash: unknownHash}}
@@ -125,15 +133,20 @@ func Authentic(c *Credential, secrets []Secret, secret string, now time.Time) bo
 		secret = ""
 	}
 	hash := []byte(HashSecret(secret))
-	match := 0
-	for _, s := range secrets {
+	match, matched := 0, -1
+	for i, s := range secrets {
 		valid := 0
 		if s.ValidAt(now) {
 			valid = 1
 		}
-		match |= subtle.ConstantTimeCompare(hash, []byte(s.Hash)) & valid
+		eq := subtle.ConstantTimeCompare(hash, []byte(s.Hash)) & valid
+		matched = subtle.ConstantTimeSelect(eq, i, matched)
+		match |= eq
 	}
 	wellFormed := CheckSecret(secret)
 	active := c.ActiveAt(now)
-	return known && bounded && wellFormed && active && match == 1
+	if !(known && bounded && wellFormed && active && match == 1) {
+		return "", false
+	}
+	return secrets[matched].ID, true
 }

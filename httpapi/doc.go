@@ -101,6 +101,29 @@
 // for an organization of more than the threshold, kept as above, each
 // organization's count on its own).
 //
+// A token from POST /oauth/token remembers the API credential and the
+// client secret it was obtained with: once the credential is deleted or
+// expired, or that secret ended (at a rotation, or at the end of its
+// overlap), it answers 401 INVALID_TOKEN from the next request on, in every
+// process sharing the database (the token store reads the credential at
+// each request).
+//
+// API credentials over HTTP: POST /api/api_credentials (an organization and,
+// for kind integration, a role) answers 201 with client_secret, shown this
+// once; POST /oauth/token exchanges client_id and client_secret for a token
+// (WithTokenEndpoint). POST /api/api_credentials/{id}/rotate
+// (Session.RotateCredential, who may update the credential and holds its
+// role's rights) gives it a new secret, answered 200 with the credential and
+// client_secret, again this once. Its body is empty or
+//
+//	{"data": {"type": "api_credentials", "id": "<id>", "attributes": {"overlap": 3600}}}
+//
+// where overlap is how many seconds the previous secret, and the tokens
+// obtained with it, keep working (0 by default: they end at once; at most 30
+// days, beyond is 422 on /data/attributes/overlap). Older secrets end at
+// once: at most two are valid. This route is the library's own: the
+// official SDK has no call for it.
+//
 // A bearer token that does not authenticate is recorded as an
 // audit.BadToken security event (Provisioner.RecordSecurityEvent) with the
 // client's address, the endpoint ("GET /api/user") and at most the

@@ -1,9 +1,13 @@
 package httpapi
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"net/http"
+	"time"
+
+	"github.com/provisionkit/provisioning/credential"
 )
 
 // routes registers every endpoint of SPEC A.1, and those of SPEC D.
@@ -35,6 +39,7 @@ func (h *Handler) routes() {
 	h.handle(http.MethodGet, "/api/user", func(ctx context.Context, c *call) (int, *document, error) { return c.retrieveUser(ctx, users) })
 	h.handle(http.MethodPatch, "/api/user", func(ctx context.Context, c *call) (int, *document, error) { return c.update(ctx, users) })
 	h.handle(http.MethodPost, "/api/memberships/{id}/resend", func(ctx context.Context, c *call) (int, *document, error) { return c.resend(ctx) })
+	h.handle(http.MethodPost, "/api/api_credentials/{id}/rotate", func(ctx context.Context, c *call) (int, *document, error) { return c.rotate(ctx) })
 	h.handle(http.MethodPatch, "/api/organizations/{id}/transfer_ownership", func(ctx context.Context, c *call) (int, *document, error) {
 		return c.transferOwnership(ctx)
 	})
@@ -197,6 +202,49 @@ func (c *call) resend(ctx context.Context) (int, *document, error) {
 		return 0, nil, err
 	}
 	return c.accepted("", c.s.ResendInvitation(ctx, c.r.PathValue("id")))
+}
+
+// rotate serves POST /api/api_credentials/<id>/rotate: the credential gets
+// a new client secret, answered 200 with the credential and, this once, the
+// secret in client_secret, as at creation. The body is empty, or the
+// credential's resource object with one optional attribute, overlap: how
+// many seconds the previous secret, and the tokens obtained with it, keep
+// working (0, the default, ends them at once; at most 30 days).
+func (c *call) rotate(ctx context.Context) (int, *document, error) {
+	k := c.h.kinds[typeCredentials]
+	if err := c.singleOnly(); err != nil {
+		return 0, nil, err
+	}
+	if err := c.q.bindShape(c.h.kinds, k); err != nil {
+		return 0, nil, err
+	}
+	id := c.r.PathValue("id")
+	b, err := c.readBody()
+	if err != nil {
+		return 0, nil, err
+	}
+	var overlap time.Duration
+	if len(bytes.TrimSpace(b)) > 0 {
+		in, err := c.bodyFor(k, id, b)
+		if err != nil {
+			return 0, nil, err
+		}
+		if n := in.number("overlap"); n != nil {
+			overlap = time.Duration(*n) * time.Second
+			if *n < 0 || *n > int(credential.MaxRotationOverlap/time.Second) {
+				overlap = -1 // out of range, and maybe beyond a Duration: the facade refuses it
+			}
+		}
+		if err := in.finish(); err != nil {
+			return 0, nil, err
+		}
+	}
+	is, err := c.s.RotateCredential(ctx, id, overlap)
+	if err != nil {
+		return 0, nil, err
+	}
+	c.touch(is.Credential.OrganizationID)
+	return c.single(ctx, k, &apiCredential{Credential: *is.Credential, secret: is.ClientSecret}, http.StatusOK)
 }
 
 // transferOwnership serves PATCH /api/organizations/<id>/transfer_ownership

@@ -245,6 +245,9 @@ type Store interface {
 	BumpPolicy(ctx context.Context, id string) error
 	// ListForUser lists the organizations where userID has an active membership.
 	ListForUser(ctx context.Context, userID string, f Filter) (resource.Page[Organization], error)
+	// ListForCredential lists the organization of an API credential that is
+	// not revoked (at most one), under the same filter.
+	ListForCredential(ctx context.Context, credentialID string, f Filter) (resource.Page[Organization], error)
 	// SlugsWithPrefix returns the taken slugs that start with prefix
 	// (organization.SlugPrefix of the slug wanted).
 	SlugsWithPrefix(ctx context.Context, prefix string) ([]string, error)

@@ -32,12 +32,19 @@ const (
 	hashAlgo     = "sha256$"
 )
 
-// Token is a stored bearer token.
+// Token is a stored bearer token. A token of an API credential ends with
+// the credential: when the credential is deleted (revoked) or expires, and,
+// when Principal.SecretID names the client secret it was issued under, when
+// that secret ends (a rotation's overlap).
 type Token struct {
-	ID        string
-	Hash      string // "sha256$<hex digest>" of the secret (see Hash)
+	ID   string
+	Hash string // "sha256$<hex digest>" of the secret (see Hash)
+	// Principal is whom the token names: its kind and id, and for an API
+	// credential the id of its client secret ("" for none).
 	Principal access.Principal
 	CreatedAt time.Time
+	// ExpiresAt is when the token stops working. Store.Find returns the
+	// earliest of the token's own expiry, its credential's and its secret's.
 	ExpiresAt time.Time
 }
 
@@ -45,10 +52,17 @@ type Token struct {
 type Store interface {
 	// Create stores a token; fault.ErrAlreadyExists when its hash is taken.
 	Create(ctx context.Context, t *Token) error
-	// Find returns the token with this hash, expired or not; fault.ErrNotFound when none.
+	// Find returns the token with this hash, expired or not, its ExpiresAt
+	// no later than its credential's and its secret's expiry; fault.ErrNotFound
+	// when there is none, and when the token names an API credential that is
+	// revoked or gone, or a client secret that is gone. It reads the
+	// credential at each call: what another process changed counts at once.
 	Find(ctx context.Context, hash string) (*Token, error)
 	// Delete removes a token; fault.ErrNotFound when there is none with this id.
 	Delete(ctx context.Context, id string) error
+	// DeletePrincipal removes every token of a principal (of its kind and id)
+	// and reports how many it removed.
+	DeletePrincipal(ctx context.Context, p access.Principal) (int, error)
 	// DeleteExpired removes the tokens that expired at or before now and
 	// reports how many it removed.
 	DeleteExpired(ctx context.Context, now time.Time) (int, error)
@@ -94,7 +108,9 @@ func (i *Issuer) Issue(ctx context.Context, p access.Principal, ttl time.Duratio
 
 // IssueSecret stores secret, chosen by the caller (a script's fixed token),
 // as a token for principal that works for ttl. The secret must be between
-// MinSecretLen and MaxSecretLen printable ASCII characters.
+// MinSecretLen and MaxSecretLen printable ASCII characters. The token of an
+// API credential keeps the credential's client secret (p.SecretID, as
+// provisioning.Provisioner.Authenticate sets it) and ends with it.
 func (i *Issuer) IssueSecret(ctx context.Context, secret string, p access.Principal, ttl time.Duration) (*Token, error) {
 	const op = "token.Issue"
 	var probs fault.Problems
@@ -104,6 +120,9 @@ func (i *Issuer) IssueSecret(ctx context.Context, secret string, p access.Princi
 	if p.Kind != access.KindUser && p.Kind != access.KindCredential || !resource.ValidID(p.ID) {
 		probs.Add("principal", "format", "must be a user or an API credential")
 	}
+	if p.SecretID != "" && (p.Kind != access.KindCredential || !resource.ValidID(p.SecretID)) {
+		probs.Add("secret_id", "format", "must be the id of an API credential's client secret")
+	}
 	if ttl <= 0 {
 		probs.Add("ttl", "range", "must be positive")
 	}
@@ -111,7 +130,7 @@ func (i *Issuer) IssueSecret(ctx context.Context, secret string, p access.Princi
 		return nil, err
 	}
 	now := i.now().UTC().Truncate(time.Microsecond)
-	t := &Token{ID: newID(), Hash: Hash(secret), Principal: access.Principal{Kind: p.Kind, ID: p.ID},
+	t := &Token{ID: newID(), Hash: Hash(secret), Principal: access.Principal{Kind: p.Kind, ID: p.ID, SecretID: p.SecretID},
 		CreatedAt: now, ExpiresAt: now.Add(ttl)}
 	if err := i.store.Create(ctx, t); err != nil {
 		return nil, fault.Wrap(op, err)
@@ -120,7 +139,10 @@ func (i *Issuer) IssueSecret(ctx context.Context, secret string, p access.Princi
 }
 
 // Resolve returns the principal a secret names. An unknown, malformed or
-// expired secret is fault.ErrUnauthenticated, the same error in every case.
+// expired secret is fault.ErrUnauthenticated, the same error in every case;
+// so is the token of an API credential that is deleted or expired, or whose
+// client secret ended, from the moment it did, in every process (the store
+// reads the credential at each call).
 func (i *Issuer) Resolve(ctx context.Context, secret string) (access.Principal, error) {
 	const op = "token.Resolve"
 	if !validSecret(secret) {

@@ -130,9 +130,9 @@ func tour(ctx context.Context, mailer *mailbox, logger *slog.Logger, keys idp.Ke
 		Kind: credential.Integration, RoleID: ro.Items[0].ID})) // is.ClientSecret is shown this once; only its hash is kept
 	job := must(p.Authenticate(ctx, is.Credential.ClientID, is.ClientSecret))        // any failure: fault.ErrBadCredentials
 	o := must(p.As(job).GetOrganization(ctx, org.ID))                                // with the credential's role
-	is = must(s.RotateCredential(ctx, is.Credential.ID, time.Hour))                  // new secret; the old one works one more hour
+	is = must(s.RotateCredential(ctx, is.Credential.ID, time.Hour))                  // new secret; the old one, and its tokens, work one more hour
 	creds := must(s.ListCredentials(ctx, credential.Filter{OrganizationID: org.ID})) // never with secrets; also Get, Update
-	check(s.DeleteCredential(ctx, is.Credential.ID))                                 // revoked: refused everywhere on the next call
+	check(s.DeleteCredential(ctx, is.Credential.ID))                                 // revoked: refused everywhere on the next call, its tokens too
 	// A new organization also gets two admin credentials (kind resources, test and live):
 	// the owner rotates one to obtain its secret.
 

@@ -170,6 +170,23 @@ func (s orgStore) ListForUser(ctx context.Context, userID string, f organization
 		func(o organization.Organization) string { return o.ID })
 }
 
+func (s orgStore) ListForCredential(ctx context.Context, credentialID string, f organization.Filter) (resource.Page[organization.Organization], error) {
+	if !resource.ValidID(credentialID) {
+		return resource.Page[organization.Organization]{}, nil
+	}
+	var rows []orgRow
+	q := s.idb(ctx).NewSelect().Model(&rows).
+		Where("EXISTS (SELECT 1 FROM provisioning_api_credentials AS ac WHERE ac.organization_id = o.id AND ac.id = ? AND ac.revoked_at IS NULL)", credentialID)
+	if f.Name != "" {
+		q = q.Where("o.name = ?", f.Name)
+	}
+	if f.Slug != "" {
+		q = q.Where("o.slug = ?", f.Slug)
+	}
+	return page(ctx, s.base, "organization.List", q, &rows, "o", organizationColumns, f.PageRequest, (*orgRow).domain,
+		func(o organization.Organization) string { return o.ID })
+}
+
 func (s orgStore) SlugsWithPrefix(ctx context.Context, prefix string) ([]string, error) {
 	// Slugs hold only [a-z0-9-]: a prefix with any other character (a LIKE
 	// wildcard, an escape, a capital) matches nothing, and is not sent.

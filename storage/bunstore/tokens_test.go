@@ -42,8 +42,11 @@ func TestTokens(t *testing.T) {
 			if err != nil || got != ada {
 				t.Fatalf("Resolve = %+v, %v; want %+v", got, err, ada)
 			}
-			if _, err := iss.IssueSecret(ctx, secret, access.Principal{Kind: access.KindCredential, ID: "c1"}, time.Hour); !errors.Is(err, fault.ErrAlreadyExists) {
+			if _, err := iss.IssueSecret(ctx, secret, access.User("u-bob"), time.Hour); !errors.Is(err, fault.ErrAlreadyExists) {
 				t.Fatalf("IssueSecret with a taken secret = %v; want ErrAlreadyExists", err)
+			}
+			if _, err := iss.IssueSecret(ctx, "a-user-token-with-a-secret", access.Principal{Kind: access.KindUser, ID: "u-bob", SecretID: "s1"}, time.Hour); fault.KindOf(err) != fault.Invalid {
+				t.Fatalf("IssueSecret of a user with a client secret = %v; want invalid", err)
 			}
 			for _, bad := range []string{"", "short", secret + "x", "pvt_" + string(make([]byte, 40))} {
 				if _, err := iss.Resolve(ctx, bad); !errors.Is(err, fault.ErrUnauthenticated) {
@@ -55,7 +58,7 @@ func TestTokens(t *testing.T) {
 			if _, err := iss.Resolve(ctx, secret); !errors.Is(err, fault.ErrUnauthenticated) {
 				t.Fatalf("Resolve after expiry = %v; want ErrUnauthenticated", err)
 			}
-			fixed, err := iss.IssueSecret(ctx, "a-fixed-script-token-0001", access.Principal{Kind: access.KindCredential, ID: "c1"}, time.Minute)
+			fixed, err := iss.IssueSecret(ctx, "a-fixed-script-token-0001", access.User("u-bob"), time.Minute)
 			if err != nil {
 				t.Fatal(err)
 			}

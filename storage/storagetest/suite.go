@@ -69,6 +69,7 @@ var suite = []struct {
 		{"SetOwnerConcurrent", testOrgSetOwnerConcurrent},
 		{"BumpPolicy", testOrgBumpPolicy},
 		{"ListForUser", testOrgListForUser},
+		{"ListForCredential", testOrgListForCredential},
 		{"SlugsWithPrefix", testOrgSlugsWithPrefix},
 	}},
 	{"MembershipRules", rulesCases},
@@ -137,6 +138,7 @@ var suite = []struct {
 	}},
 	{"IdentityProviders", idpCases},
 	{"Credentials", credentialCases},
+	{"Tokens", tokenCases},
 	{"AppMemberships", appMembershipCases},
 	{"Versions", []testCase{
 		{"RoundTrip", testVersionRoundTrip},

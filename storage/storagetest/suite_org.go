@@ -269,6 +269,37 @@ func testOrgListForUser(t *testing.T, e *env) {
 	wantEqual(t, "listed organization", full.Items, []organization.Organization{*want})
 }
 
+// testOrgListForCredential: a credential's one organization, while the
+// credential is not revoked, under the filter.
+func testOrgListForCredential(t *testing.T, e *env) {
+	tn, other := e.newTenant(t), e.newTenant(t)
+	c := e.newCredential(t, tn.org.ID, tn.admin.ID)
+	revoked := e.newCredential(t, other.org.ID, other.admin.ID)
+	must(t, e.s.Credentials().Revoke(t.Context(), revoked.ID, t0))
+	tests := []struct {
+		name     string
+		giveCred string
+		give     organization.Filter
+		want     []string
+	}{
+		{"its organization", c.ID, organization.Filter{}, []string{tn.org.ID}},
+		{"by name", c.ID, organization.Filter{Name: tn.org.Name}, []string{tn.org.ID}},
+		{"another name", c.ID, organization.Filter{Name: other.org.Name}, []string{}},
+		{"by slug", c.ID, organization.Filter{Slug: tn.org.Slug}, []string{tn.org.ID}},
+		{"after it", c.ID, organization.Filter{PageRequest: resource.PageRequest{After: resource.Cursor(tn.org.ID)}}, []string{}},
+		{"revoked credential", revoked.ID, organization.Filter{}, []string{}},
+		{"unknown credential", e.id(), organization.Filter{}, []string{}},
+		{"a user's id", tn.owner.ID, organization.Filter{}, []string{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p, err := e.s.Organizations().ListForCredential(t.Context(), tt.giveCred, tt.give)
+			must(t, err)
+			wantEqual(t, "ids", idsOf(p.Items, orgID), tt.want)
+		})
+	}
+}
+
 // testOrgSlugsWithPrefix: the taken slugs that start with the prefix, and
 // no others; a prefix holding a LIKE wildcard or escape character matches
 // itself only (no slug holds one), never every slug.
