@@ -82,10 +82,7 @@ func (y *System) VerifyEmail(ctx context.Context, userID, address string) (*user
 func (s *Session) setEmail(ctx context.Context, op string, u *user.User, address string) error {
 	now := s.now()
 	if err := s.p.b.Users().SetEmail(ctx, u.ID, address, now); err != nil {
-		if errors.Is(err, fault.ErrAlreadyExists) {
-			return &fault.Error{Op: op, Kind: fault.Conflict, Field: "email", Err: err}
-		}
-		return fault.Wrap(op, err)
+		return fault.Wrap(op, err) // a taken address: ErrAlreadyExists on field "email"
 	}
 	ch := resource.Changes{"email_verified_at": {resource.TimeValue(u.EmailVerifiedAt), resource.TimeValue(now)}}
 	if u.Email != address {
