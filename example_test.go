@@ -66,7 +66,7 @@ func newExample(opts ...provisioning.Option) *example {
 	if e.p, err = provisioning.New(store, opts...); err != nil {
 		log.Panic(err)
 	}
-	ada, err := e.p.System().CreateUser(ctx, user.Create{Email: "ada@example.com"})
+	ada, err := e.p.System().CreateUser(ctx, user.Create{Email: "ada@example.com", EmailVerified: true})
 	if err != nil {
 		log.Panic(err)
 	}
@@ -113,8 +113,10 @@ func ExampleNew() {
 		log.Fatal(err)
 	}
 
-	// Sign-up is trusted code: it goes through the System handle.
-	u, err := p.System().CreateUser(ctx, user.Create{Email: " Ada@Example.COM ", FirstName: "Ada"})
+	// Sign-up is trusted code: it goes through the System handle. The host
+	// has proven the address (it mailed a link there), so it says so: only
+	// a verified address has invitations accepted and memberships granted.
+	u, err := p.System().CreateUser(ctx, user.Create{Email: " Ada@Example.COM ", FirstName: "Ada", EmailVerified: true})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -129,7 +131,7 @@ func ExampleSession_CreateOrganization() {
 	defer e.Close()
 	p := e.p
 
-	u, err := p.System().CreateUser(ctx, user.Create{Email: "grace@example.com"})
+	u, err := p.System().CreateUser(ctx, user.Create{Email: "grace@example.com", EmailVerified: true})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -183,8 +185,9 @@ func ExampleSession_Invite() {
 	_, err = owner.Invite(ctx, membership.Invite{OrganizationID: org.ID, UserEmail: "bob@example.com", RoleID: m.RoleID})
 	fmt.Println("again:", errors.Is(err, fault.ErrAlreadyExists))
 
-	// Bob signs up and accepts with the token from the email.
-	bob, err := p.System().CreateUser(ctx, user.Create{Email: "bob@example.com"})
+	// Bob signs up (the host verified his address) and accepts with the
+	// token from the email.
+	bob, err := p.System().CreateUser(ctx, user.Create{Email: "bob@example.com", EmailVerified: true})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -211,7 +214,7 @@ func ExampleSession_TransferOwnership() {
 	p, owner, org := e.p, e.owner, e.org
 
 	// Bob already has an account, so his membership is active at once.
-	if _, err := p.System().CreateUser(ctx, user.Create{Email: "bob@example.com"}); err != nil {
+	if _, err := p.System().CreateUser(ctx, user.Create{Email: "bob@example.com", EmailVerified: true}); err != nil {
 		log.Fatal(err)
 	}
 	readOnly := exampleRole(owner, org.ID, role.KindReadOnly)
@@ -294,7 +297,7 @@ func ExampleSession_Can() {
 	defer e.Close()
 	p, owner, org := e.p, e.owner, e.org
 
-	viewer, err := p.System().CreateUser(ctx, user.Create{Email: "viewer@example.com"})
+	viewer, err := p.System().CreateUser(ctx, user.Create{Email: "viewer@example.com", EmailVerified: true})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -302,7 +305,7 @@ func ExampleSession_Can() {
 	if _, err := owner.Invite(ctx, in); err != nil {
 		log.Fatal(err)
 	}
-	outsider, err := p.System().CreateUser(ctx, user.Create{Email: "outsider@example.com"})
+	outsider, err := p.System().CreateUser(ctx, user.Create{Email: "outsider@example.com", EmailVerified: true})
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -35,10 +35,38 @@ func (c *fakeClock) Advance(d time.Duration) {
 	c.mu.Unlock()
 }
 
-// mailbox records invitations.
+// mailbox records invitations and email changes.
 type mailbox struct {
-	mu   sync.Mutex
-	sent []provisioning.Invitation
+	mu      sync.Mutex
+	sent    []provisioning.Invitation
+	changes []provisioning.EmailChange
+}
+
+var _ provisioning.EmailChangeNotifier = (*mailbox)(nil)
+
+func (m *mailbox) EmailChangeRequested(_ context.Context, c provisioning.EmailChange) error {
+	m.mu.Lock()
+	m.changes = append(m.changes, c)
+	m.mu.Unlock()
+	return nil
+}
+
+// lastChange is the last email change sent.
+func (m *mailbox) lastChange(t testing.TB) provisioning.EmailChange {
+	t.Helper()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if len(m.changes) == 0 {
+		t.Fatal("no email change was sent")
+	}
+	return m.changes[len(m.changes)-1]
+}
+
+// changeCount is the number of email changes sent.
+func (m *mailbox) changeCount() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return len(m.changes)
 }
 
 func (m *mailbox) Invited(_ context.Context, inv provisioning.Invitation) error {
@@ -102,13 +130,39 @@ func newEnvOn(t testing.TB, db *bun.DB, opts ...provisioning.Option) *env {
 	return e
 }
 
+// user creates a user whose address the host has verified, as at sign-up.
 func (e *env) user(t testing.TB, email string) *user.User {
+	t.Helper()
+	u, err := e.p.System().CreateUser(context.Background(), user.Create{Email: email, FirstName: "First", LastName: "Last", EmailVerified: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
+
+// unverifiedUser creates a user whose address nobody has verified.
+func (e *env) unverifiedUser(t testing.TB, email string) *user.User {
 	t.Helper()
 	u, err := e.p.System().CreateUser(context.Background(), user.Create{Email: email, FirstName: "First", LastName: "Last"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	return u
+}
+
+// changeEmail changes u's address to address as the user would: asks for
+// it, then confirms it with the code sent there.
+func (e *env) changeEmail(t testing.TB, u *user.User, address string) *user.User {
+	t.Helper()
+	ctx := context.Background()
+	if _, err := e.as(u).UpdateCurrentUser(ctx, user.Update{Email: &address}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := e.as(u).ConfirmEmail(ctx, e.mail.lastChange(t).Code)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return got
 }
 
 func (e *env) as(u *user.User) *provisioning.Session { return e.p.As(provisioning.User(u.ID)) }

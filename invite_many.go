@@ -147,7 +147,7 @@ func (s *Session) InviteMany(ctx context.Context, orgID string, invites []member
 			if room > 0 { // -1: no limit
 				room--
 			}
-			if isUser { // a user: an active member at once, as Invite makes it
+			if isUser && users[k].EmailVerified() { // a user: an active member at once, as Invite makes it
 				u := users[k]
 				r.m.Status, r.m.UserID = membership.Active, u.ID
 				r.m.UserFirstName, r.m.UserLastName = u.FirstName, u.LastName

@@ -323,6 +323,10 @@ func matrixRules() []matrixRule {
 			_, err := c.s.UpdateCurrentUser(c.ctx, user.Update{FirstName: testkit.Ptr("Renamed")})
 			return err
 		}},
+		{op: "Session.ConfirmEmail", scope: self, userOnly: true, mutates: true, granted: fault.NotFound /* no change pending */, call: func(c *matrixCall) error {
+			_, err := c.s.ConfirmEmail(c.ctx, "no-such-code")
+			return err
+		}},
 		{op: "Session.GetUser", scope: visibleUser, call: func(c *matrixCall) error {
 			_, err := c.s.GetUser(c.ctx, c.id(func(f *matrixFixtures) string { return f.memberUser.ID }))
 			return err
@@ -524,6 +528,10 @@ func matrixRules() []matrixRule {
 				address = c.f.memberUser.Email
 			}
 			_, err := c.w.p.System().UserByEmail(c.ctx, address)
+			return err
+		}},
+		{op: "System.VerifyEmail", scope: host, mutates: true, hostWant: map[matrixTarget]outcome{sameOrg: ok, otherOrg: ok, missing: fault.NotFound}, call: func(c *matrixCall) error {
+			_, err := c.w.p.System().VerifyEmail(c.ctx, c.id(func(f *matrixFixtures) string { return f.memberUser.ID }), c.f.memberUser.Email)
 			return err
 		}},
 		{op: "System.ListSecurityEvents", scope: host, hostWant: map[matrixTarget]outcome{noTarget: ok}, call: func(c *matrixCall) error {

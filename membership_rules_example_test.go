@@ -19,7 +19,7 @@ func ExampleSession_UpsertMembership() {
 	ctx := context.Background()
 	e := newExample()
 	defer e.Close()
-	bob, err := e.p.System().CreateUser(ctx, user.Create{Email: "bob@example.com"})
+	bob, err := e.p.System().CreateUser(ctx, user.Create{Email: "bob@example.com", EmailVerified: true})
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -132,10 +132,7 @@ func TestUpsertMembership(t *testing.T) {
 
 	// An active membership whose email is now another user's (its own user
 	// changed address) is not that user's: a conflict, left alone.
-	moved := "moved@example.com"
-	if _, err := w.as(w.customUser).UpdateCurrentUser(ctx, user.Update{Email: &moved}); err != nil {
-		t.Fatal(err)
-	}
+	w.changeEmail(t, w.customUser, "moved@example.com")
 	successor := w.user(t, "clerk@example.com") // the clerk's former address
 	restore := w.frozen(t, w.customMembership.ID)
 	_, _, err = upsert(own, successor)

@@ -20,6 +20,7 @@ import (
 	"github.com/provisionkit/provisioning/organization"
 	"github.com/provisionkit/provisioning/resource"
 	"github.com/provisionkit/provisioning/role"
+	"github.com/provisionkit/provisioning/user"
 )
 
 // maxInvitationToken bounds the length of a token we bother hashing.
@@ -42,8 +43,9 @@ func hashToken(token string) []byte {
 // Invite invites a user, by email, into an organization with a role (and
 // optionally more roles, a profile, an access scope and the membership
 // rules). The membership is active at once when a user with that email
-// exists, pending otherwise; either way the Notifier hears of it after
-// commit. Admins invite; only the owner grants the admin role; nobody
+// exists and the address is verified (user.User.EmailVerifiedAt), pending
+// otherwise, with a token, until its user accepts it; either way the
+// Notifier hears of it after commit. Admins invite; only the owner grants the admin role; nobody
 // grants a role or permission with rights they do not hold.
 func (s *Session) Invite(ctx context.Context, in0 membership.Invite) (*membership.Membership, error) {
 	const op = "provisioning.Invite"
@@ -61,10 +63,12 @@ func (s *Session) Invite(ctx context.Context, in0 membership.Invite) (*membershi
 		}
 		var tokenHash []byte
 		switch u, err := s.p.b.Users().GetByEmail(ctx, in.UserEmail); {
-		case err == nil:
+		case err == nil && u.EmailVerified():
 			m.Status, m.UserID = membership.Active, u.ID
 			m.UserFirstName, m.UserLastName = u.FirstName, u.LastName
-		case fault.KindOf(err) == fault.NotFound:
+		case err == nil || fault.KindOf(err) == fault.NotFound:
+			// No user, or one whose address is not proven theirs: an
+			// invitation that waits for the owner of the address.
 			tokenHash = s.pending(m, inv)
 		default:
 			return fault.Wrap(op, err)
@@ -687,8 +691,9 @@ func (s *Session) ResendInvitation(ctx context.Context, id string) error {
 }
 
 // AcceptInvitation activates the pending membership that token stands for.
-// The calling user's email must be the invited one. Unknown, used, expired
-// and foreign tokens all give fault.ErrInvitationInvalid.
+// The calling user's email must be the invited one, and verified
+// (fault.ErrEmailUnverified otherwise). Unknown, used, expired and foreign
+// tokens all give fault.ErrInvitationInvalid.
 func (s *Session) AcceptInvitation(ctx context.Context, token string) (*membership.Membership, error) {
 	const op = "provisioning.AcceptInvitation"
 	if err := s.userOnly(op); err != nil {
@@ -700,7 +705,7 @@ func (s *Session) AcceptInvitation(ctx context.Context, token string) (*membersh
 	}
 	var out *membership.Membership
 	err := s.tx(ctx, func(ctx context.Context) error {
-		u, err := s.currentUser(ctx, op)
+		u, err := s.verifiedUser(ctx, op)
 		if err != nil {
 			return err
 		}
@@ -721,8 +726,10 @@ func (s *Session) AcceptInvitation(ctx context.Context, token string) (*membersh
 }
 
 // AcceptPendingInvitations activates every pending membership of the calling
-// user's email, in every organization. Call it once the host has verified
-// that the user owns the address (at sign-up or first sign-in). An
+// user's email, in every organization. The address must be verified
+// (fault.ErrEmailUnverified otherwise, and nothing changes): the host proves
+// that the user owns it (user.Create.EmailVerified at sign-up, or
+// System.VerifyEmail) before it calls this at sign-up or sign-in. An
 // invitation that has expired (WithInvitationTTL), like one that stops
 // being pending while the call runs (accepted by its token, or revoked),
 // is left out of the result, not an error; it stays pending until it is
@@ -735,7 +742,7 @@ func (s *Session) AcceptPendingInvitations(ctx context.Context) ([]membership.Me
 	var out []membership.Membership
 	err := s.tx(ctx, func(ctx context.Context) error {
 		out = out[:0]
-		u, err := s.currentUser(ctx, op)
+		u, err := s.verifiedUser(ctx, op)
 		if err != nil {
 			return err
 		}
@@ -794,4 +801,17 @@ func (s *Session) activate(ctx context.Context, op string, m *membership.Members
 // InvitationExpiresAt.
 func invitationExpired(m *membership.Membership, now time.Time) bool {
 	return !now.Before(m.InvitationExpiresAt)
+}
+
+// verifiedUser reads the calling user's record, which must have a verified
+// address: what belongs to an address is granted only to its proven owner.
+func (s *Session) verifiedUser(ctx context.Context, op string) (*user.User, error) {
+	u, err := s.currentUser(ctx, op)
+	if err != nil {
+		return nil, err
+	}
+	if !u.EmailVerified() {
+		return nil, fault.E(op, fault.Forbidden, fault.ErrEmailUnverified)
+	}
+	return u, nil
 }

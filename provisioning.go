@@ -84,6 +84,31 @@ type Invitation struct {
 	Resent    bool
 }
 
+// EmailChangeNotifier is the optional interface of a Notifier that mails
+// email changes; the Provisioner finds it by type assertion. Without one,
+// a user cannot change their own address (Session.UpdateCurrentUser
+// refuses it): only the host can, with System.VerifyEmail.
+type EmailChangeNotifier interface {
+	// EmailChangeRequested receives a change of address after its
+	// transaction committed. The host sends Code to NewEmail, the only
+	// address that may see it, and tells OldEmail that a change was
+	// asked (without the code). An error is logged and does not undo the
+	// request.
+	EmailChangeRequested(ctx context.Context, c EmailChange) error
+}
+
+// EmailChange is a change of a user's address that waits for the new
+// address to confirm it: the user presents Code to Session.ConfirmEmail
+// before ExpiresAt. Until then the user keeps OldEmail, and nothing meant
+// for NewEmail (an invitation) is theirs.
+type EmailChange struct {
+	UserID    string
+	OldEmail  string
+	NewEmail  string // canonical: send the code only there
+	Code      string // the secret; only its SHA-256 hash is stored
+	ExpiresAt time.Time
+}
+
 // Provisioner is the facade over the library. It is safe for concurrent use.
 // Every call is made through a handle: As(principal) for a caller, or
 // System() for trusted bootstrap code.
@@ -97,6 +122,7 @@ type Provisioner struct {
 	subjects      *role.Subjects
 	extraSubjects []string
 	invitationTTL time.Duration
+	emailCodeTTL  time.Duration
 	keys          idp.KeyProvider // seals identity provider secrets; nil: none can be created
 	resolver      idp.Resolver    // verifies identity provider domains
 	plan          organization.Subscription
@@ -143,6 +169,12 @@ func WithSubjects(subjects ...string) Option {
 // WithInvitationTTL sets how long an invitation token works (default 7 days).
 func WithInvitationTTL(d time.Duration) Option {
 	return optionFunc(func(p *Provisioner) { p.invitationTTL = d })
+}
+
+// WithEmailChangeTTL sets how long the code of an email change works
+// (default 24 hours).
+func WithEmailChangeTTL(d time.Duration) Option {
+	return optionFunc(func(p *Provisioner) { p.emailCodeTTL = d })
 }
 
 // WithSubscription sets the plan new organizations get (none by default:
@@ -198,7 +230,8 @@ func New(b Backend, opts ...Option) (*Provisioner, error) {
 	if b == nil {
 		return nil, errors.New("provisioning: nil backend")
 	}
-	p := &Provisioner{b: b, clock: systemClock{}, ids: processIDs, log: slog.New(slog.DiscardHandler), invitationTTL: 7 * 24 * time.Hour}
+	p := &Provisioner{b: b, clock: systemClock{}, ids: processIDs, log: slog.New(slog.DiscardHandler), invitationTTL: 7 * 24 * time.Hour,
+		emailCodeTTL: 24 * time.Hour}
 	for _, o := range opts {
 		o.apply(p)
 	}
@@ -213,6 +246,9 @@ func New(b Backend, opts ...Option) (*Provisioner, error) {
 	}
 	if p.invitationTTL <= 0 {
 		return nil, errors.New("provisioning: invitation TTL must be positive")
+	}
+	if p.emailCodeTTL <= 0 {
+		return nil, errors.New("provisioning: email change TTL must be positive")
 	}
 	if err := p.plan.Validate(); err != nil {
 		return nil, fmt.Errorf("provisioning: WithSubscription: %w", err)

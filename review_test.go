@@ -19,7 +19,6 @@ import (
 	"github.com/provisionkit/provisioning/resource"
 	"github.com/provisionkit/provisioning/role"
 	"github.com/provisionkit/provisioning/storage/storagetest"
-	"github.com/provisionkit/provisioning/user"
 )
 
 // TestReviewInviteManyMemberWhoChangedEmail: a member who changed the email
@@ -31,9 +30,7 @@ func TestReviewInviteManyMemberWhoChangedEmail(t *testing.T) {
 	ctx := context.Background()
 	w := newWorld(t)
 	moved := "reader.moved@example.com"
-	if _, err := w.as(w.reader).UpdateCurrentUser(ctx, user.Update{Email: &moved}); err != nil {
-		t.Fatal(err)
-	}
+	w.changeEmail(t, w.reader, moved)
 	// What Invite says of it.
 	_, err := w.as(w.owner).Invite(ctx, membership.Invite{OrganizationID: w.org.ID, UserEmail: moved, RoleID: w.readOnly.ID})
 	wantErr(t, "Invite of a member's new address", err, fault.ErrAlreadyExists, "user_email")

@@ -19,8 +19,10 @@ import (
 // the state in (Rebilly's PUT /memberships/{organizationId}/{userId}) and
 // reports whether it created it.
 //
-// When the user is not a member yet, only the owner may make them one: the
-// membership is created active (a pending invitation of the user's email
+// When the user is not a member yet, only the owner may make them one, and
+// only while the user's address is verified (fault.ErrEmailUnverified
+// otherwise: Invite the address instead, and the user accepts once it is
+// verified): the membership is created active (a pending invitation of the user's email
 // is activated instead, and reported as not created; an expired one is
 // never activated: it is deleted, and the membership created in its place). Otherwise the
 // caller needs the right to update memberships, and every rule of
@@ -58,6 +60,9 @@ func (s *Session) UpsertMembership(ctx context.Context, in membership.Upsert) (*
 		case fault.KindOf(err) == fault.NotFound || err == nil && m.Status == membership.Pending:
 			if !d.Owner {
 				return fault.E(op, fault.Forbidden, errors.New("only the owner grants membership to a user who is not a member"))
+			}
+			if !u.EmailVerified() {
+				return fault.E(op, fault.Forbidden, fault.ErrEmailUnverified)
 			}
 		case err != nil:
 			return fault.Wrap(op, err)
@@ -112,7 +117,9 @@ func (s *Session) dropInvitation(ctx context.Context, op string, m *membership.M
 // add members; the roles default to the organization's read_only role;
 // nobody grants a role or permission beyond their own. A user who is a
 // member already, or whose email has a pending invitation there, is a
-// conflict on field "user".
+// conflict on field "user"; a user whose address is not verified is
+// fault.ErrEmailUnverified (Invite the address instead: the user accepts
+// once it is verified).
 func (s *Session) AddMember(ctx context.Context, in membership.Add) (*membership.Membership, error) {
 	const op = "provisioning.AddMember"
 	var out *membership.Membership
@@ -124,6 +131,9 @@ func (s *Session) AddMember(ctx context.Context, in membership.Add) (*membership
 		})
 		if err != nil {
 			return err
+		}
+		if !u.EmailVerified() {
+			return fault.E(op, fault.Forbidden, fault.ErrEmailUnverified)
 		}
 		if len(in.RoleIDs) == 0 {
 			r, err := s.p.b.Roles().RoleOfKind(ctx, org.ID, role.KindReadOnly)

@@ -2,7 +2,9 @@ package provisioning
 
 import (
 	"context"
+	"crypto/subtle"
 	"errors"
+	"time"
 
 	"github.com/provisionkit/provisioning/access"
 	"github.com/provisionkit/provisioning/audit"
@@ -20,7 +22,9 @@ type System struct{ s *Session }
 
 // CreateUser creates a user. The email is stored in canonical form and must
 // be unique. Pending invitations of the email stay pending until the user
-// accepts them.
+// accepts them, which takes a verified address: set in.EmailVerified only
+// when the host has proven that the user owns it (a link or code sent there
+// at sign-up); otherwise verify it later with VerifyEmail.
 func (y *System) CreateUser(ctx context.Context, in user.Create) (*user.User, error) {
 	const op = "provisioning.CreateUser"
 	in, err := in.Validate()
@@ -33,12 +37,70 @@ func (y *System) CreateUser(ctx context.Context, in user.Create) (*user.User, er
 			return fault.Wrap(op, err)
 		}
 		return y.s.record(ctx, "", typeUsers, u.ID, audit.Create,
-			created("email", u.Email, "first_name", u.FirstName, "last_name", u.LastName, "time_zone", u.TimeZone))
+			created("email", u.Email, "first_name", u.FirstName, "last_name", u.LastName, "time_zone", u.TimeZone,
+				"email_verified_at", resource.TimeValue(u.EmailVerifiedAt)))
 	})
 	if err != nil {
 		return nil, err
 	}
 	return u, nil
+}
+
+// VerifyEmail records that the host has proven that the user owns address
+// (a link or code it sent there, or an identity provider that vouches for
+// it): address becomes the user's email, verified now, and any pending
+// change of address is dropped. Call it at sign-up when CreateUser was not
+// told, before AcceptPendingInvitations, and to change a user's address
+// through the host's own confirmation. An address that is another user's
+// is fault.ErrAlreadyExists on field "email"; an unknown user is not found.
+func (y *System) VerifyEmail(ctx context.Context, userID, address string) (*user.User, error) {
+	const op = "provisioning.VerifyEmail"
+	canon, err := email.Canonical("email", address)
+	if err != nil {
+		return nil, fault.Wrap(op, err)
+	}
+	var out *user.User
+	err = y.s.tx(ctx, func(ctx context.Context) error {
+		u, err := y.s.p.b.Users().Lock(ctx, userID)
+		if err != nil {
+			return fault.Wrap(op, err)
+		}
+		out = u
+		if u.Email == canon && u.EmailVerified() && u.PendingEmail == "" {
+			return nil
+		}
+		return y.s.setEmail(ctx, op, u, canon)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// setEmail makes address u's verified email, now, dropping any pending
+// change, and records it; u is updated to match.
+func (s *Session) setEmail(ctx context.Context, op string, u *user.User, address string) error {
+	now := s.now()
+	if err := s.p.b.Users().SetEmail(ctx, u.ID, address, now); err != nil {
+		return fault.Wrap(op, err) // a taken address: ErrAlreadyExists on field "email"
+	}
+	ch := resource.Changes{"email_verified_at": {resource.TimeValue(u.EmailVerifiedAt), resource.TimeValue(now)}}
+	if u.Email != address {
+		ch.Record("email", u.Email, address)
+	}
+	if u.PendingEmail != "" {
+		ch.Record("pending_email", u.PendingEmail, nil)
+	}
+	u.Email, u.EmailVerifiedAt, u.PendingEmail, u.PendingEmailExpiresAt = address, now, "", time.Time{}
+	return s.record(ctx, "", typeUsers, u.ID, audit.Update, ch)
+}
+
+// nullableText is how optional text appears in a version: null when empty.
+func nullableText(v string) any {
+	if v == "" {
+		return nil
+	}
+	return v
 }
 
 // UserByEmail finds a user by email (compared in canonical form).
@@ -101,8 +163,10 @@ func (s *Session) GetUser(ctx context.Context, id string) (*user.User, error) {
 				return nil, fault.Wrap(op, err)
 			}
 			if err == nil && d.Allowed {
-				// Where else the user belongs is not the caller's business.
+				// Where else the user belongs, and an address the user has
+				// not confirmed, are not the caller's business.
 				u.DefaultOrganizationID = ""
+				u.PendingEmail, u.PendingEmailExpiresAt = "", time.Time{}
 				return u, nil
 			}
 		}
@@ -113,7 +177,16 @@ func (s *Session) GetUser(ctx context.Context, id string) (*user.User, error) {
 	}
 }
 
-// UpdateCurrentUser changes the calling user's own record.
+// UpdateCurrentUser changes the calling user's own record. A new email
+// is not set at once: it waits in PendingEmail (replacing an earlier
+// pending one), and the Notifier, which must be an EmailChangeNotifier,
+// receives a code for the new address; the user becomes its owner with
+// ConfirmEmail. Until then the user keeps the current address, and nothing
+// meant for the new one (an invitation) is theirs. Without an
+// EmailChangeNotifier a new email is forbidden (the host changes it with
+// System.VerifyEmail). The current email given again drops a pending
+// change. An address that is another user's is fault.ErrAlreadyExists on
+// field "email".
 func (s *Session) UpdateCurrentUser(ctx context.Context, up user.Update) (*user.User, error) {
 	const op = "provisioning.UpdateCurrentUser"
 	if err := s.userOnly(op); err != nil {
@@ -123,13 +196,30 @@ func (s *Session) UpdateCurrentUser(ctx context.Context, up user.Update) (*user.
 	if err != nil {
 		return nil, err
 	}
+	mailer, _ := s.p.notifier.(EmailChangeNotifier)
 	var out *user.User
+	var change *EmailChange
 	err = s.tx(ctx, func(ctx context.Context) error {
-		u, err := s.currentUser(ctx, op)
-		if err != nil {
-			return err
+		change = nil
+		u, err := s.p.b.Users().Lock(ctx, s.pr.ID)
+		if fault.KindOf(err) == fault.NotFound {
+			return fault.E(op, fault.Unauthenticated, nil)
+		} else if err != nil {
+			return fault.Wrap(op, err)
 		}
 		out = u
+		if up.Email != nil && *up.Email != u.Email {
+			if mailer == nil {
+				return fault.E(op, fault.Forbidden, errNoEmailChange)
+			}
+			if change, err = s.requestEmailChange(ctx, op, u, *up.Email); err != nil {
+				return err
+			}
+		} else if up.Email != nil && u.PendingEmail != "" {
+			if err := s.dropEmailChange(ctx, op, u); err != nil {
+				return err
+			}
+		}
 		ch := up.Apply(u, s.now())
 		if len(ch) == 0 {
 			return nil
@@ -138,6 +228,93 @@ func (s *Session) UpdateCurrentUser(ctx context.Context, up user.Update) (*user.
 			return fault.Wrap(op, err)
 		}
 		return s.record(ctx, "", typeUsers, u.ID, audit.Update, ch)
+	})
+	if err != nil {
+		return nil, err
+	}
+	if change != nil {
+		if err := mailer.EmailChangeRequested(ctx, *change); err != nil {
+			s.p.log.ErrorContext(ctx, "provisioning: notifier failed", "user_id", change.UserID, "error", err)
+		}
+	}
+	return out, nil
+}
+
+var errNoEmailChange = errors.New("an email change needs a confirmation code sent to the new address, and this server sends none: the host changes the address")
+
+// maxEmailCode bounds the length of an email change code we bother hashing.
+const maxEmailCode = 128
+
+// requestEmailChange records a change of u's address to address, waiting
+// for a new code (256 bits from crypto/rand, of which only the SHA-256
+// hash is stored: too many to guess, so attempts need no counting), and
+// returns the change to send. The code never enters a version or a log.
+func (s *Session) requestEmailChange(ctx context.Context, op string, u *user.User, address string) (*EmailChange, error) {
+	switch _, err := s.p.b.Users().GetByEmail(ctx, address); {
+	case err == nil:
+		return nil, &fault.Error{Op: op, Kind: fault.Conflict, Field: "email", Err: fault.ErrAlreadyExists}
+	case fault.KindOf(err) != fault.NotFound:
+		return nil, fault.Wrap(op, err)
+	}
+	code, hash := newInvitationToken()
+	expires := s.now().Add(s.p.emailCodeTTL)
+	if err := s.p.b.Users().SetPendingEmail(ctx, u.ID, address, hash, expires); err != nil {
+		return nil, fault.Wrap(op, err)
+	}
+	ch := resource.Changes{}
+	ch.Record("pending_email", nullableText(u.PendingEmail), address)
+	u.PendingEmail, u.PendingEmailExpiresAt = address, expires
+	if err := s.record(ctx, "", typeUsers, u.ID, audit.Update, ch); err != nil {
+		return nil, err
+	}
+	return &EmailChange{UserID: u.ID, OldEmail: u.Email, NewEmail: address, Code: code, ExpiresAt: expires}, nil
+}
+
+// dropEmailChange clears u's pending change of address, and records it.
+func (s *Session) dropEmailChange(ctx context.Context, op string, u *user.User) error {
+	if err := s.p.b.Users().SetPendingEmail(ctx, u.ID, "", nil, time.Time{}); err != nil {
+		return fault.Wrap(op, err)
+	}
+	ch := resource.Changes{"pending_email": {u.PendingEmail, nil}}
+	u.PendingEmail, u.PendingEmailExpiresAt = "", time.Time{}
+	return s.record(ctx, "", typeUsers, u.ID, audit.Update, ch)
+}
+
+// ConfirmEmail completes the calling user's pending change of address with
+// the code the new address received (UpdateCurrentUser): the new address
+// becomes the user's email, verified now, and the code stops working. A
+// wrong, used, expired or replaced code, and none pending, all give
+// fault.ErrEmailCodeInvalid, and nothing changes; an address that another
+// user took meanwhile is fault.ErrAlreadyExists on field "email".
+func (s *Session) ConfirmEmail(ctx context.Context, code string) (*user.User, error) {
+	const op = "provisioning.ConfirmEmail"
+	if err := s.userOnly(op); err != nil {
+		return nil, err
+	}
+	invalid := fault.E(op, fault.NotFound, fault.ErrEmailCodeInvalid)
+	if code == "" || len(code) > maxEmailCode {
+		return nil, invalid
+	}
+	var out *user.User
+	err := s.tx(ctx, func(ctx context.Context) error {
+		u, err := s.p.b.Users().Lock(ctx, s.pr.ID)
+		if fault.KindOf(err) == fault.NotFound {
+			return fault.E(op, fault.Unauthenticated, nil)
+		} else if err != nil {
+			return fault.Wrap(op, err)
+		}
+		if u.PendingEmail == "" || !s.now().Before(u.PendingEmailExpiresAt) {
+			return invalid
+		}
+		hash, err := s.p.b.Users().PendingEmailCodeHash(ctx, u.ID)
+		if err != nil {
+			return fault.Wrap(op, err)
+		}
+		if len(hash) == 0 || subtle.ConstantTimeCompare(hash, hashToken(code)) != 1 {
+			return invalid
+		}
+		out = u
+		return s.setEmail(ctx, op, u, u.PendingEmail)
 	})
 	if err != nil {
 		return nil, err

@@ -272,6 +272,19 @@ func TestEveryMutatingCallWritesOneVersion(t *testing.T) {
 			_, err := w.as(w.reader).UpdateCurrentUser(ctx, user.Update{TimeZone: &bad})
 			return err
 		}},
+		// The request of an email change and its confirmation: one each.
+		{"ConfirmEmail", func() error {
+			next := "reader.next@example.com"
+			if _, err := w.as(w.reader).UpdateCurrentUser(ctx, user.Update{Email: &next}); err != nil {
+				return err
+			}
+			_, err := w.as(w.reader).ConfirmEmail(ctx, w.mail.lastChange(t).Code)
+			return err
+		}, 2, func() error { _, err := w.as(w.reader).ConfirmEmail(ctx, "wrong"); return err }},
+		{"VerifyEmail", func() error {
+			_, err := w.p.System().VerifyEmail(ctx, w.reader.ID, "reader.verified@example.com")
+			return err
+		}, 1, func() error { _, err := w.p.System().VerifyEmail(ctx, w.reader.ID, w.owner.Email); return err }},
 	}
 
 	walked := map[string]bool{}

@@ -80,6 +80,14 @@ var (
 	ErrNotPending = &Sentinel{Conflict, "membership is not pending"}
 	// ErrInvitationInvalid: an invitation token that is unknown, used, expired or meant for another email.
 	ErrInvitationInvalid = &Sentinel{NotFound, "invitation is invalid or expired"}
+	// ErrEmailUnverified: the user's address is not verified, so nothing
+	// meant for it is granted (an invitation accepted, a membership made
+	// active); the host verifies it (System.VerifyEmail) or the user
+	// confirms a change of address, then the call can be retried.
+	ErrEmailUnverified = &Sentinel{Forbidden, "the email address is not verified"}
+	// ErrEmailCodeInvalid: an email change code that is wrong, used,
+	// expired or replaced by a later change, or no change is pending.
+	ErrEmailCodeInvalid = &Sentinel{NotFound, "email change code is invalid or expired"}
 	// ErrLimitReached: the organization's plan (subscription_info.limits)
 	// allows no more of what was asked (memberships, organizations).
 	ErrLimitReached = &Sentinel{Conflict, "subscription plan limit reached"}

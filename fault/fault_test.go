@@ -24,7 +24,7 @@ var kindSentinels = map[fault.Kind]*fault.Sentinel{
 var namedSentinels = []*fault.Sentinel{
 	fault.ErrAlreadyExists, fault.ErrLastOwner, fault.ErrInUse, fault.ErrNotPending, fault.ErrInvitationInvalid,
 	fault.ErrMFARequired, fault.ErrIPRefused, fault.ErrSecretCorrupt, fault.ErrLimitReached,
-	fault.ErrBadCredentials,
+	fault.ErrBadCredentials, fault.ErrEmailUnverified, fault.ErrEmailCodeInvalid,
 }
 
 // allSentinels lists the kind sentinels, then the named ones.
@@ -81,6 +81,8 @@ func TestSentinelKind(t *testing.T) {
 		{fault.ErrSecretCorrupt, fault.Internal},
 		{fault.ErrLimitReached, fault.Conflict},
 		{fault.ErrBadCredentials, fault.Unauthenticated},
+		{fault.ErrEmailUnverified, fault.Forbidden},
+		{fault.ErrEmailCodeInvalid, fault.NotFound},
 	}
 	for _, tt := range tests {
 		if got := tt.give.Kind(); got != tt.want {
@@ -143,6 +145,8 @@ func TestSentinelMatches(t *testing.T) {
 		{fault.ErrSecretCorrupt, []*fault.Sentinel{fault.ErrSecretCorrupt, fault.ErrInternal}},
 		{fault.ErrLimitReached, []*fault.Sentinel{fault.ErrLimitReached, fault.ErrConflict}},
 		{fault.ErrBadCredentials, []*fault.Sentinel{fault.ErrBadCredentials, fault.ErrUnauthenticated}},
+		{fault.ErrEmailUnverified, []*fault.Sentinel{fault.ErrEmailUnverified, fault.ErrForbidden}},
+		{fault.ErrEmailCodeInvalid, []*fault.Sentinel{fault.ErrEmailCodeInvalid, fault.ErrNotFound}},
 		{fault.ErrConflict, []*fault.Sentinel{fault.ErrConflict}},
 		{fault.ErrNotFound, []*fault.Sentinel{fault.ErrNotFound}},
 		{fault.ErrInternal, []*fault.Sentinel{fault.ErrInternal}},

@@ -28,8 +28,25 @@ type User struct {
 	// picks (Session.SetDefaultOrganization). "" when the user belongs to
 	// none. Read-only here.
 	DefaultOrganizationID string
+	// EmailVerifiedAt is when Email was proven the user's: confirmed with
+	// the code of an email change (Session.ConfirmEmail), or asserted by
+	// the host (Create.EmailVerified, System.VerifyEmail). Zero: not
+	// verified; such a user accepts no invitation and is made an active
+	// member of no organization. Read-only here.
+	EmailVerifiedAt time.Time
+	// PendingEmail is the address of an email change waiting for its
+	// confirmation code, "" when there is none. Nothing is granted to it,
+	// and Email stays the user's address, until it is confirmed. Read-only
+	// here.
+	PendingEmail string
+	// PendingEmailExpiresAt is when the pending change's code stops
+	// working (zero when there is none).
+	PendingEmailExpiresAt time.Time
 	resource.Common
 }
+
+// EmailVerified reports whether the user's current address is verified.
+func (u *User) EmailVerified() bool { return !u.EmailVerifiedAt.IsZero() }
 
 // Create is the input of a new user.
 type Create struct {
@@ -39,6 +56,11 @@ type Create struct {
 	TimeZone  string // an IANA name such as "Europe/Rome"; "" means null
 	// OTPRequiredForLogin mirrors the host's 2FA setting for the user.
 	OTPRequiredForLogin bool
+	// EmailVerified asserts that the host has proven the user owns Email
+	// (a link or code sent there at sign-up, or an identity provider that
+	// vouches for it). Leave it false otherwise: the user then accepts no
+	// invitation until the address is verified (System.VerifyEmail).
+	EmailVerified bool
 	resource.CommonInput
 }
 
@@ -58,12 +80,19 @@ func (c Create) Validate() (Create, error) {
 
 // New builds the user for valid input.
 func (c Create) New(id string, now time.Time) *User {
-	return &User{ID: id, Email: c.Email, FirstName: c.FirstName, LastName: c.LastName,
+	u := &User{ID: id, Email: c.Email, FirstName: c.FirstName, LastName: c.LastName,
 		TimeZone: c.TimeZone, OTPRequiredForLogin: c.OTPRequiredForLogin, Common: c.CommonInput.New(now)}
+	if c.EmailVerified {
+		u.EmailVerifiedAt = u.CreatedAt
+	}
+	return u
 }
 
 // Update changes a user. Nil fields are left as they are.
 type Update struct {
+	// Email asks to change the address: the change waits, in
+	// User.PendingEmail, until the new address confirms it
+	// (Session.UpdateCurrentUser). Apply never sets it.
 	Email     *string
 	FirstName *string
 	LastName  *string
@@ -93,10 +122,10 @@ func (u Update) Validate() (Update, error) {
 	return u, p.Err("user.Update")
 }
 
-// Apply sets the fields of u on usr and returns what changed.
+// Apply sets the fields of u on usr, all but Email (which only a
+// confirmed change sets), and returns what changed.
 func (u Update) Apply(usr *User, now time.Time) resource.Changes {
 	ch := resource.Changes{}
-	resource.SetField(ch, "email", &usr.Email, u.Email)
 	resource.SetField(ch, "first_name", &usr.FirstName, u.FirstName)
 	resource.SetField(ch, "last_name", &usr.LastName, u.LastName)
 	resource.SetField(ch, "time_zone", &usr.TimeZone, u.TimeZone)
@@ -137,8 +166,19 @@ type Store interface {
 	// that what is counted per user (organizations owned) is counted once.
 	Lock(ctx context.Context, id string) (*User, error)
 	// Update writes the user's own fields; it never changes the default
-	// organization.
+	// organization, the address, its verification or a pending change.
 	Update(ctx context.Context, u *User) error
+	// SetEmail makes address the user's, verified at verifiedAt, and
+	// clears any pending change. It fails with fault.ErrAlreadyExists
+	// (field "email") when the address is another user's.
+	SetEmail(ctx context.Context, userID, address string, verifiedAt time.Time) error
+	// SetPendingEmail records a change of address waiting for its code:
+	// the new address, the SHA-256 hash of the code and when the code
+	// expires; it replaces any earlier one. An empty address clears it.
+	SetPendingEmail(ctx context.Context, userID, address string, codeHash []byte, expiresAt time.Time) error
+	// PendingEmailCodeHash returns the hash of the pending change's code,
+	// nil when there is none.
+	PendingEmailCodeHash(ctx context.Context, userID string) ([]byte, error)
 	// SetDefaultOrganization sets (orgID "" clears) the user's default
 	// organization. Callers hold the user's row lock (Lock).
 	SetDefaultOrganization(ctx context.Context, userID, orgID string) error

@@ -146,6 +146,13 @@ type userRow struct {
 	TimeZone      string `bun:"time_zone,notnull"`
 	OTPRequired   bool   `bun:"otp_required_for_login,notnull"`
 	DefaultOrgID  string `bun:"default_organization_id,nullzero"`
+	// EmailVerifiedAt is NULL while the address is not verified.
+	EmailVerifiedAt time.Time `bun:"email_verified_at,nullzero"`
+	// PendingEmail, its code's hash (hex) and expiry: an email change
+	// waiting for its code; all NULL when there is none.
+	PendingEmail          string    `bun:"pending_email,nullzero"`
+	PendingEmailCodeHash  string    `bun:"pending_email_code_hash,nullzero"`
+	PendingEmailExpiresAt time.Time `bun:"pending_email_expires_at,nullzero"`
 	commonCols
 }
 

@@ -2,6 +2,8 @@ package bunstore
 
 import (
 	"context"
+	"encoding/hex"
+	"time"
 
 	"github.com/uptrace/bun"
 
@@ -15,14 +17,22 @@ type userStore struct{ base }
 func toUserRow(u *user.User) *userRow {
 	return &userRow{ID: u.ID, Email: u.Email, FirstName: u.FirstName, LastName: u.LastName,
 		TimeZone: u.TimeZone, OTPRequired: u.OTPRequiredForLogin, DefaultOrgID: u.DefaultOrganizationID,
-		commonCols: fromCommon(u.Common)}
+		EmailVerifiedAt: utcOrZero(u.EmailVerifiedAt), PendingEmail: u.PendingEmail,
+		PendingEmailExpiresAt: utcOrZero(u.PendingEmailExpiresAt), commonCols: fromCommon(u.Common)}
 }
 
 func (r *userRow) domain() *user.User {
 	return &user.User{ID: r.ID, Email: r.Email, FirstName: r.FirstName, LastName: r.LastName,
 		TimeZone: r.TimeZone, OTPRequiredForLogin: r.OTPRequired, DefaultOrganizationID: r.DefaultOrgID,
-		Common: r.common()}
+		EmailVerifiedAt: utcOrZero(r.EmailVerifiedAt), PendingEmail: r.PendingEmail,
+		PendingEmailExpiresAt: utcOrZero(r.PendingEmailExpiresAt), Common: r.common()}
 }
+
+// userOwnColumns are the columns Update writes: not the address, its
+// verification or a pending change (SetEmail, SetPendingEmail), nor the
+// default organization.
+var userOwnColumns = []string{"first_name", "last_name", "time_zone", "otp_required_for_login",
+	"reference", "reference_origin", "metadata", "updated_at"}
 
 func (s userStore) Create(ctx context.Context, u *user.User) error {
 	if err := checkJSON("user.Create", jsonObject(u.Metadata)); err != nil {
@@ -81,8 +91,51 @@ func (s userStore) Update(ctx context.Context, u *user.User) error {
 	if err := checkJSON("user.Update", jsonObject(u.Metadata)); err != nil {
 		return err
 	}
-	res, err := s.idb(ctx).NewUpdate().Model(toUserRow(u)).ExcludeColumn("id", "default_organization_id", "created_at").WherePK().Exec(ctx)
+	res, err := s.idb(ctx).NewUpdate().Model(toUserRow(u)).Column(userOwnColumns...).WherePK().Exec(ctx)
 	return s.affected("user.Update", res, err)
+}
+
+func (s userStore) SetEmail(ctx context.Context, userID, address string, verifiedAt time.Time) error {
+	res, err := s.idb(ctx).NewUpdate().Model((*userRow)(nil)).
+		Set("email = ?", address).
+		Set("email_verified_at = ?", verifiedAt.UTC()).
+		Set("pending_email = NULL").
+		Set("pending_email_code_hash = NULL").
+		Set("pending_email_expires_at = NULL").
+		Where("id = ?", userID).Exec(ctx)
+	return s.affected("user.SetEmail", res, err)
+}
+
+func (s userStore) SetPendingEmail(ctx context.Context, userID, address string, codeHash []byte, expiresAt time.Time) error {
+	q := s.idb(ctx).NewUpdate().Model((*userRow)(nil)).Where("id = ?", userID)
+	if address == "" {
+		q = q.Set("pending_email = NULL").Set("pending_email_code_hash = NULL").Set("pending_email_expires_at = NULL")
+	} else {
+		q = q.Set("pending_email = ?", address).
+			Set("pending_email_code_hash = ?", hex.EncodeToString(codeHash)).
+			Set("pending_email_expires_at = ?", expiresAt.UTC())
+	}
+	res, err := q.Exec(ctx)
+	return s.affected("user.SetPendingEmail", res, err)
+}
+
+func (s userStore) PendingEmailCodeHash(ctx context.Context, userID string) ([]byte, error) {
+	const op = "user.PendingEmailCodeHash"
+	if !resource.ValidID(userID) {
+		return nil, fault.E(op, fault.NotFound, nil)
+	}
+	var row userRow
+	if err := s.idb(ctx).NewSelect().Model(&row).Column("pending_email_code_hash").Where("u.id = ?", userID).Scan(ctx); err != nil {
+		return nil, s.one(op, err)
+	}
+	if row.PendingEmailCodeHash == "" {
+		return nil, nil
+	}
+	h, err := hex.DecodeString(row.PendingEmailCodeHash)
+	if err != nil {
+		return nil, fault.E(op, fault.Internal, err)
+	}
+	return h, nil
 }
 
 func (s userStore) SetDefaultOrganization(ctx context.Context, userID, orgID string) error {

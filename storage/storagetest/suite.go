@@ -91,6 +91,7 @@ var suite = []struct {
 		{"GetByEmail", testUserGetByEmail},
 		{"EmailTaken", testUserEmailTaken},
 		{"Update", testUserUpdate},
+		{"EmailChange", testUserEmailChange},
 		{"MetadataWithNUL", testUserMetadataNUL},
 	}},
 	{"Keys", []testCase{

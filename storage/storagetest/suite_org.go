@@ -341,7 +341,8 @@ func testUserRoundTrip(t *testing.T, e *env) {
 	}{
 		{"every field set, times not in UTC", func(id string) user.User {
 			return user.User{ID: id, Email: id + "@example.com", FirstName: "Åda", LastName: "O'Lovelace", TimeZone: "Europe/Rome",
-				OTPRequiredForLogin: true, Common: resource.Common{Reference: "ext", ReferenceOrigin: "idp", Metadata: richMetadata(),
+				OTPRequiredForLogin: true, EmailVerifiedAt: t0.Add(-time.Hour).In(zone), PendingEmail: "next-" + id + "@example.com",
+				PendingEmailExpiresAt: t0.Add(time.Hour).In(zone), Common: resource.Common{Reference: "ext", ReferenceOrigin: "idp", Metadata: richMetadata(),
 					CreatedAt: t0.In(zone), UpdatedAt: t0.Add(time.Second).In(zone)}}
 		}},
 		{"optional fields empty", func(id string) user.User {
@@ -358,6 +359,7 @@ func testUserRoundTrip(t *testing.T, e *env) {
 			must(t, e.s.Users().Create(t.Context(), &in))
 			want := give
 			want.Common = utcCommon(give.Common)
+			want.EmailVerifiedAt, want.PendingEmailExpiresAt = utcOrZero(give.EmailVerifiedAt), utcOrZero(give.PendingEmailExpiresAt)
 			got, err := e.s.Users().Get(t.Context(), give.ID)
 			must(t, err)
 			wantEqual(t, "Get", *got, want)
@@ -408,29 +410,84 @@ func testUserEmailTaken(t *testing.T, e *env) {
 	_, err := e.s.Users().Get(t.Context(), dup.ID)
 	wantIs(t, "Get of the refused user", err, fault.ErrNotFound)
 
-	upd := *b
-	upd.Email = a.Email
-	wantTaken(t, "Update to a taken email", e.s.Users().Update(t.Context(), &upd), "email")
+	wantTaken(t, "SetEmail to a taken email", e.s.Users().SetEmail(t.Context(), b.ID, a.Email, t0), "email")
 	got, err := e.s.Users().Get(t.Context(), b.ID)
 	must(t, err)
-	wantEqual(t, "user after the refused Update", *got, *b)
+	wantEqual(t, "user after the refused SetEmail", *got, *b)
 }
 
+// testUserUpdate: Update writes the user's own fields, never the address,
+// its verification or a pending change of it.
 func testUserUpdate(t *testing.T, e *env) {
 	u := e.newUser(t, func(u *user.User) { u.Reference, u.Metadata, u.TimeZone = "r", resource.Metadata{"a": "b"}, "UTC" })
 	give := *u
 	give.Email, give.FirstName, give.LastName, give.TimeZone = "new-"+u.Email, "New", "", "Asia/Tokyo"
 	give.OTPRequiredForLogin, give.Reference, give.ReferenceOrigin, give.Metadata = true, "", "o", richMetadata()
+	give.EmailVerifiedAt, give.PendingEmail, give.PendingEmailExpiresAt = t0, "pending-"+u.Email, t0 // not Update's
 	give.UpdatedAt = t0.Add(time.Minute).In(zone)
 	give.CreatedAt = t0.Add(-time.Minute) // read-only
 	must(t, e.s.Users().Update(t.Context(), &give))
 	want := give
 	want.CreatedAt, want.UpdatedAt = u.CreatedAt, give.UpdatedAt.UTC()
+	want.Email, want.EmailVerifiedAt, want.PendingEmail, want.PendingEmailExpiresAt = u.Email, time.Time{}, "", time.Time{}
 	got, err := e.s.Users().Get(t.Context(), u.ID)
 	must(t, err)
 	wantEqual(t, "Get after Update", *got, want)
-	_, err = e.s.Users().GetByEmail(t.Context(), u.Email)
-	wantIs(t, "GetByEmail of the old email", err, fault.ErrNotFound)
+	_, err = e.s.Users().GetByEmail(t.Context(), give.Email)
+	wantIs(t, "GetByEmail of the address Update did not write", err, fault.ErrNotFound)
+}
+
+// testUserEmailChange: a pending change is recorded, replaced and cleared
+// with the hash of its code; SetEmail makes an address the user's,
+// verified, and clears the pending change.
+func testUserEmailChange(t *testing.T, e *env) {
+	ctx := t.Context()
+	u, other := e.newUser(t), e.newUser(t)
+	hash, err := e.s.Users().PendingEmailCodeHash(ctx, u.ID)
+	if err != nil || hash != nil {
+		t.Fatalf("PendingEmailCodeHash without a change = %x, %v; want nil, nil", hash, err)
+	}
+	first, second := e.hash(), e.hash()
+	must(t, e.s.Users().SetPendingEmail(ctx, u.ID, "first-"+u.Email, first, t0.Add(time.Hour).In(zone)))
+	must(t, e.s.Users().SetPendingEmail(ctx, u.ID, "second-"+u.Email, second, t0.Add(2*time.Hour)))
+	got, err := e.s.Users().Get(ctx, u.ID)
+	must(t, err)
+	want := *u
+	want.PendingEmail, want.PendingEmailExpiresAt = "second-"+u.Email, t0.Add(2*time.Hour)
+	wantEqual(t, "user with a pending change", *got, want)
+	hash, err = e.s.Users().PendingEmailCodeHash(ctx, u.ID)
+	must(t, err)
+	wantEqual(t, "PendingEmailCodeHash", hash, second)
+	_, err = e.s.Users().GetByEmail(ctx, "second-"+u.Email)
+	wantIs(t, "GetByEmail of the pending address", err, fault.ErrNotFound)
+
+	// A pending change of another user is left alone, cleared by "".
+	must(t, e.s.Users().SetPendingEmail(ctx, other.ID, "x-"+other.Email, first, t0))
+	must(t, e.s.Users().SetPendingEmail(ctx, other.ID, "", nil, time.Time{}))
+	got, err = e.s.Users().Get(ctx, other.ID)
+	must(t, err)
+	wantEqual(t, "user with the pending change cleared", *got, *other)
+	hash, err = e.s.Users().PendingEmailCodeHash(ctx, other.ID)
+	if err != nil || hash != nil {
+		t.Errorf("PendingEmailCodeHash after clearing = %x, %v; want nil, nil", hash, err)
+	}
+
+	must(t, e.s.Users().SetEmail(ctx, u.ID, "second-"+u.Email, t0.Add(time.Minute).In(zone)))
+	got, err = e.s.Users().GetByEmail(ctx, "second-"+u.Email)
+	must(t, err)
+	want = *u
+	want.Email, want.EmailVerifiedAt = "second-"+u.Email, t0.Add(time.Minute)
+	wantEqual(t, "user after SetEmail", *got, want)
+	hash, err = e.s.Users().PendingEmailCodeHash(ctx, u.ID)
+	if err != nil || hash != nil {
+		t.Errorf("PendingEmailCodeHash after SetEmail = %x, %v; want nil, nil", hash, err)
+	}
+
+	missing := e.id()
+	wantIs(t, "SetEmail of an unknown user", e.s.Users().SetEmail(ctx, missing, "m@example.com", t0), fault.ErrNotFound)
+	wantIs(t, "SetPendingEmail of an unknown user", e.s.Users().SetPendingEmail(ctx, missing, "m@example.com", first, t0), fault.ErrNotFound)
+	_, err = e.s.Users().PendingEmailCodeHash(ctx, missing)
+	wantIs(t, "PendingEmailCodeHash of an unknown user", err, fault.ErrNotFound)
 }
 
 // testUserMetadataNUL: a metadata string holding U+0000 is valid JSON and
