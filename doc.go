@@ -15,14 +15,41 @@
 //	err = store.Migrate(ctx)               // explicit, never on import
 //	p, err := provisioning.New(store, provisioning.WithNotifier(mailer))
 //
-//	owner, err := p.System().CreateUser(ctx, user.Create{Email: "ada@example.com"})
+//	owner, err := p.System().CreateUser(ctx, user.Create{Email: "ada@example.com", EmailVerified: true})
 //	s := p.As(provisioning.User(owner.ID))
 //	org, err := s.CreateOrganization(ctx, organization.Create{Name: "Acme"})
 //	roles, err := s.ListRoles(ctx, role.Filter{OrganizationID: org.ID, Kind: role.KindReadOnly})
 //	m, err := s.Invite(ctx, membership.Invite{OrganizationID: org.ID, UserEmail: "bob@example.com", RoleID: roles.Items[0].ID})
 //
-// The invitee signs up (System().CreateUser) and accepts with the token that
-// the Notifier received: p.As(provisioning.User(bob.ID)).AcceptInvitation(ctx, token).
+// The invitee signs up (System().CreateUser, once the host has verified the
+// address) and accepts with the token that the Notifier received:
+// p.As(provisioning.User(bob.ID)).AcceptInvitation(ctx, token).
+//
+// # Verified addresses
+//
+// What belongs to an email address (an invitation, a membership granted by
+// address) is granted only to a user whose address is verified
+// (user.User.EmailVerifiedAt). The host verifies it, by a link or code it
+// mails there or an identity provider that vouches for it, and says so:
+// user.Create.EmailVerified at sign-up, or System.VerifyEmail later, in
+// any case before it calls AcceptPendingInvitations. Until then
+// AcceptInvitation and AcceptPendingInvitations fail with
+// fault.ErrEmailUnverified and change nothing, Invite and InviteMany of the
+// address leave the membership pending (an invitation with a token), and
+// AddMember and UpsertMembership refuse to make the user a member. Users
+// stored before this rule existed start unverified: a host that verified
+// every address at sign-up calls System.VerifyEmail for them (or sets
+// provisioning_users.email_verified_at itself).
+//
+// A user changes their own address with UpdateCurrentUser: the new address
+// waits in user.User.PendingEmail, and the Notifier, when it is an
+// EmailChangeNotifier, receives a code for it (256 bits from crypto/rand,
+// only its SHA-256 hash stored, valid for WithEmailChangeTTL, one use) and
+// tells the old address. ConfirmEmail with the code makes the new address
+// the user's, verified. Without an EmailChangeNotifier the change fails
+// with fault.ErrEmailChangeUnavailable and only the host changes addresses
+// (System.VerifyEmail). An invitation also stops working at its expiry
+// (WithInvitationTTL) on every path that accepts it.
 //
 // # Principals: As and System
 //

@@ -211,7 +211,7 @@ func TestEmailChangeWithoutNotifier(t *testing.T) {
 			unchanged := e.userUnchanged(t, u.ID)
 			next, first := "ada.new@example.com", "Renamed"
 			_, err := e.as(u).UpdateCurrentUser(ctx, user.Update{Email: &next, FirstName: &first})
-			wantErr(t, "an email change without a way to send its code", err, fault.ErrForbidden)
+			wantErr(t, "an email change without a way to send its code", err, fault.ErrEmailChangeUnavailable, "email")
 			unchanged()
 			got, err := e.p.System().VerifyEmail(ctx, u.ID, " Ada.New@Example.com ")
 			if err != nil || got.Email != next || !got.EmailVerifiedAt.Equal(e.clock.Now()) {

@@ -378,7 +378,8 @@ func (y *System) IdentityProviderSecretKeys(ctx context.Context) (map[string]int
 // or one whose domains are not verified gives fault.ErrConflict, and a
 // secret that does not open gives fault.ErrSecretCorrupt. The host still
 // checks that the signing-in user's email domain is among the provider's
-// Domains.
+// Domains, on a verified address (user.User.EmailVerified): an address
+// nobody proved says nothing about who the user is.
 func (p *Provisioner) IdentityProviderSecret(ctx context.Context, id string) (*idp.Provider, idp.Secret, error) {
 	const op = "provisioning.IdentityProviderSecret"
 	if p.keys == nil {

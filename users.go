@@ -183,8 +183,8 @@ func (s *Session) GetUser(ctx context.Context, id string) (*user.User, error) {
 // receives a code for the new address; the user becomes its owner with
 // ConfirmEmail. Until then the user keeps the current address, and nothing
 // meant for the new one (an invitation) is theirs. Without an
-// EmailChangeNotifier a new email is forbidden (the host changes it with
-// System.VerifyEmail). The current email given again drops a pending
+// EmailChangeNotifier a new email is fault.ErrEmailChangeUnavailable (the
+// host changes it with System.VerifyEmail). The current email given again drops a pending
 // change. An address that is another user's is fault.ErrAlreadyExists on
 // field "email".
 func (s *Session) UpdateCurrentUser(ctx context.Context, up user.Update) (*user.User, error) {
@@ -210,7 +210,7 @@ func (s *Session) UpdateCurrentUser(ctx context.Context, up user.Update) (*user.
 		out = u
 		if up.Email != nil && *up.Email != u.Email {
 			if mailer == nil {
-				return fault.E(op, fault.Forbidden, errNoEmailChange)
+				return &fault.Error{Op: op, Kind: fault.Forbidden, Field: "email", Err: fault.ErrEmailChangeUnavailable}
 			}
 			if change, err = s.requestEmailChange(ctx, op, u, *up.Email); err != nil {
 				return err
@@ -239,8 +239,6 @@ func (s *Session) UpdateCurrentUser(ctx context.Context, up user.Update) (*user.
 	}
 	return out, nil
 }
-
-var errNoEmailChange = errors.New("an email change needs a confirmation code sent to the new address, and this server sends none: the host changes the address")
 
 // maxEmailCode bounds the length of an email change code we bother hashing.
 const maxEmailCode = 128
@@ -291,7 +289,7 @@ func (s *Session) ConfirmEmail(ctx context.Context, code string) (*user.User, er
 	if err := s.userOnly(op); err != nil {
 		return nil, err
 	}
-	invalid := fault.E(op, fault.NotFound, fault.ErrEmailCodeInvalid)
+	invalid := &fault.Error{Op: op, Kind: fault.NotFound, Field: "code", Err: fault.ErrEmailCodeInvalid}
 	if code == "" || len(code) > maxEmailCode {
 		return nil, invalid
 	}

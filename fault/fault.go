@@ -85,6 +85,10 @@ var (
 	// active); the host verifies it (System.VerifyEmail) or the user
 	// confirms a change of address, then the call can be retried.
 	ErrEmailUnverified = &Sentinel{Forbidden, "the email address is not verified"}
+	// ErrEmailChangeUnavailable: a user asked to change their own address
+	// and the host has no way to send the new address its code (no
+	// EmailChangeNotifier); the host changes it (System.VerifyEmail).
+	ErrEmailChangeUnavailable = &Sentinel{Forbidden, "email changes are not available: no confirmation code can be sent"}
 	// ErrEmailCodeInvalid: an email change code that is wrong, used,
 	// expired or replaced by a later change, or no change is pending.
 	ErrEmailCodeInvalid = &Sentinel{NotFound, "email change code is invalid or expired"}

@@ -25,6 +25,7 @@ var namedSentinels = []*fault.Sentinel{
 	fault.ErrAlreadyExists, fault.ErrLastOwner, fault.ErrInUse, fault.ErrNotPending, fault.ErrInvitationInvalid,
 	fault.ErrMFARequired, fault.ErrIPRefused, fault.ErrSecretCorrupt, fault.ErrLimitReached,
 	fault.ErrBadCredentials, fault.ErrEmailUnverified, fault.ErrEmailCodeInvalid,
+	fault.ErrEmailChangeUnavailable,
 }
 
 // allSentinels lists the kind sentinels, then the named ones.
@@ -83,6 +84,7 @@ func TestSentinelKind(t *testing.T) {
 		{fault.ErrBadCredentials, fault.Unauthenticated},
 		{fault.ErrEmailUnverified, fault.Forbidden},
 		{fault.ErrEmailCodeInvalid, fault.NotFound},
+		{fault.ErrEmailChangeUnavailable, fault.Forbidden},
 	}
 	for _, tt := range tests {
 		if got := tt.give.Kind(); got != tt.want {
@@ -147,6 +149,7 @@ func TestSentinelMatches(t *testing.T) {
 		{fault.ErrBadCredentials, []*fault.Sentinel{fault.ErrBadCredentials, fault.ErrUnauthenticated}},
 		{fault.ErrEmailUnverified, []*fault.Sentinel{fault.ErrEmailUnverified, fault.ErrForbidden}},
 		{fault.ErrEmailCodeInvalid, []*fault.Sentinel{fault.ErrEmailCodeInvalid, fault.ErrNotFound}},
+		{fault.ErrEmailChangeUnavailable, []*fault.Sentinel{fault.ErrEmailChangeUnavailable, fault.ErrForbidden}},
 		{fault.ErrConflict, []*fault.Sentinel{fault.ErrConflict}},
 		{fault.ErrNotFound, []*fault.Sentinel{fault.ErrNotFound}},
 		{fault.ErrInternal, []*fault.Sentinel{fault.ErrInternal}},

@@ -124,6 +124,17 @@
 // once: at most two are valid. This route is the library's own: the
 // official SDK has no call for it.
 //
+// The user singleton (/api/user) shows email_verified, email_verified_at,
+// pending_email and pending_email_expires_at, all read-only. PATCH /api/user
+// with an email does not change it: it answers the user with the address in
+// pending_email, and the host's EmailChangeNotifier mails a code there;
+// PATCH /api/user/confirm_email with {"data":{"type":"users","attributes":
+// {"code":"..."}}} makes it the user's, verified (200 with the user; a
+// wrong, used or expired code is 422 INVALID_CODE on /data/attributes/code;
+// without an EmailChangeNotifier the change is 401 EMAIL_CHANGE_UNAVAILABLE).
+// A grant to a user whose address is not verified is 401 EMAIL_NOT_VERIFIED
+// (403 on the APIs below).
+//
 // A bearer token that does not authenticate is recorded as an
 // audit.BadToken security event (Provisioner.RecordSecurityEvent) with the
 // client's address, the endpoint ("GET /api/user") and at most the

@@ -152,6 +152,9 @@ var named = []struct {
 	{fault.ErrMFARequired, http.StatusUnauthorized, "MFA_REQUIRED", "Second factor required"},
 	{fault.ErrIPRefused, http.StatusUnauthorized, "IP_NOT_ALLOWED", "Address not allowed"},
 	{fault.ErrBadCredentials, http.StatusUnauthorized, "INVALID_TOKEN", "Invalid token"},
+	{fault.ErrEmailUnverified, http.StatusUnauthorized, "EMAIL_NOT_VERIFIED", "Email address not verified"},
+	{fault.ErrEmailChangeUnavailable, http.StatusUnauthorized, "EMAIL_CHANGE_UNAVAILABLE", "Email change not available"},
+	{fault.ErrEmailCodeInvalid, http.StatusUnprocessableEntity, "INVALID_CODE", "Invalid or expired code"},
 }
 
 // errorObjects maps an error to its status and error objects: the one place

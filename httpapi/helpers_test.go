@@ -39,6 +39,35 @@ type server struct {
 	readOnly   *role.Role
 	logs       *syncBuffer
 	db         *bun.DB
+	mail       *mailbox
+}
+
+// mailbox records the email changes the server sends.
+type mailbox struct {
+	mu      sync.Mutex
+	changes []provisioning.EmailChange
+}
+
+var _ provisioning.EmailChangeNotifier = (*mailbox)(nil)
+
+func (m *mailbox) Invited(context.Context, provisioning.Invitation) error { return nil }
+
+func (m *mailbox) EmailChangeRequested(_ context.Context, c provisioning.EmailChange) error {
+	m.mu.Lock()
+	m.changes = append(m.changes, c)
+	m.mu.Unlock()
+	return nil
+}
+
+// lastChange is the last email change sent.
+func (m *mailbox) lastChange(t testing.TB) provisioning.EmailChange {
+	t.Helper()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if len(m.changes) == 0 {
+		t.Fatal("no email change was sent")
+	}
+	return m.changes[len(m.changes)-1]
 }
 
 type syncBuffer struct {
@@ -80,11 +109,12 @@ func newServer(t testing.TB, opts ...httpapi.Option) *server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := provisioning.New(store, provisioning.WithKeyProvider(keys))
+	mail := &mailbox{}
+	p, err := provisioning.New(store, provisioning.WithKeyProvider(keys), provisioning.WithNotifier(mail))
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &server{p: p, tokens: token.NewIssuer(store.Tokens(), nil), logs: &syncBuffer{}, db: db}
+	s := &server{p: p, tokens: token.NewIssuer(store.Tokens(), nil), logs: &syncBuffer{}, db: db, mail: mail}
 	opts = append([]httpapi.Option{httpapi.WithLogger(slog.New(slog.NewTextHandler(s.logs, nil))),
 		httpapi.WithTokenEndpoint(s.tokens, time.Hour)}, opts...)
 	h, err := httpapi.New(p, httpapi.Tokens(s.tokens), opts...)
@@ -102,10 +132,16 @@ func newServer(t testing.TB, opts ...httpapi.Option) *server {
 	return s
 }
 
-// user signs up a user and gives them a token.
+// user signs up a user, whose address the host verified, and gives them a token.
 func (s *server) user(t testing.TB, email string) (*user.User, string) {
 	t.Helper()
-	u, err := s.p.System().CreateUser(context.Background(), user.Create{Email: email})
+	return s.signUp(t, user.Create{Email: email, EmailVerified: true})
+}
+
+// signUp creates a user and gives them a token.
+func (s *server) signUp(t testing.TB, in user.Create) (*user.User, string) {
+	t.Helper()
+	u, err := s.p.System().CreateUser(context.Background(), in)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -78,7 +78,8 @@ type invalidField struct {
 // problemOf maps err to its problem. The kinds map to statuses in
 // errorObjects, as for JSON:API; the dialect differs in three places only,
 // all here:
-//   - a refusal (Forbidden, ErrIPRefused, ErrMFARequired) is 403, as both
+//   - a refusal (Forbidden, ErrIPRefused, ErrMFARequired,
+//     ErrEmailUnverified, ErrEmailChangeUnavailable) is 403, as both
 //     APIs document, where SPEC C has 401 FORBIDDEN;
 //   - a user or organization that does not exist is 404 even when the
 //     library reports it as the invalid field "user" (it is named by the
@@ -90,7 +91,7 @@ func (d *dialect) problemOf(err error) (problemDoc, bool) {
 	}
 	status, objs, internal := errorObjects(err, d)
 	switch objs[0].Code {
-	case "FORBIDDEN", "MFA_REQUIRED", "IP_NOT_ALLOWED":
+	case "FORBIDDEN", "MFA_REQUIRED", "IP_NOT_ALLOWED", "EMAIL_NOT_VERIFIED", "EMAIL_CHANGE_UNAVAILABLE":
 		status = http.StatusForbidden
 	}
 	p := problemDoc{Type: "about:blank", Status: status, Code: objs[0].Code, Detail: objs[0].Detail}

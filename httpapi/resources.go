@@ -486,7 +486,9 @@ var users = spec[user.User]{
 	id:  func(u *user.User) string { return u.ID },
 	attrs: func(u *user.User) map[string]any {
 		return withCommon(map[string]any{"email": u.Email, "first_name": nullable(u.FirstName), "last_name": nullable(u.LastName),
-			"time_zone": nullable(u.TimeZone), "otp_required_for_login": u.OTPRequiredForLogin}, u.Common)
+			"time_zone": nullable(u.TimeZone), "otp_required_for_login": u.OTPRequiredForLogin,
+			"email_verified": u.EmailVerified(), "email_verified_at": timeValue(u.EmailVerifiedAt),
+			"pending_email": nullable(u.PendingEmail), "pending_email_expires_at": timeValue(u.PendingEmailExpiresAt)}, u.Common)
 	},
 	get: (*provisioning.Session).GetUser, // oneself, or a fellow member where the caller reads memberships
 	update: func(_ string, in *input) action[*user.User] {

@@ -38,6 +38,9 @@ func (h *Handler) routes() {
 	users := h.kinds[typeUsers]
 	h.handle(http.MethodGet, "/api/user", func(ctx context.Context, c *call) (int, *document, error) { return c.retrieveUser(ctx, users) })
 	h.handle(http.MethodPatch, "/api/user", func(ctx context.Context, c *call) (int, *document, error) { return c.update(ctx, users) })
+	h.handle(http.MethodPatch, "/api/user/confirm_email", func(ctx context.Context, c *call) (int, *document, error) {
+		return c.confirmEmail(ctx, users)
+	})
 	h.handle(http.MethodPost, "/api/memberships/{id}/resend", func(ctx context.Context, c *call) (int, *document, error) { return c.resend(ctx) })
 	h.handle(http.MethodPost, "/api/api_credentials/{id}/rotate", func(ctx context.Context, c *call) (int, *document, error) { return c.rotate(ctx) })
 	h.handle(http.MethodPatch, "/api/organizations/{id}/transfer_ownership", func(ctx context.Context, c *call) (int, *document, error) {
@@ -189,6 +192,35 @@ func (c *call) retrieveUser(ctx context.Context, k *kind) (int, *document, error
 		return 0, nil, err
 	}
 	u, err := c.s.CurrentUser(ctx)
+	if err != nil {
+		return 0, nil, err
+	}
+	return c.single(ctx, k, u, http.StatusOK)
+}
+
+// confirmEmail serves PATCH /api/user/confirm_email with the code of the
+// caller's pending email change in data.attributes.code: 200 with the user,
+// its new address verified; a wrong, used or expired code is 422 on code.
+func (c *call) confirmEmail(ctx context.Context, k *kind) (int, *document, error) {
+	c.where = inBody{rels: k.fieldRels}
+	if err := c.singleOnly(); err != nil {
+		return 0, nil, err
+	}
+	if err := c.q.bindShape(c.h.kinds, k); err != nil {
+		return 0, nil, err
+	}
+	in, err := c.body(k, "")
+	if err != nil {
+		return 0, nil, err
+	}
+	code := in.str("code")
+	if err := in.finish(); err != nil {
+		return 0, nil, err
+	}
+	if code == nil {
+		return 0, nil, badBody("PARAM_MISSING", "/data/attributes/code", "code is required.")
+	}
+	u, err := c.s.ConfirmEmail(ctx, *code)
 	if err != nil {
 		return 0, nil, err
 	}

@@ -60,10 +60,10 @@ func acceptInvitation(p *provisioning.Provisioner, tokens *token.Issuer, log *sl
 }
 
 // devSignUp answers POST /dev/users, {"email":"...","first_name":"...",
-// "last_name":"..."}: it creates the user as a host's sign-up would, but
-// without proving that the caller owns the address, and returns 201
-// {"id","email","token"} with a bearer token of the new user. Development
-// only (-dev).
+// "last_name":"..."}: it creates the user as a host's sign-up would once it
+// has verified the address (user.Create.EmailVerified), but without proving
+// that the caller owns it, and returns 201 {"id","email","token"} with a
+// bearer token of the new user. Development only (-dev).
 func devSignUp(p *provisioning.Provisioner, tokens *token.Issuer, ttl time.Duration, log *slog.Logger) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var in struct {
@@ -75,7 +75,8 @@ func devSignUp(p *provisioning.Provisioner, tokens *token.Issuer, ttl time.Durat
 			answer(w, log, 0, nil, err)
 			return
 		}
-		u, err := p.System().CreateUser(r.Context(), user.Create{Email: in.Email, FirstName: in.FirstName, LastName: in.LastName})
+		u, err := p.System().CreateUser(r.Context(), user.Create{Email: in.Email, FirstName: in.FirstName, LastName: in.LastName,
+			EmailVerified: true}) // development: the address counts as proven
 		if err != nil {
 			answer(w, log, 0, nil, err)
 			return
@@ -90,40 +91,57 @@ func devSignUp(p *provisioning.Provisioner, tokens *token.Issuer, ttl time.Durat
 	})
 }
 
-// devMail is the notifier of development mode: it logs each invitation with
-// its token, in place of the email a host would send, and keeps it for
-// GET /dev/mail?to=<email> (the invitations sent to that address, oldest
-// first, as JSON; the last maxDevMail of all).
+// devMail is the notifier of development mode: it logs each invitation
+// with its token, and each email change with its code, in place of the
+// email a host would send, and keeps them for GET /dev/mail?to=<email>
+// (the mail sent to that address, oldest first, as JSON; the last
+// maxDevMail of all).
 type devMail struct {
 	log  *slog.Logger
 	mu   sync.Mutex
-	sent []sentInvitation
+	sent []sentMail
 }
 
-type sentInvitation struct {
+// sentMail is one mail devMail kept: an invitation (kind "invitation"), the
+// code of an email change sent to the new address ("email_change") or the
+// notice of it sent to the old one ("email_change_notice").
+type sentMail struct {
+	Kind           string    `json:"kind"`
 	To             string    `json:"to"`
-	MembershipID   string    `json:"membership_id"`
-	OrganizationID string    `json:"organization_id"`
-	Organization   string    `json:"organization"`
-	Token          string    `json:"token,omitempty"` // empty when the membership is already active
+	MembershipID   string    `json:"membership_id,omitempty"`
+	OrganizationID string    `json:"organization_id,omitempty"`
+	Organization   string    `json:"organization,omitempty"`
+	Token          string    `json:"token,omitempty"` // an invitation's; empty when the membership is already active
+	Code           string    `json:"code,omitempty"`  // an email change's, for PATCH /api/user/confirm_email
+	NewEmail       string    `json:"new_email,omitempty"`
 	ExpiresAt      time.Time `json:"expires_at"`
 }
 
-// maxDevMail bounds the invitations that devMail keeps.
+// maxDevMail bounds the mail that devMail keeps.
 const maxDevMail = 1000
 
-var _ provisioning.Notifier = (*devMail)(nil)
+var (
+	_ provisioning.Notifier            = (*devMail)(nil)
+	_ provisioning.EmailChangeNotifier = (*devMail)(nil)
+)
+
+// keep adds mails to the kept ones, dropping the oldest beyond maxDevMail.
+func (d *devMail) keep(mails ...sentMail) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, m := range mails {
+		if len(d.sent) == maxDevMail {
+			d.sent = slices.Delete(d.sent, 0, 1)
+		}
+		d.sent = append(d.sent, m)
+	}
+}
 
 // Invited implements provisioning.Notifier.
 func (d *devMail) Invited(_ context.Context, inv provisioning.Invitation) error {
-	s := sentInvitation{To: inv.Email, MembershipID: inv.MembershipID, OrganizationID: inv.OrganizationID,
+	s := sentMail{Kind: "invitation", To: inv.Email, MembershipID: inv.MembershipID, OrganizationID: inv.OrganizationID,
 		Organization: inv.OrganizationName, Token: inv.Token, ExpiresAt: inv.ExpiresAt}
-	d.mu.Lock()
-	if len(d.sent) == maxDevMail {
-		d.sent = slices.Delete(d.sent, 0, 1)
-	}
-	d.sent = append(d.sent, s)
-	d.mu.Unlock()
+	d.keep(s)
 	if s.Token == "" {
 		d.log.Info("httpserver: invitation (development mode: not mailed): already a member", "to", s.To, "organization", s.Organization)
 		return nil
@@ -134,9 +152,20 @@ func (d *devMail) Invited(_ context.Context, inv provisioning.Invitation) error 
 	return nil
 }
 
+// EmailChangeRequested implements provisioning.EmailChangeNotifier: the
+// code for the new address, a notice without it for the old one.
+func (d *devMail) EmailChangeRequested(_ context.Context, c provisioning.EmailChange) error {
+	d.keep(sentMail{Kind: "email_change", To: c.NewEmail, Code: c.Code, NewEmail: c.NewEmail, ExpiresAt: c.ExpiresAt},
+		sentMail{Kind: "email_change_notice", To: c.OldEmail, NewEmail: c.NewEmail, ExpiresAt: c.ExpiresAt})
+	d.log.Info("httpserver: email change (development mode: not mailed): confirm it as the user with "+
+		`PATCH /api/user/confirm_email {"data":{"type":"users","attributes":{"code":"<code>"}}}`,
+		"to", c.NewEmail, "from", c.OldEmail, "code", c.Code, "expires_at", c.ExpiresAt)
+	return nil
+}
+
 func (d *devMail) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	to := strings.ToLower(strings.TrimSpace(r.URL.Query().Get("to")))
-	out := []sentInvitation{}
+	out := []sentMail{}
 	d.mu.Lock()
 	for _, s := range d.sent {
 		if to == "" || strings.ToLower(s.To) == to {

@@ -272,9 +272,11 @@ func TestRunWarnsWithoutIDPKeys(t *testing.T) {
 }
 
 // TestDevInvitations checks development mode: an invitation is logged
-// with its token and kept at /dev/mail, a user signs up at /dev/users, and
-// accepts at /invitations/accept as himself; another user cannot, a used
-// token is refused, and without -dev the development routes do not exist.
+// with its token and kept at /dev/mail, a user signs up at /dev/users (the
+// address taken as verified), and accepts at /invitations/accept as
+// himself; another user cannot, a used token is refused; an email change's
+// code is kept at /dev/mail and confirms it; and without -dev the
+// development routes do not exist.
 func TestDevInvitations(t *testing.T) {
 	env := map[string]string{"PROVISIONING_OWNER_TOKEN": "dev-test-owner-0001"}
 	var log lockedBuffer
@@ -319,6 +321,25 @@ func TestDevInvitations(t *testing.T) {
 		if code != tt.wantCode || code == 200 && (field(t, body, "status") != "active" || field(t, body, "organization_id") != org) {
 			t.Errorf("%s: POST /invitations/accept: %d %s, want %d", tt.name, code, body, tt.wantCode)
 		}
+	}
+
+	// bob changes his address: pending until the code mailed to the new
+	// one confirms it; the old one is told, without the code.
+	code, body = do(t, "PATCH", u+"/api/user", bob, `{"data":{"type":"users","attributes":{"email":"bob.smith@example.com"}}}`)
+	if code != 200 || field(t, body, "data", "attributes", "email") != "bob@example.com" || field(t, body, "data", "attributes", "pending_email") != "bob.smith@example.com" {
+		t.Fatalf("PATCH /api/user with an email: %d %s", code, body)
+	}
+	_, body = do(t, "GET", u+"/dev/mail?to=bob.smith@example.com", "", "")
+	changeCode := field(t, body, "0", "code")
+	if field(t, body, "0", "kind") != "email_change" || changeCode == "" || !strings.Contains(log.String(), "code="+changeCode) {
+		t.Fatalf("GET /dev/mail of the new address: %s", body)
+	}
+	if _, body = do(t, "GET", u+"/dev/mail?to=bob@example.com", "", ""); !strings.Contains(body, `"email_change_notice"`) || strings.Contains(body, changeCode) {
+		t.Errorf("GET /dev/mail of the old address: %s; want a notice without the code", body)
+	}
+	code, body = do(t, "PATCH", u+"/api/user/confirm_email", bob, `{"data":{"type":"users","attributes":{"code":"`+changeCode+`"}}}`)
+	if code != 200 || field(t, body, "data", "attributes", "email") != "bob.smith@example.com" {
+		t.Errorf("PATCH /api/user/confirm_email: %d %s", code, body)
 	}
 	if err := stop(); err != nil {
 		t.Fatal(err)

@@ -69,7 +69,7 @@ func run(ctx context.Context) error {
 	}
 
 	// 3. Sign-up is trusted code: the System handle creates users.
-	owner, err := p.System().CreateUser(ctx, user.Create{Email: "Ada@Example.com", FirstName: "Ada", LastName: "Lovelace"})
+	owner, err := p.System().CreateUser(ctx, user.Create{Email: "Ada@Example.com", FirstName: "Ada", LastName: "Lovelace", EmailVerified: true})
 	if err != nil {
 		return err
 	}
@@ -95,8 +95,9 @@ func run(ctx context.Context) error {
 	}
 	fmt.Printf("%s invited %s as %s: membership %s\n", owner.Email, inv.UserEmail, roleNames[inv.RoleID], inv.Status)
 
-	// 6. The invitee signs up and accepts with the token from the email.
-	member, err := p.System().CreateUser(ctx, user.Create{Email: "charles@example.com", FirstName: "Charles", LastName: "Babbage"})
+	// 6. The invitee signs up (the host verified the address: only then are
+	// invitations accepted) and accepts with the token from the email.
+	member, err := p.System().CreateUser(ctx, user.Create{Email: "charles@example.com", FirstName: "Charles", LastName: "Babbage", EmailVerified: true})
 	if err != nil {
 		return err
 	}

@@ -88,7 +88,7 @@ func tour(ctx context.Context, mailer *mailbox, logger *slog.Logger, keys idp.Ke
 	))
 
 	// Trusted code (sign-up, jobs) uses the System handle; it is not authorized.
-	ada := must(p.System().CreateUser(ctx, user.Create{Email: "ada@example.com"}))
+	ada := must(p.System().CreateUser(ctx, user.Create{Email: "ada@example.com", EmailVerified: true}))
 
 	// Everything else is done as a principal, and authorized.
 	s := p.As(provisioning.User(ada.ID))
@@ -101,8 +101,9 @@ func tour(ctx context.Context, mailer *mailbox, logger *slog.Logger, keys idp.Ke
 		{UserEmail: "dee@example.com", RoleID: ro.Items[0].ID}})) // res[i].Membership or res[i].Err
 	bobs := must(s.GetMembershipByEmail(ctx, org.ID, "Bob@Example.com")) // one statement, check included
 
-	// Bob signs up and accepts with the token your Notifier mailed him.
-	bob := must(p.System().CreateUser(ctx, user.Create{Email: "bob@example.com"}))
+	// Bob signs up, his address proven by your sign-up mail, and accepts with
+	// the token your Notifier mailed him (an unverified address accepts nothing).
+	bob := must(p.System().CreateUser(ctx, user.Create{Email: "bob@example.com", EmailVerified: true}))
 	joined := must(p.As(provisioning.User(bob.ID)).AcceptInvitation(ctx, mailer.token("bob@example.com")))
 
 	// Lists are keyset pages: follow Next until it is "".
@@ -151,7 +152,7 @@ func tour(ctx context.Context, mailer *mailbox, logger *slog.Logger, keys idp.Ke
 		Rules: membership.Rules{Permissions: []string{"orders:*"}, // direct permissions on top ("*" for all: owner only)
 			AllowedIPs: []string{"203.0.114.0/24"}, MFARequired: true}}) // nil list: anywhere; private networks refused
 	check(err)
-	carol := must(p.System().CreateUser(ctx, user.Create{Email: "carol@example.com"}))
+	carol := must(p.System().CreateUser(ctx, user.Create{Email: "carol@example.com", EmailVerified: true}))
 	guest := must(s.AddMember(ctx, membership.Add{OrganizationID: org.ID, UserID: carol.ID,
 		Rules: membership.Rules{Guest: true, ExpiresAt: time.Now().Add(30 * 24 * time.Hour)}})) // a guest never manages anything
 	me := must(p.As(provisioning.User(bob.ID)).SetDefaultOrganization(ctx, org.ID))            // me.DefaultOrganizationID
