@@ -20,24 +20,26 @@ type requestData struct {
 	ID            *string
 	Attributes    map[string]json.RawMessage
 	Relationships map[string]json.RawMessage // name → the relationship's data member
+	Others        map[string]json.RawMessage // the other members of data (e.g. new_owner_email)
 }
 
 func badBody(code, pointer, detail string) *apiError {
 	return problem(http.StatusBadRequest, code, "Invalid request body", detail).at(pointer)
 }
 
-// decodeRequest parses a JSON:API request body {"data": {...}}. It checks
+// decodeRequest parses a JSON:API request body {"data": {...}} with the
+// strict decoder (a member given twice is 400 DUPLICATE_KEY). It checks
 // the document's shape only (any resource type); it never panics.
 func decodeRequest(body []byte) (*requestData, error) {
-	var doc map[string]json.RawMessage
-	if err := json.Unmarshal(body, &doc); err != nil || doc == nil {
-		return nil, badBody("BAD_REQUEST", "", "The body is not a JSON object.")
+	doc, err := decodeBody(body, badBody("BAD_REQUEST", "", "The body is not a JSON object."))
+	if err != nil {
+		return nil, err
 	}
 	var raw map[string]json.RawMessage
 	if err := json.Unmarshal(doc["data"], &raw); err != nil || raw == nil {
 		return nil, badBody("PARAM_MISSING", "/data", "The body needs a data object.")
 	}
-	d := &requestData{}
+	d := &requestData{Others: map[string]json.RawMessage{}}
 	var errs apiErrors
 	for member, v := range raw {
 		var err error
@@ -54,6 +56,8 @@ func decodeRequest(body []byte) (*requestData, error) {
 			if err = unmarshalObject(v, &rels); err == nil {
 				d.Relationships, err = relationshipData(rels)
 			}
+		default:
+			d.Others[member] = v
 		}
 		if err != nil {
 			errs = append(errs, badBody("INVALID_FIELD_VALUE", "/data/"+member, "data."+member+" is malformed."))
@@ -218,8 +222,8 @@ func (in *input) one(name, typ string) (string, bool) {
 	if bytes.Equal(v, []byte("null")) {
 		return "", true
 	}
-	var id identifier
-	if err := json.Unmarshal(v, &id); err != nil || id.ID == "" {
+	id, err := linkageID(v)
+	if err != nil || id.ID == "" {
 		in.errs = append(in.errs, badBody("INVALID_LINKS_OBJECT", "/data/relationships/"+name, name+" needs null or {type, id}."))
 		return "", false
 	}
@@ -228,6 +232,24 @@ func (in *input) one(name, typ string) (string, bool) {
 		return "", false
 	}
 	return id.ID, true
+}
+
+// linkageID reads a resource identifier {type, id}, matching the member
+// names exactly (encoding/json would take "ID" for id as well).
+func linkageID(v json.RawMessage) (identifier, error) {
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal(v, &raw); err != nil || raw == nil {
+		return identifier{}, errMalformed
+	}
+	var id identifier
+	for name, dst := range map[string]*string{"type": &id.Type, "id": &id.ID} {
+		if m, ok := raw[name]; ok {
+			if err := json.Unmarshal(m, dst); err != nil {
+				return identifier{}, err
+			}
+		}
+	}
+	return id, nil
 }
 
 // none accepts an empty to-many linkage (what the SDK sends to clear one):

@@ -210,13 +210,16 @@ func (c *call) transferOwnership(ctx context.Context) (int, *document, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	var bare struct {
-		Data struct {
-			NewOwnerEmail *string `json:"new_owner_email"`
-		} `json:"data"`
+	d, err := decodeRequest(b)
+	if err != nil {
+		return 0, nil, err
 	}
-	if json.Unmarshal(b, &bare) == nil && bare.Data.NewOwnerEmail != nil {
-		return c.accepted(id, c.s.TransferOwnership(ctx, id, *bare.Data.NewOwnerEmail))
+	if v := d.Others["new_owner_email"]; !isNull(v) {
+		var email string
+		if err := json.Unmarshal(v, &email); err != nil {
+			return 0, nil, badBody("INVALID_FIELD_VALUE", "/data/new_owner_email", "new_owner_email must be a string.")
+		}
+		return c.accepted(id, c.s.TransferOwnership(ctx, id, email))
 	}
 	in, err := c.bodyFor(c.h.kinds[typeOrganizations], id, b)
 	if err != nil {
