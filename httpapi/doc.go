@@ -37,6 +37,15 @@
 // sent once) and to client credentials both in the body and as HTTP Basic
 // credentials (one authentication method per request, RFC 6749 2.3).
 //
+// The bodies of the actions name their resource as the other bodies do.
+// POST /api/memberships/{id}/resend takes no body or {"data":{}} (no
+// attribute, no relationship); PATCH
+// /api/organizations/{id}/transfer_ownership takes new_owner_email in
+// data.attributes or, as the CLI sends it, in data (then nothing else).
+// A data.type of another type is 400 TYPE_MISMATCH (it may be absent in
+// those short bodies), a data.id other than the URL's 400
+// KEY_NOT_INCLUDED_IN_URL, as on every PATCH.
+//
 // Query parameters: include (dotted paths), fields[type], sort, page[number]
 // and page[size] (10 by default, 25 at most), filter[q][<attr>_<predicate>]
 // and filter[<name>]. Every filter becomes a resource.Condition of the

@@ -17,6 +17,7 @@ const MaxBodyBytes = 1 << 20
 // requestData is the primary data of a request body.
 type requestData struct {
 	Type          string
+	typed         bool // data has a type member (maybe "")
 	ID            *string
 	Attributes    map[string]json.RawMessage
 	Relationships map[string]json.RawMessage // name → the relationship's data member
@@ -45,6 +46,7 @@ func decodeRequest(body []byte) (*requestData, error) {
 		var err error
 		switch member {
 		case "type":
+			d.typed = true
 			err = json.Unmarshal(v, &d.Type)
 		case "id":
 			d.ID = new(string)
@@ -98,6 +100,22 @@ func relationshipData(rels map[string]json.RawMessage) (map[string]json.RawMessa
 }
 
 var errMalformed = badBody("INVALID_LINKS_OBJECT", "/data/relationships", "A relationship needs a data member.")
+
+// nothingElse refuses the attributes and relationships of a body that
+// takes none (an action's short body); why says why ("" for no reason).
+func (d *requestData) nothingElse(why string) error {
+	if why == "" {
+		why = "this action takes no attribute or relationship"
+	}
+	var errs apiErrors
+	for _, name := range slices.Sorted(maps.Keys(d.Attributes)) {
+		errs = append(errs, badBody("PARAM_NOT_ALLOWED", "/data/attributes/"+name, name+" is not read: "+why+"."))
+	}
+	for _, name := range slices.Sorted(maps.Keys(d.Relationships)) {
+		errs = append(errs, badBody("PARAM_NOT_ALLOWED", "/data/relationships/"+name, name+" is not read: "+why+"."))
+	}
+	return errs.errOrNil()
+}
 
 // input reads the members of a request's data for a kind: each read marks
 // the member used; finish refuses the members nobody read.

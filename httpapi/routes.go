@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"net/http"
@@ -191,16 +192,46 @@ func (c *call) retrieveUser(ctx context.Context, k *kind) (int, *document, error
 }
 
 // resend serves POST /api/memberships/<id>/resend: 202, no body. The body
-// ({"data":{}} from the SDK) carries nothing and is not read.
+// may be empty; one ({"data":{}} from the SDK) carries nothing, but is
+// read as any other: a member given twice, a data.type other than
+// memberships, a data.id other than the URL's, attributes or relationships
+// are refused.
 func (c *call) resend(ctx context.Context) (int, *document, error) {
 	if err := c.singleOnly(); err != nil {
 		return 0, nil, err
 	}
-	return c.accepted("", c.s.ResendInvitation(ctx, c.r.PathValue("id")))
+	id := c.r.PathValue("id")
+	b, err := c.readBody()
+	if err != nil {
+		return 0, nil, err
+	}
+	if len(bytes.TrimSpace(b)) > 0 {
+		d, err := c.actionData(c.h.kinds[typeMemberships], id, b)
+		if err != nil {
+			return 0, nil, err
+		}
+		if err := d.nothingElse(""); err != nil {
+			return 0, nil, err
+		}
+	}
+	return c.accepted("", c.s.ResendInvitation(ctx, id))
+}
+
+// actionData decodes the body of an action on resource id of kind k and
+// checks that it names that resource (data.type may be absent).
+func (c *call) actionData(k *kind, id string, b []byte) (*requestData, error) {
+	d, err := decodeRequest(b)
+	if err != nil {
+		return nil, err
+	}
+	return d, d.identifies(k, id, false)
 }
 
 // transferOwnership serves PATCH /api/organizations/<id>/transfer_ownership
-// with new_owner_email in data.attributes or, as the CLI sends it, in data.
+// with new_owner_email in data.attributes or, as the CLI sends it, in data
+// (then data.type may be absent, and no attribute or relationship is
+// taken). Either way a data.type other than organizations, or a data.id
+// other than the URL's, is refused.
 func (c *call) transferOwnership(ctx context.Context) (int, *document, error) {
 	if err := c.singleOnly(); err != nil {
 		return 0, nil, err
@@ -210,7 +241,8 @@ func (c *call) transferOwnership(ctx context.Context) (int, *document, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	d, err := decodeRequest(b)
+	orgs := c.h.kinds[typeOrganizations]
+	d, err := c.actionData(orgs, id, b)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -219,12 +251,15 @@ func (c *call) transferOwnership(ctx context.Context) (int, *document, error) {
 		if err := json.Unmarshal(v, &email); err != nil {
 			return 0, nil, badBody("INVALID_FIELD_VALUE", "/data/new_owner_email", "new_owner_email must be a string.")
 		}
+		if err := d.nothingElse("new_owner_email is given in data"); err != nil {
+			return 0, nil, err
+		}
 		return c.accepted(id, c.s.TransferOwnership(ctx, id, email))
 	}
-	in, err := c.bodyFor(c.h.kinds[typeOrganizations], id, b)
-	if err != nil {
+	if err := d.identifies(orgs, id, true); err != nil {
 		return 0, nil, err
 	}
+	in := newInput(orgs, d)
 	email := in.str("new_owner_email")
 	if err := in.finish(); err != nil {
 		return 0, nil, err
