@@ -37,6 +37,14 @@
 // sent once) and to client credentials both in the body and as HTTP Basic
 // credentials (one authentication method per request, RFC 6749 2.3).
 //
+// A create without one of its required relationships (absent, or with
+// data null) is 422 VALIDATION_ERROR whose source.pointer names it
+// (/data/relationships/organization), before any facade call: the
+// organization of every resource but organizations and permissions, the
+// role of memberships, permissions and application_memberships, the
+// api_credential of application_memberships. The library refuses the
+// others it needs (an integration credential's role) the same way.
+//
 // The bodies of the actions name their resource as the other bodies do.
 // POST /api/memberships/{id}/resend takes no body or {"data":{}} (no
 // attribute, no relationship); PATCH

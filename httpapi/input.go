@@ -120,14 +120,15 @@ func (d *requestData) nothingElse(why string) error {
 // input reads the members of a request's data for a kind: each read marks
 // the member used; finish refuses the members nobody read.
 type input struct {
-	k    *kind
-	d    *requestData
-	used map[string]bool
-	errs apiErrors
+	k      *kind
+	d      *requestData
+	used   map[string]bool
+	linked map[string]string // relationship → the id one read ("" for null)
+	errs   apiErrors
 }
 
 func newInput(k *kind, d *requestData) *input {
-	return &input{k: k, d: d, used: map[string]bool{}}
+	return &input{k: k, d: d, used: map[string]bool{}, linked: map[string]string{}}
 }
 
 func (in *input) attr(name string) (json.RawMessage, bool) {
@@ -249,7 +250,24 @@ func (in *input) one(name, typ string) (string, bool) {
 		in.errs = append(in.errs, badBody("TYPE_MISMATCH", "/data/relationships/"+name, name+" links to "+typ+", not "+strconv.Quote(id.Type)+"."))
 		return "", false
 	}
+	in.linked[name] = id.ID
 	return id.ID, true
+}
+
+// require refuses a create that links none of the relationships in names
+// (absent, or null): 422 naming each, as the library's validation does,
+// before the facade is called (it would answer 404 for an organization "").
+// Call it once finish accepted the body.
+func (in *input) require(names []string) error {
+	var errs apiErrors
+	for _, name := range names {
+		if in.linked[name] == "" {
+			e := problem(http.StatusUnprocessableEntity, "VALIDATION_ERROR", "can't be blank", name+" - can't be blank").at("/data/relationships/" + name)
+			e.Meta = map[string]any{"error": "required"}
+			errs = append(errs, e)
+		}
+	}
+	return errs.errOrNil()
 }
 
 // linkageID reads a resource identifier {type, id}, matching the member

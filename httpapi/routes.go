@@ -133,6 +133,11 @@ func (c *call) write(ctx context.Context, k *kind, id string, read func(*input) 
 	if err := in.finish(); err != nil {
 		return 0, nil, err
 	}
+	if status == http.StatusCreated {
+		if err := in.require(requiredRels[k.typ]); err != nil {
+			return 0, nil, err
+		}
+	}
 	v, err := act(ctx, c.s)
 	if err != nil {
 		return 0, nil, err
