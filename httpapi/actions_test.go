@@ -8,6 +8,7 @@ import (
 
 	"github.com/provisionkit/provisioning"
 	"github.com/provisionkit/provisioning/membership"
+	"github.com/provisionkit/provisioning/organization"
 )
 
 // TestRelatedAndActions drives the related endpoints, the actions and the
@@ -127,4 +128,81 @@ func TestTokenEndpoint(t *testing.T) {
 		t.Errorf("roles read by the credential: %v", r.get("meta"))
 	}
 	s.call(t, "POST", "/api/roles", tok, body("roles", "", `{"name":"x"}`, `{"organization":`+link("organizations", s.org.ID)+`}`)).want(t, 401, "FORBIDDEN")
+}
+
+// TestActionBodies checks that the bodies of the actions name the resource
+// of the URL as every other body does: a data.type of another type is 400
+// TYPE_MISMATCH, a data.id of another resource 400 KEY_NOT_INCLUDED_IN_URL,
+// and what the action does not read 400 PARAM_NOT_ALLOWED; nothing is done.
+func TestActionBodies(t *testing.T) {
+	s := newServer(t)
+	ctx := t.Context()
+	other, err := s.p.As(provisioning.User(s.owner.ID)).CreateOrganization(ctx, organization.Create{Name: "The Red Brand"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.user(t, "bob@example.com") // signed up: the membership is active
+	s.call(t, "POST", "/api/memberships", s.ownerToken, body("memberships", "", `{"user_email":"bob@example.com"}`,
+		`{"organization":`+link("organizations", s.org.ID)+`,"role":`+link("roles", s.admin.ID)+`}`)).want(t, 201, "")
+	r := s.call(t, "POST", "/api/memberships", s.ownerToken, body("memberships", "", `{"user_email":"carol@example.com"}`,
+		`{"organization":`+link("organizations", s.org.ID)+`,"role":`+link("roles", s.readOnly.ID)+`}`)).want(t, 201, "")
+	m, bobMembership := r.str("data.id"), ""
+	if page, err := s.p.As(provisioning.User(s.owner.ID)).ListMemberships(ctx, membership.Filter{OrganizationID: s.org.ID}); err == nil {
+		for _, x := range page.Items {
+			if x.UserEmail == "bob@example.com" {
+				bobMembership = x.ID
+			}
+		}
+	}
+	if bobMembership == "" {
+		t.Fatal("no membership of bob")
+	}
+	transfer := "/api/organizations/" + s.org.ID + "/transfer_ownership"
+	resend := "/api/memberships/" + m + "/resend"
+	for _, tt := range []struct {
+		name, path, body, code, pointer string
+	}{
+		{"short form, another type", transfer, `{"data":{"type":"roles","new_owner_email":"bob@example.com"}}`, "TYPE_MISMATCH", "/data/type"},
+		{"short form, type null", transfer, `{"data":{"type":null,"new_owner_email":"bob@example.com"}}`, "TYPE_MISMATCH", "/data/type"},
+		{"short form, another organization", transfer, `{"data":{"type":"organizations","id":"` + other.ID + `","new_owner_email":"bob@example.com"}}`, "KEY_NOT_INCLUDED_IN_URL", "/data/id"},
+		{"short form, no type, another organization", transfer, `{"data":{"id":"` + other.ID + `","new_owner_email":"bob@example.com"}}`, "KEY_NOT_INCLUDED_IN_URL", "/data/id"},
+		{"short form and attributes", transfer, `{"data":{"new_owner_email":"bob@example.com","attributes":{"new_owner_email":"carol@example.com"}}}`, "PARAM_NOT_ALLOWED", "/data/attributes/new_owner_email"},
+		{"long form, another type", transfer, body("roles", s.org.ID, `{"new_owner_email":"bob@example.com"}`, ""), "TYPE_MISMATCH", "/data/type"},
+		{"long form, another organization", transfer, body("organizations", other.ID, `{"new_owner_email":"bob@example.com"}`, ""), "KEY_NOT_INCLUDED_IN_URL", "/data/id"},
+		{"resend, another type", resend, `{"data":{"type":"organizations"}}`, "TYPE_MISMATCH", "/data/type"},
+		{"resend, another membership", resend, `{"data":{"type":"memberships","id":"` + bobMembership + `"}}`, "KEY_NOT_INCLUDED_IN_URL", "/data/id"},
+		{"resend, attributes", resend, `{"data":{"attributes":{"user_email":"x@example.com"}}}`, "PARAM_NOT_ALLOWED", "/data/attributes/user_email"},
+		{"resend, a member twice", resend, `{"data":{},"data":{}}`, "DUPLICATE_KEY", "/data"},
+		{"resend, not a document", resend, `[]`, "BAD_REQUEST", ""},
+	} {
+		method := "PATCH"
+		if tt.path == resend {
+			method = "POST"
+		}
+		r := s.call(t, method, tt.path, s.ownerToken, tt.body).want(t, 400, tt.code)
+		if r.str("errors.0.source.pointer") != tt.pointer {
+			t.Errorf("%s: %s; want the pointer %q", tt.name, r.raw, tt.pointer)
+		}
+	}
+	versions := func(id string) any {
+		return s.call(t, "GET", "/api/memberships/"+id+"/versions", s.ownerToken, "").want(t, 200, "").get("meta.record_count")
+	}
+	if n := versions(m); n != 1.0 {
+		t.Errorf("versions of the invitation after the refused resends: %v; want 1", n)
+	}
+	if r := s.call(t, "GET", "/api/organizations/"+s.org.ID+"/memberships?filter[q][owner_eq]=true", s.ownerToken, ""); r.str("data.0.attributes.user_email") != s.owner.Email {
+		t.Fatalf("the owner after the refused transfers: %s", r.raw)
+	}
+
+	// What the SDK and the CLI send is served.
+	s.call(t, "POST", resend, s.ownerToken, "").want(t, 202, "")
+	s.call(t, "POST", resend, s.ownerToken, `{"data":{}}`).want(t, 202, "")
+	s.call(t, "POST", resend, s.ownerToken, `{"data":{"type":"memberships","id":"`+m+`"}}`).want(t, 202, "")
+	if n := versions(m); n != 4.0 {
+		t.Errorf("versions of the invitation after three resends: %v; want 4", n)
+	}
+	s.call(t, "PATCH", transfer, s.ownerToken, `{"data":{"type":"organizations","id":"`+s.org.ID+`","new_owner_email":"bob@example.com"}}`).want(t, 202, "")
+	if r := s.call(t, "GET", "/api/organizations/"+s.org.ID+"/memberships?filter[q][owner_eq]=true", s.ownerToken, ""); r.str("data.0.attributes.user_email") != "bob@example.com" {
+		t.Errorf("the owner after the transfer: %s", r.raw)
+	}
 }

@@ -24,6 +24,36 @@
 // made and is read-only: a write carrying it is 400 PARAM_NOT_ALLOWED, as
 // every read-only attribute.
 //
+// Every request body is read by one strict decoder, DecodeJSON (which the
+// example server uses too): a member given twice in an object, at any
+// depth, is 400 DUPLICATE_KEY whose source.pointer is the JSON Pointer of
+// the second one (/data/attributes/user_email, /data/relationships/role),
+// and nothing is changed. Decoders differ on which of the two they keep
+// (encoding/json the last), so a proxy or a log could otherwise read
+// another request than the one served; for the same reason a linkage's
+// type and id match those names exactly (not "ID"), and a JSON object of a
+// filter (jcont) is read the same way. POST /oauth/token answers
+// invalid_request to a parameter given twice (RFC 6749 3.2: a parameter is
+// sent once) and to client credentials both in the body and as HTTP Basic
+// credentials (one authentication method per request, RFC 6749 2.3).
+//
+// A create without one of its required relationships (absent, or with
+// data null) is 422 VALIDATION_ERROR whose source.pointer names it
+// (/data/relationships/organization), before any facade call: the
+// organization of every resource but organizations and permissions, the
+// role of memberships, permissions and application_memberships, the
+// api_credential of application_memberships. The library refuses the
+// others it needs (an integration credential's role) the same way.
+//
+// The bodies of the actions name their resource as the other bodies do.
+// POST /api/memberships/{id}/resend takes no body or {"data":{}} (no
+// attribute, no relationship); PATCH
+// /api/organizations/{id}/transfer_ownership takes new_owner_email in
+// data.attributes or, as the CLI sends it, in data (then nothing else).
+// A data.type of another type is 400 TYPE_MISMATCH (it may be absent in
+// those short bodies), a data.id other than the URL's 400
+// KEY_NOT_INCLUDED_IN_URL, as on every PATCH.
+//
 // Query parameters: include (dotted paths), fields[type], sort, page[number]
 // and page[size] (10 by default, 25 at most), filter[q][<attr>_<predicate>]
 // and filter[<name>]. Every filter becomes a resource.Condition of the
@@ -147,9 +177,10 @@
 // problems (application/problem+json: type, title, status, detail,
 // instance, plus code, Rebilly's deprecated error and, for invalid input,
 // invalidFields [{field, message}] with the API's field names in dot
-// notation: allowedIps.2, roleIds, permissions.0). A refusal is 403 there
-// (SPEC C's 401 FORBIDDEN is Commerce Layer's), a user or organization
-// that does not exist 404.
+// notation: allowedIps.2, roleIds, permissions.0; a member given twice is
+// 400 DUPLICATE_KEY with the extension member pointer: /roleIds). A
+// refusal is 403 there (SPEC C's 401 FORBIDDEN is Commerce Layer's), a
+// user or organization that does not exist 404.
 //
 //   - Rebilly (D.1): PUT, GET and DELETE /memberships/{organizationId}/{userId}.
 //     PUT is Session.UpsertMembership with the whole writable state:

@@ -70,3 +70,14 @@ func ProblemOf(err error, eciAPI bool) Problem {
 	}
 	return out
 }
+
+// CreateTypes returns the types that have a create route.
+func CreateTypes() []string {
+	var out []string
+	for typ, k := range kinds() {
+		if k.create != nil {
+			out = append(out, typ)
+		}
+	}
+	return out
+}

@@ -103,6 +103,8 @@ func FuzzDecodeRequest(f *testing.F) {
 		`{"data":[]}`,
 		`{"data":{"type":5,"id":{},"attributes":[],"relationships":{"a":1}}}`,
 		`{"data":{"relationships":{"a":{"links":{}}}}}`,
+		`{"data":{"type":"memberships","attributes":{"user_email":"a@b.c","user_email":"d@e.f"}}}`,
+		`{"data":{"relationships":{"role":{"data":{"type":"roles","id":"r1","ID":"r2"}},"role":{"data":null}}}}`,
 		`null`,
 		`[`,
 	} {

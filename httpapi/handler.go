@@ -412,13 +412,24 @@ func (c *call) bodyFor(k *kind, id string, b []byte) (*input, error) {
 	if err != nil {
 		return nil, err
 	}
-	switch {
-	case d.Type != k.typ:
-		return nil, badBody("TYPE_MISMATCH", "/data/type", "data.type must be "+strconv.Quote(k.typ)+".")
-	case d.ID != nil && id == "":
-		return nil, badBody("PARAM_NOT_ALLOWED", "/data/id", "Client-generated ids are not supported.")
-	case d.ID != nil && *d.ID != id:
-		return nil, badBody("KEY_NOT_INCLUDED_IN_URL", "/data/id", "The id "+strconv.Quote(*d.ID)+" is not the one of the URL.")
+	if err := d.identifies(k, id, true); err != nil {
+		return nil, err
 	}
 	return newInput(k, d), nil
+}
+
+// identifies checks that data names the resource of the URL: data.type is
+// k's (it may be absent when typeRequired is false, as in the short bodies
+// of actions) and data.id, when given, the URL's id ("" for a create or
+// the user singleton, where no id is taken).
+func (d *requestData) identifies(k *kind, id string, typeRequired bool) error {
+	switch {
+	case d.Type != k.typ && (typeRequired || d.typed):
+		return badBody("TYPE_MISMATCH", "/data/type", "data.type must be "+strconv.Quote(k.typ)+".")
+	case d.ID != nil && id == "":
+		return badBody("PARAM_NOT_ALLOWED", "/data/id", "Client-generated ids are not supported.")
+	case d.ID != nil && *d.ID != id:
+		return badBody("KEY_NOT_INCLUDED_IN_URL", "/data/id", "The id "+strconv.Quote(*d.ID)+" is not the one of the URL.")
+	}
+	return nil
 }

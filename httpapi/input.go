@@ -17,32 +17,36 @@ const MaxBodyBytes = 1 << 20
 // requestData is the primary data of a request body.
 type requestData struct {
 	Type          string
+	typed         bool // data has a type member (maybe "")
 	ID            *string
 	Attributes    map[string]json.RawMessage
 	Relationships map[string]json.RawMessage // name → the relationship's data member
+	Others        map[string]json.RawMessage // the other members of data (e.g. new_owner_email)
 }
 
 func badBody(code, pointer, detail string) *apiError {
 	return problem(http.StatusBadRequest, code, "Invalid request body", detail).at(pointer)
 }
 
-// decodeRequest parses a JSON:API request body {"data": {...}}. It checks
+// decodeRequest parses a JSON:API request body {"data": {...}} with the
+// strict decoder (a member given twice is 400 DUPLICATE_KEY). It checks
 // the document's shape only (any resource type); it never panics.
 func decodeRequest(body []byte) (*requestData, error) {
-	var doc map[string]json.RawMessage
-	if err := json.Unmarshal(body, &doc); err != nil || doc == nil {
-		return nil, badBody("BAD_REQUEST", "", "The body is not a JSON object.")
+	doc, err := decodeBody(body, badBody("BAD_REQUEST", "", "The body is not a JSON object."))
+	if err != nil {
+		return nil, err
 	}
 	var raw map[string]json.RawMessage
 	if err := json.Unmarshal(doc["data"], &raw); err != nil || raw == nil {
 		return nil, badBody("PARAM_MISSING", "/data", "The body needs a data object.")
 	}
-	d := &requestData{}
+	d := &requestData{Others: map[string]json.RawMessage{}}
 	var errs apiErrors
 	for member, v := range raw {
 		var err error
 		switch member {
 		case "type":
+			d.typed = true
 			err = json.Unmarshal(v, &d.Type)
 		case "id":
 			d.ID = new(string)
@@ -54,6 +58,8 @@ func decodeRequest(body []byte) (*requestData, error) {
 			if err = unmarshalObject(v, &rels); err == nil {
 				d.Relationships, err = relationshipData(rels)
 			}
+		default:
+			d.Others[member] = v
 		}
 		if err != nil {
 			errs = append(errs, badBody("INVALID_FIELD_VALUE", "/data/"+member, "data."+member+" is malformed."))
@@ -95,17 +101,34 @@ func relationshipData(rels map[string]json.RawMessage) (map[string]json.RawMessa
 
 var errMalformed = badBody("INVALID_LINKS_OBJECT", "/data/relationships", "A relationship needs a data member.")
 
+// nothingElse refuses the attributes and relationships of a body that
+// takes none (an action's short body); why says why ("" for no reason).
+func (d *requestData) nothingElse(why string) error {
+	if why == "" {
+		why = "this action takes no attribute or relationship"
+	}
+	var errs apiErrors
+	for _, name := range slices.Sorted(maps.Keys(d.Attributes)) {
+		errs = append(errs, badBody("PARAM_NOT_ALLOWED", "/data/attributes/"+name, name+" is not read: "+why+"."))
+	}
+	for _, name := range slices.Sorted(maps.Keys(d.Relationships)) {
+		errs = append(errs, badBody("PARAM_NOT_ALLOWED", "/data/relationships/"+name, name+" is not read: "+why+"."))
+	}
+	return errs.errOrNil()
+}
+
 // input reads the members of a request's data for a kind: each read marks
 // the member used; finish refuses the members nobody read.
 type input struct {
-	k    *kind
-	d    *requestData
-	used map[string]bool
-	errs apiErrors
+	k      *kind
+	d      *requestData
+	used   map[string]bool
+	linked map[string]string // relationship → the id one read ("" for null)
+	errs   apiErrors
 }
 
 func newInput(k *kind, d *requestData) *input {
-	return &input{k: k, d: d, used: map[string]bool{}}
+	return &input{k: k, d: d, used: map[string]bool{}, linked: map[string]string{}}
 }
 
 func (in *input) attr(name string) (json.RawMessage, bool) {
@@ -218,8 +241,8 @@ func (in *input) one(name, typ string) (string, bool) {
 	if bytes.Equal(v, []byte("null")) {
 		return "", true
 	}
-	var id identifier
-	if err := json.Unmarshal(v, &id); err != nil || id.ID == "" {
+	id, err := linkageID(v)
+	if err != nil || id.ID == "" {
 		in.errs = append(in.errs, badBody("INVALID_LINKS_OBJECT", "/data/relationships/"+name, name+" needs null or {type, id}."))
 		return "", false
 	}
@@ -227,7 +250,42 @@ func (in *input) one(name, typ string) (string, bool) {
 		in.errs = append(in.errs, badBody("TYPE_MISMATCH", "/data/relationships/"+name, name+" links to "+typ+", not "+strconv.Quote(id.Type)+"."))
 		return "", false
 	}
+	in.linked[name] = id.ID
 	return id.ID, true
+}
+
+// require refuses a create that links none of the relationships in names
+// (absent, or null): 422 naming each, as the library's validation does,
+// before the facade is called (it would answer 404 for an organization "").
+// Call it once finish accepted the body.
+func (in *input) require(names []string) error {
+	var errs apiErrors
+	for _, name := range names {
+		if in.linked[name] == "" {
+			e := problem(http.StatusUnprocessableEntity, "VALIDATION_ERROR", "can't be blank", name+" - can't be blank").at("/data/relationships/" + name)
+			e.Meta = map[string]any{"error": "required"}
+			errs = append(errs, e)
+		}
+	}
+	return errs.errOrNil()
+}
+
+// linkageID reads a resource identifier {type, id}, matching the member
+// names exactly (encoding/json would take "ID" for id as well).
+func linkageID(v json.RawMessage) (identifier, error) {
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal(v, &raw); err != nil || raw == nil {
+		return identifier{}, errMalformed
+	}
+	var id identifier
+	for name, dst := range map[string]*string{"type": &id.Type, "id": &id.ID} {
+		if m, ok := raw[name]; ok {
+			if err := json.Unmarshal(m, dst); err != nil {
+				return identifier{}, err
+			}
+		}
+	}
+	return id, nil
 }
 
 // none accepts an empty to-many linkage (what the SDK sends to clear one):

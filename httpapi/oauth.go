@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"encoding/json"
+	"io"
 	"net/http"
 	"strconv"
 
@@ -14,22 +15,10 @@ import (
 func (h *Handler) tokenEndpoint() http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "no-store")
-		var in struct {
-			GrantType    string `json:"grant_type"`
-			ClientID     string `json:"client_id"`
-			ClientSecret string `json:"client_secret"`
-		}
-		r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
-		if mt := r.Header.Get("Content-Type"); mt == "application/json" || mt == MediaType {
-			if json.NewDecoder(r.Body).Decode(&in) != nil {
-				oauthError(w, http.StatusBadRequest, "invalid_request")
-				return
-			}
-		} else if r.ParseForm() == nil {
-			in.GrantType, in.ClientID, in.ClientSecret = r.PostForm.Get("grant_type"), r.PostForm.Get("client_id"), r.PostForm.Get("client_secret")
-		}
-		if id, secret, ok := r.BasicAuth(); ok {
-			in.ClientID, in.ClientSecret = id, secret
+		in, ok := readTokenRequest(w, r)
+		if !ok {
+			oauthError(w, http.StatusBadRequest, "invalid_request")
+			return
 		}
 		if in.GrantType != "client_credentials" {
 			oauthError(w, http.StatusBadRequest, "unsupported_grant_type")
@@ -55,6 +44,45 @@ func (h *Handler) tokenEndpoint() http.HandlerFunc {
 		h.log.ErrorContext(r.Context(), "httpapi: token request failed", "error", err, "request_id", w.Header().Get("X-Request-Id"))
 		oauthError(w, http.StatusInternalServerError, "server_error")
 	}
+}
+
+// tokenRequest is the parameters of a token request.
+type tokenRequest struct{ GrantType, ClientID, ClientSecret string }
+
+// readTokenRequest reads the parameters of a token request from its JSON
+// or form body and its HTTP Basic credentials. A body that is not JSON, a
+// JSON member or a form parameter given twice, and client credentials both
+// in the body and in the Authorization header (RFC 6749: a parameter is
+// given once, one authentication method per request) are refused.
+func readTokenRequest(w http.ResponseWriter, r *http.Request) (tokenRequest, bool) {
+	var in tokenRequest
+	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+	if mt := r.Header.Get("Content-Type"); mt == "application/json" || mt == MediaType {
+		b, err := io.ReadAll(r.Body)
+		var raw map[string]json.RawMessage
+		if err != nil || DecodeJSON(b, &raw) != nil {
+			return in, false
+		}
+		for name, dst := range map[string]*string{"grant_type": &in.GrantType, "client_id": &in.ClientID, "client_secret": &in.ClientSecret} {
+			if v, ok := raw[name]; ok && json.Unmarshal(v, dst) != nil {
+				return in, false
+			}
+		}
+	} else if r.ParseForm() == nil {
+		for _, vs := range r.PostForm {
+			if len(vs) > 1 {
+				return in, false
+			}
+		}
+		in.GrantType, in.ClientID, in.ClientSecret = r.PostForm.Get("grant_type"), r.PostForm.Get("client_id"), r.PostForm.Get("client_secret")
+	}
+	if id, secret, ok := r.BasicAuth(); ok {
+		if in.ClientSecret != "" || in.ClientID != "" && in.ClientID != id {
+			return in, false
+		}
+		in.ClientID, in.ClientSecret = id, secret
+	}
+	return in, true
 }
 
 func oauthError(w http.ResponseWriter, status int, code string) {

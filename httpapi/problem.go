@@ -58,7 +58,8 @@ func camel(s string) string {
 
 // problemDoc is an RFC 7807 problem, with Rebilly's extensions: the
 // deprecated error (the title again) and, on invalid input,
-// invalidFields. code is this API's stable error code.
+// invalidFields. code is this API's stable error code; pointer names the
+// member at fault of a malformed body.
 type problemDoc struct {
 	Type          string         `json:"type"`
 	Title         string         `json:"title"`
@@ -68,6 +69,9 @@ type problemDoc struct {
 	Code          string         `json:"code"`
 	Error         string         `json:"error"`
 	InvalidFields []invalidField `json:"invalidFields,omitempty"`
+	// Pointer is the JSON Pointer of a member of the body given more than
+	// once (code DUPLICATE_KEY).
+	Pointer string `json:"pointer,omitempty"`
 }
 
 type invalidField struct {
@@ -95,7 +99,9 @@ func (d *dialect) problemOf(err error) (problemDoc, bool) {
 		status = http.StatusForbidden
 	}
 	p := problemDoc{Type: "about:blank", Status: status, Code: objs[0].Code, Detail: objs[0].Detail}
-	if status == http.StatusUnprocessableEntity || status == d.invalid && objs[0].Pointer != "" {
+	if objs[0].Code == "DUPLICATE_KEY" { // the body's syntax, not a field's value
+		p.Pointer = objs[0].Pointer
+	} else if status == http.StatusUnprocessableEntity || status == d.invalid && objs[0].Pointer != "" {
 		p.Status = d.invalid
 		p.Detail = strconv.Itoa(len(objs)) + " invalid field(s)."
 		for _, o := range objs {

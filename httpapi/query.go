@@ -1,7 +1,7 @@
 package httpapi
 
 import (
-	"encoding/json"
+	"errors"
 	"net/http"
 	"net/url"
 	"slices"
@@ -239,8 +239,12 @@ func predicateValues(param, m, v string) ([]string, *apiError) {
 		}
 	case m == "jcont":
 		var obj map[string]any
-		if err := json.Unmarshal([]byte(v), &obj); err != nil || obj == nil {
-			return nil, badParam("INVALID_FILTER_VALUE", param, "The filter "+param+" takes a JSON object.")
+		if err := DecodeJSON([]byte(v), &obj); err != nil || obj == nil {
+			why := "The filter " + param + " takes a JSON object."
+			if dup := (*DuplicateKeyError)(nil); errors.As(err, &dup) {
+				why = "The filter " + param + " gives the member " + dup.Pointer + " more than once."
+			}
+			return nil, badParam("INVALID_FILTER_VALUE", param, why)
 		}
 	}
 	return []string{v}, nil

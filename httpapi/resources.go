@@ -35,6 +35,21 @@ const (
 var kindOrder = []string{typeOrganizations, typeMemberships, typeProfiles, typeRoles, typePermissions,
 	typeCredentials, typeAppMemberships, typeProviders, typeUsers, typeVersions}
 
+// requiredRels are the relationships a create must link, per type: without
+// one (absent, or null) the create is 422 naming /data/relationships/<name>.
+// Those the library requires only in some cases (the role of an
+// api_credential, by kind; an application_membership's membership or
+// membership_profile) are its validation's to refuse.
+var requiredRels = map[string][]string{
+	typeMemberships:    {"organization", "role"},
+	typeProfiles:       {"organization"},
+	typeRoles:          {"organization"},
+	typePermissions:    {"role"},
+	typeCredentials:    {"organization"},
+	typeAppMemberships: {"organization", "api_credential", "role"},
+	typeProviders:      {"organization"},
+}
+
 // kinds returns the description of every resource type.
 func kinds() map[string]*kind {
 	return map[string]*kind{

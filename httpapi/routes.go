@@ -140,6 +140,11 @@ func (c *call) write(ctx context.Context, k *kind, id string, read func(*input) 
 	if err := in.finish(); err != nil {
 		return 0, nil, err
 	}
+	if status == http.StatusCreated {
+		if err := in.require(requiredRels[k.typ]); err != nil {
+			return 0, nil, err
+		}
+	}
 	v, err := act(ctx, c.s)
 	if err != nil {
 		return 0, nil, err
@@ -228,12 +233,39 @@ func (c *call) confirmEmail(ctx context.Context, k *kind) (int, *document, error
 }
 
 // resend serves POST /api/memberships/<id>/resend: 202, no body. The body
-// ({"data":{}} from the SDK) carries nothing and is not read.
+// may be empty; one ({"data":{}} from the SDK) carries nothing, but is
+// read as any other: a member given twice, a data.type other than
+// memberships, a data.id other than the URL's, attributes or relationships
+// are refused.
 func (c *call) resend(ctx context.Context) (int, *document, error) {
 	if err := c.singleOnly(); err != nil {
 		return 0, nil, err
 	}
-	return c.accepted("", c.s.ResendInvitation(ctx, c.r.PathValue("id")))
+	id := c.r.PathValue("id")
+	b, err := c.readBody()
+	if err != nil {
+		return 0, nil, err
+	}
+	if len(bytes.TrimSpace(b)) > 0 {
+		d, err := c.actionData(c.h.kinds[typeMemberships], id, b)
+		if err != nil {
+			return 0, nil, err
+		}
+		if err := d.nothingElse(""); err != nil {
+			return 0, nil, err
+		}
+	}
+	return c.accepted("", c.s.ResendInvitation(ctx, id))
+}
+
+// actionData decodes the body of an action on resource id of kind k and
+// checks that it names that resource (data.type may be absent).
+func (c *call) actionData(k *kind, id string, b []byte) (*requestData, error) {
+	d, err := decodeRequest(b)
+	if err != nil {
+		return nil, err
+	}
+	return d, d.identifies(k, id, false)
 }
 
 // rotate serves POST /api/api_credentials/<id>/rotate: the credential gets
@@ -280,7 +312,10 @@ func (c *call) rotate(ctx context.Context) (int, *document, error) {
 }
 
 // transferOwnership serves PATCH /api/organizations/<id>/transfer_ownership
-// with new_owner_email in data.attributes or, as the CLI sends it, in data.
+// with new_owner_email in data.attributes or, as the CLI sends it, in data
+// (then data.type may be absent, and no attribute or relationship is
+// taken). Either way a data.type other than organizations, or a data.id
+// other than the URL's, is refused.
 func (c *call) transferOwnership(ctx context.Context) (int, *document, error) {
 	if err := c.singleOnly(); err != nil {
 		return 0, nil, err
@@ -290,18 +325,25 @@ func (c *call) transferOwnership(ctx context.Context) (int, *document, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	var bare struct {
-		Data struct {
-			NewOwnerEmail *string `json:"new_owner_email"`
-		} `json:"data"`
-	}
-	if json.Unmarshal(b, &bare) == nil && bare.Data.NewOwnerEmail != nil {
-		return c.accepted(id, c.s.TransferOwnership(ctx, id, *bare.Data.NewOwnerEmail))
-	}
-	in, err := c.bodyFor(c.h.kinds[typeOrganizations], id, b)
+	orgs := c.h.kinds[typeOrganizations]
+	d, err := c.actionData(orgs, id, b)
 	if err != nil {
 		return 0, nil, err
 	}
+	if v := d.Others["new_owner_email"]; !isNull(v) {
+		var email string
+		if err := json.Unmarshal(v, &email); err != nil {
+			return 0, nil, badBody("INVALID_FIELD_VALUE", "/data/new_owner_email", "new_owner_email must be a string.")
+		}
+		if err := d.nothingElse("new_owner_email is given in data"); err != nil {
+			return 0, nil, err
+		}
+		return c.accepted(id, c.s.TransferOwnership(ctx, id, email))
+	}
+	if err := d.identifies(orgs, id, true); err != nil {
+		return 0, nil, err
+	}
+	in := newInput(orgs, d)
 	email := in.str("new_owner_email")
 	if err := in.finish(); err != nil {
 		return 0, nil, err

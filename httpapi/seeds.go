@@ -104,14 +104,11 @@ func (d *dialect) invalidField(field, message string) *apiError {
 // errNotObject is a body that is not a JSON object.
 var errNotObject = problem(http.StatusBadRequest, "BAD_REQUEST", "Malformed body", "The body is not a JSON object.")
 
-// bodyObject reads a body that must be a JSON object; unknown members are
+// bodyObject reads a body that must be a JSON object, with the strict
+// decoder (a member given twice is 400 DUPLICATE_KEY); unknown members are
 // ignored by its readers.
 func bodyObject(b []byte) (map[string]json.RawMessage, error) {
-	var raw map[string]json.RawMessage
-	if err := json.Unmarshal(b, &raw); err != nil || raw == nil {
-		return nil, errNotObject
-	}
-	return raw, nil
+	return decodeBody(b, errNotObject)
 }
 
 func isNull(v json.RawMessage) bool { return v == nil || string(v) == "null" }

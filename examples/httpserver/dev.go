@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"slices"
@@ -13,6 +15,7 @@ import (
 
 	"github.com/provisionkit/provisioning"
 	"github.com/provisionkit/provisioning/fault"
+	"github.com/provisionkit/provisioning/httpapi"
 	"github.com/provisionkit/provisioning/token"
 	"github.com/provisionkit/provisioning/user"
 )
@@ -176,12 +179,20 @@ func (d *devMail) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	answer(w, d.log, http.StatusOK, out, nil)
 }
 
-// readJSON decodes a small JSON object body into v, refusing unknown fields.
+// readJSON decodes a small JSON object body into v with the API's strict
+// decoder: unknown fields, a member given twice (at any depth, or in two
+// cases) and data after the object are refused.
 func readJSON(w http.ResponseWriter, r *http.Request, v any) error {
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4<<10))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return fault.E("httpserver.readJSON", fault.Invalid, errBadBody)
+	const op = "httpserver.readJSON"
+	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 4<<10))
+	if err == nil {
+		err = httpapi.DecodeJSON(b, v)
+	}
+	if dup := (*httpapi.DuplicateKeyError)(nil); errors.As(err, &dup) {
+		return fault.E(op, fault.Invalid, fmt.Errorf("%w: the member %s is given more than once", errBadBody, dup.Pointer))
+	}
+	if err != nil {
+		return fault.E(op, fault.Invalid, errBadBody)
 	}
 	return nil
 }

@@ -301,6 +301,9 @@ func TestDevInvitations(t *testing.T) {
 	}
 	_, body = do(t, "POST", u+"/dev/users", "", `{"email":"carol@example.com"}`)
 	carol := field(t, body, "token")
+	if code, body = do(t, "POST", u+"/dev/users", "", `{"email":"dan@example.com","email":"bob@example.com"}`); code != 400 {
+		t.Errorf("POST /dev/users with email twice: %d %s; want 400", code, body)
+	}
 	code, body = do(t, "POST", u+"/dev/users", "", `{"email":"bob@example.com","first_name":"Bob"}`)
 	if code != 201 || field(t, body, "email") != "bob@example.com" {
 		t.Fatalf("POST /dev/users: %d %s", code, body)
@@ -314,10 +317,15 @@ func TestDevInvitations(t *testing.T) {
 		{"no bearer", "", accept, 401},
 		{"another user", carol, accept, 404},
 		{"bad body", bob, `{"token":"` + tok + `","extra":1}`, 400},
+		{"token twice", bob, `{"token":"x","token":"` + tok + `"}`, 400},
+		{"token twice, in two cases", bob, `{"Token":"x","token":"` + tok + `"}`, 400},
 		{"the invitee", bob, accept, 200},
 		{"again", bob, accept, 404},
 	} {
 		code, body := do(t, "POST", u+"/invitations/accept", tt.token, tt.body)
+		if strings.HasPrefix(tt.name, "token twice") && !strings.Contains(body, "/token is given more than once") {
+			t.Errorf("%s: %s; want the member named", tt.name, body)
+		}
 		if code != tt.wantCode || code == 200 && (field(t, body, "status") != "active" || field(t, body, "organization_id") != org) {
 			t.Errorf("%s: POST /invitations/accept: %d %s, want %d", tt.name, code, body, tt.wantCode)
 		}
