@@ -210,6 +210,8 @@ func TestTokenEndpointRepeatedParameters(t *testing.T) {
 	}{
 		{"form", form, url.Values{"grant_type": {"client_credentials"}, "client_id": {id}, "client_secret": {secret}}.Encode(), false, 200},
 		{"json", js, `{"grant_type":"client_credentials","client_id":"` + id + `","client_secret":"` + secret + `"}`, false, 200},
+		{"json with a charset", js + "; charset=utf-8", `{"grant_type":"client_credentials","client_id":"` + id + `","client_secret":"` + secret + `"}`, false, 200},
+		{"json:api media type in capitals", "Application/VND.API+JSON", `{"grant_type":"client_credentials","client_id":"` + id + `","client_secret":"` + secret + `"}`, false, 200},
 		{"basic", form, "grant_type=client_credentials", true, 200},
 		{"basic and the same client_id", form, "grant_type=client_credentials&client_id=" + id, true, 200},
 		{"form, secret twice", form, url.Values{"grant_type": {"client_credentials"}, "client_id": {id}, "client_secret": {"x", secret}}.Encode(), false, 400},

@@ -3,6 +3,7 @@ package httpapi
 import (
 	"encoding/json"
 	"io"
+	"mime"
 	"net/http"
 	"strconv"
 
@@ -57,7 +58,7 @@ type tokenRequest struct{ GrantType, ClientID, ClientSecret string }
 func readTokenRequest(w http.ResponseWriter, r *http.Request) (tokenRequest, bool) {
 	var in tokenRequest
 	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
-	if mt := r.Header.Get("Content-Type"); mt == "application/json" || mt == MediaType {
+	if isJSON(r.Header.Get("Content-Type")) {
 		b, err := io.ReadAll(r.Body)
 		var raw map[string]json.RawMessage
 		if err != nil || DecodeJSON(b, &raw) != nil {
@@ -83,6 +84,14 @@ func readTokenRequest(w http.ResponseWriter, r *http.Request) (tokenRequest, boo
 		in.ClientID, in.ClientSecret = id, secret
 	}
 	return in, true
+}
+
+// isJSON reports whether a Content-Type names a JSON body, parameters such
+// as charset aside (RFC 9110 section 8.3.1: the type and subtype are
+// case-insensitive).
+func isJSON(contentType string) bool {
+	mt, _, err := mime.ParseMediaType(contentType)
+	return err == nil && (mt == "application/json" || mt == MediaType)
 }
 
 func oauthError(w http.ResponseWriter, status int, code string) {
