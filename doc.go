@@ -119,7 +119,11 @@
 // {field: [before, after]}, who, request id). Either both commit or neither
 // does. Transient failures (serialization, deadlock, SQLite busy) are
 // retried from the start; a commit whose outcome is unknown gives
-// fault.ErrCommitUnknown. Read an organization's trail with
+// fault.ErrCommitUnknown. The call's context bounds every wait, for a row
+// lock or SQLite's write lock too: once its deadline passes or it is
+// cancelled, the call fails with fault.ErrBusy, which errors.Is also
+// matches with context.DeadlineExceeded or context.Canceled, and nothing
+// is written. Read an organization's trail with
 // Session.ListVersions; tag calls with WithRequestID to find them there.
 //
 // Invitations reach the Notifier after their transaction committed; a

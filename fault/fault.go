@@ -23,8 +23,12 @@ const (
 	Conflict                    // the request clashes with the current state
 	Forbidden                   // the caller may not do this
 	Unauthenticated             // no valid principal
-	Busy                        // transient contention: the call may be retried as is
-	Unknown                     // the outcome is unknown: the commit may have happened
+	// Busy is transient contention, or the end of the call's context (its
+	// deadline, its cancellation) before anything changed, when errors.Is
+	// also matches the context's error: the call may be made again as is,
+	// with a live context.
+	Busy
+	Unknown // the outcome is unknown: the commit may have happened
 )
 
 var kindNames = [...]string{"internal", "invalid", "not found", "conflict", "forbidden", "unauthenticated", "busy", "outcome unknown"}

@@ -210,6 +210,10 @@ func TestFaultStatuses(t *testing.T) {
 		want      int
 	}{
 		{fault.E("test", fault.Busy, nil), "x", "BUSY", 503},
+		// The request's context ended a host's code, which said so only
+		// with the context's error: temporary, as the library's busy.
+		{fmt.Errorf("directory lookup: %w", context.DeadlineExceeded), "x", "BUSY", 503},
+		{fmt.Errorf("directory lookup: %w", context.Canceled), "x", "BUSY", 503},
 		{fault.ErrCommitUnknown, "x", "OUTCOME_UNKNOWN", 500},
 		{errors.New("secret detail"), "x", "INTERNAL_SERVER_ERROR", 500},
 		{nil, "panic", "INTERNAL_SERVER_ERROR", 500},
@@ -218,6 +222,9 @@ func TestFaultStatuses(t *testing.T) {
 		fail = tt.giveErr
 		before := strings.Count(s.logs.String(), "level=ERROR")
 		r := s.call(t, "GET", "/api/user", tt.giveToken, "").want(t, tt.want, tt.wantCode)
+		if tt.want == 503 && r.header.Get("Retry-After") != "1" {
+			t.Errorf("%v: Retry-After %q; want 1", tt.giveErr, r.header.Get("Retry-After"))
+		}
 		if strings.Contains(r.raw, "secret detail") || strings.Contains(r.raw, "boom") {
 			t.Errorf("internal details reached the caller: %s", r.raw)
 		}
@@ -253,4 +260,44 @@ func TestRateLimits(t *testing.T) {
 	s.call(t, "POST", "/api/memberships/x/resend", s.ownerToken, "").want(t, 429, "")
 	now = now.Add(time.Minute)
 	s.call(t, "GET", "/api/user", s.ownerToken, "").want(t, 200, "")
+}
+
+// TestDeadlineAnswersBusy: a host bounds its requests with a deadline; an
+// invitation that waits for the organization's row, which another
+// transaction holds, past that deadline answers 503 BUSY with Retry-After,
+// at the deadline, and writes nothing.
+func TestDeadlineAnswersBusy(t *testing.T) {
+	s := newServer(t)
+	h := s.Server.Config.Handler
+	s.Server.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 300*time.Millisecond)
+		defer cancel()
+		h.ServeHTTP(w, r.WithContext(ctx))
+	})
+	ctx := context.Background()
+	hold, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer hold.Rollback() //nolint:errcheck // rolled back below
+	if _, err := hold.ExecContext(ctx, "UPDATE provisioning_organizations SET name = name WHERE id = ?", s.org.ID); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	r := s.call(t, "POST", "/api/memberships", s.ownerToken, body("memberships", "", `{"user_email":"late@example.com"}`,
+		`{"organization":`+link("organizations", s.org.ID)+`,"role":`+link("roles", s.readOnly.ID)+`}`))
+	took := time.Since(start)
+	if err := hold.Rollback(); err != nil {
+		t.Fatal(err)
+	}
+	r.want(t, 503, "BUSY")
+	if r.header.Get("Retry-After") != "1" {
+		t.Errorf("Retry-After %q; want 1", r.header.Get("Retry-After"))
+	}
+	if took > 5*time.Second { // SQLite's busy timeout, 10 s, would have ended it otherwise
+		t.Errorf("answered after %s, not at the deadline", took)
+	}
+	if n, err := s.db.NewSelect().TableExpr("provisioning_memberships").Where("user_email = ?", "late@example.com").Count(ctx); err != nil || n != 0 {
+		t.Errorf("memberships written: %d, %v", n, err)
+	}
 }

@@ -10,8 +10,12 @@
 // 422 with source.pointer per field, NotFound → 404 (also for another
 // organization's ids), Forbidden → 401 FORBIDDEN (SPEC C: 401 covers
 // insufficient permissions), Unauthenticated → 401 INVALID_TOKEN, Conflict
-// → 409 (ErrInUse → 423), Busy → 503, an unknown outcome or an internal
-// error → 500, logged once.
+// → 409 (ErrInUse → 423), Busy → 503 with Retry-After (the library's
+// kind for contention and for a call its context ended: a host that bounds
+// requests with a deadline gets 503 for the ones that run past it, as for
+// an error of its own that matches context.DeadlineExceeded or
+// context.Canceled), an unknown outcome or an internal error → 500, logged
+// once.
 //
 //	h, err := httpapi.New(p, httpapi.Tokens(issuer), httpapi.WithLogger(log))
 //	mux.Handle("/", h) // /api/..., /oauth/token, /memberships/..., /v1/organizations/...

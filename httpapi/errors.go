@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -182,7 +183,13 @@ func errorObjects(err error, w where) (status int, objs []*apiError, internal bo
 			return n.status, []*apiError{e}, false
 		}
 	}
-	switch fault.KindOf(err) {
+	kind := fault.KindOf(err)
+	if kind == fault.Internal && (errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled)) {
+		// The request's context ended the call in code that did not say so
+		// with fault.Busy (a host's Authenticator, say): as temporary.
+		kind = fault.Busy
+	}
+	switch kind {
 	case fault.Invalid:
 		return http.StatusUnprocessableEntity, []*apiError{problem(http.StatusUnprocessableEntity, "VALIDATION_ERROR", "Invalid input", err.Error())}, false
 	case fault.NotFound:

@@ -3,12 +3,15 @@ package bunstore
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"embed"
 	"errors"
 	"fmt"
 	"io/fs"
+	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/uptrace/bun"
@@ -40,8 +43,12 @@ type Store struct {
 	dialect dialect.Name
 	retries int
 	// listens: the database is PostgreSQL through bun's pgdriver, whose
-	// Listener the policy store can watch PolicyChannel with.
+	// Listener the policy store can watch PolicyChannel with, and whose
+	// connections begin closes when a transaction's context ends.
 	listens bool
+	// busyMS is SQLite's busy timeout in milliseconds plus one, once read
+	// (beginSQLite); 0 before.
+	busyMS atomic.Int64
 
 	orgs     orgStore
 	users    userStore
@@ -276,21 +283,23 @@ func (s *Store) inTx(ctx context.Context, opts *sql.TxOptions, fn func(ctx conte
 	for attempt := 0; ; attempt++ {
 		err = s.runTx(ctx, opts, fn)
 		if err == nil || fault.KindOf(err) != fault.Busy || attempt >= s.retries || ctx.Err() != nil {
-			return err
+			return endedTx(ctx, err)
 		}
 		select {
 		case <-ctx.Done():
-			return err
+			return endedTx(ctx, err)
 		case <-time.After(time.Duration(1<<attempt) * time.Millisecond):
 		}
 	}
 }
 
 func (s *Store) runTx(ctx context.Context, opts *sql.TxOptions, fn func(ctx context.Context) error) (err error) {
-	tx, err := s.db.BeginTx(ctx, opts)
+	t, err := s.begin(ctx, opts)
 	if err != nil {
-		return s.translate("begin", err)
+		return endedTx(ctx, err)
 	}
+	defer t.release()
+	tx := t.tx
 	done := false
 	defer func() {
 		if !done {
@@ -300,17 +309,182 @@ func (s *Store) runTx(ctx context.Context, opts *sql.TxOptions, fn func(ctx cont
 			}
 		}
 	}()
-	ctx = context.WithValue(context.WithValue(ctx, txKey{}, tx), txStateKey{}, &txState{})
-	if err := fn(ctx); err != nil {
+	txCtx := context.WithValue(context.WithValue(ctx, txKey{}, tx), txStateKey{}, &txState{})
+	if err := fn(txCtx); err != nil {
 		done = true
 		_ = tx.Rollback()
-		return err
+		return endedTx(ctx, err)
 	}
 	done = true
+	// A context that ended before COMMIT is sent ends the transaction
+	// there: it is rolled back, certainly (database/sql would refuse the
+	// commit too, but then an error of COMMIT could not tell).
+	if cerr := contextErr(ctx); !t.stopWatch() || cerr != nil {
+		_ = tx.Rollback()
+		if cerr == nil {
+			cerr = context.Cause(ctx) // the watch closed the connection: ctx has ended
+		}
+		return endedTx(ctx, cerr)
+	}
 	if err := tx.Commit(); err != nil {
 		return s.translateCommit(err)
 	}
 	return nil
+}
+
+// openTx is a transaction of runTx, perhaps on a connection of its own.
+type openTx struct {
+	tx   bun.Tx
+	conn *bun.Conn // the connection the transaction holds, when it has one of its own
+	// stop, when set, stops the watch of the context that closes the
+	// connection once the context ends, and reports whether it stopped it
+	// before it did so.
+	stop func() bool
+}
+
+// stopWatch stops the watch of the context, and reports whether the
+// connection is still open.
+func (t *openTx) stopWatch() bool {
+	if t.stop == nil {
+		return true
+	}
+	return t.stop()
+}
+
+// release returns the transaction's own connection to the pool, once the
+// transaction has ended.
+func (t *openTx) release() {
+	t.stopWatch()
+	if t.conn != nil {
+		_ = t.conn.Close()
+	}
+}
+
+// begin begins a transaction that the end of ctx ends, whatever it waits
+// for:
+//   - on SQLite, a write transaction waits at BEGIN IMMEDIATE for the
+//     database's write lock, in SQLite's busy handler, which sleeps through
+//     the busy timeout without looking at the context: beginSQLite waits
+//     for the lock itself instead;
+//   - on PostgreSQL through bun's pgdriver, which reads until the context's
+//     deadline but ignores its cancellation, the connection is closed when
+//     the context is cancelled (the server then rolls the transaction
+//     back), so that a statement waiting for a row lock ends;
+//   - go-sql-driver/mysql ends a statement when its context ends by itself.
+//
+// Every context takes the same path, one that can never end too
+// (context.Background): the statements of a call do not depend on it.
+func (s *Store) begin(ctx context.Context, opts *sql.TxOptions) (*openTx, error) {
+	switch {
+	case s.dialect == dialect.SQLite && (opts == nil || !opts.ReadOnly):
+		return s.beginSQLite(ctx, opts)
+	case s.listens:
+		return s.beginWatched(ctx, opts)
+	}
+	tx, err := s.db.BeginTx(ctx, opts)
+	if err != nil {
+		return nil, s.translate("begin", err)
+	}
+	return &openTx{tx: tx}, nil
+}
+
+// beginWatched begins a transaction on a connection of its own that is
+// closed when ctx ends (pgdriver).
+func (s *Store) beginWatched(ctx context.Context, opts *sql.TxOptions) (*openTx, error) {
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return nil, s.translate("begin", err)
+	}
+	var pc *pgdriver.Conn
+	_ = conn.Raw(func(dc any) error {
+		pc, _ = dc.(*pgdriver.Conn) // a wrapped driver (a test's) is not watched
+		return nil
+	})
+	t := &openTx{conn: &conn}
+	if pc != nil {
+		t.stop = context.AfterFunc(ctx, func() { _ = pc.Close() })
+	}
+	if t.tx, err = conn.BeginTx(ctx, opts); err != nil {
+		t.release()
+		return nil, s.translate("begin", err)
+	}
+	return t, nil
+}
+
+// beginSQLite begins a write transaction on SQLite on a connection of its
+// own, waiting for the write lock as long as the connection's busy timeout
+// allows, but no longer than ctx: BEGIN IMMEDIATE runs without a busy
+// timeout, and is tried again after a short pause (at most 20 ms) until it
+// gets the lock. The connection's busy timeout is set back once it has, so
+// that the statements of the transaction wait as usual.
+func (s *Store) beginSQLite(ctx context.Context, opts *sql.TxOptions) (*openTx, error) {
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return nil, s.translate("begin", err)
+	}
+	t := &openTx{conn: &conn}
+	timeout, err := s.busyTimeout(ctx, conn)
+	if err == nil {
+		_, err = conn.ExecContext(ctx, "PRAGMA busy_timeout = 0")
+	}
+	if err != nil {
+		t.release()
+		return nil, s.translate("begin", err)
+	}
+	restore := func() error {
+		_, err := conn.ExecContext(context.WithoutCancel(ctx), "PRAGMA busy_timeout = "+strconv.FormatInt(timeout.Milliseconds(), 10))
+		return err
+	}
+	// discard closes the connection, which would keep no busy timeout, so
+	// that the pool does not get it back. No transaction may be open on it
+	// (database/sql would wait for its end).
+	discard := func() { _ = conn.Raw(func(any) error { return driver.ErrBadConn }) }
+	giveUp := time.Now().Add(timeout)
+	for pause := time.Millisecond; ; pause = min(2*pause, 20*time.Millisecond) {
+		t.tx, err = conn.BeginTx(ctx, opts)
+		if err == nil {
+			if err := restore(); err != nil {
+				_ = t.tx.Rollback()
+				discard()
+				t.release()
+				return nil, s.translate("begin", err)
+			}
+			return t, nil
+		}
+		wait := time.Until(giveUp)
+		if classify(err) != classTransient || wait <= 0 || ctx.Err() != nil {
+			break
+		}
+		timer := time.NewTimer(min(pause, wait))
+		select {
+		case <-ctx.Done():
+			err = ctx.Err()
+		case <-timer.C:
+		}
+		timer.Stop()
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	if restore() != nil {
+		discard()
+	}
+	t.release()
+	return nil, s.translate("begin", err)
+}
+
+// busyTimeout returns the busy timeout of conn's database, read once: the
+// data source name sets it, for every connection alike.
+func (s *Store) busyTimeout(ctx context.Context, conn bun.Conn) (time.Duration, error) {
+	if ms := s.busyMS.Load(); ms > 0 {
+		return time.Duration(ms-1) * time.Millisecond, nil
+	}
+	var ms int64
+	if err := conn.QueryRowContext(ctx, "PRAGMA busy_timeout").Scan(&ms); err != nil {
+		return 0, err
+	}
+	s.busyMS.Store(ms + 1)
+	return time.Duration(ms) * time.Millisecond, nil
 }
 
 type txStateKey struct{}

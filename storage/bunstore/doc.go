@@ -15,7 +15,10 @@
 // The transaction travels in the context: InTx starts one (or joins the one
 // already in ctx) and every Store method runs on it; transient failures
 // (serialization failures, deadlocks, SQLite busy) retry the whole function
-// a bounded number of times. Driver errors are translated here, by code, into
+// a bounded number of times. The end of ctx (its deadline, its
+// cancellation) ends the transaction whatever it waits for, SQLite's write
+// lock included, with fault.ErrBusy matching ctx's error on every backend:
+// nothing of it is committed. Driver errors are translated here, by code, into
 // the kinds of package fault: a unique violation is fault.ErrAlreadyExists
 // with the field, a foreign-key violation fault.ErrInUse, a lost connection
 // on COMMIT fault.ErrCommitUnknown.

@@ -4,8 +4,12 @@ import (
 	"context"
 	"database/sql/driver"
 	"errors"
+	"fmt"
 	"io"
+	"net"
+	"os"
 	"strings"
+	"time"
 
 	"github.com/go-sql-driver/mysql"
 	"github.com/uptrace/bun/driver/pgdriver"
@@ -124,8 +128,12 @@ func (s *Store) translate(op string, err error) error {
 	if errors.As(err, &fe) {
 		return err
 	}
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return fault.E(op, fault.Internal, err)
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, os.ErrDeadlineExceeded) {
+		// The call's context ended the statement (while it waited for a
+		// lock, for a connection), or its deadline the read of the answer
+		// (pgdriver): it may be made again. In a transaction, endedTx also
+		// makes the second match the context's error.
+		return fault.E(op, fault.Busy, err)
 	}
 	switch classify(err) {
 	case classUnique:
@@ -150,4 +158,55 @@ func (s *Store) translateCommit(err error) error {
 		return s.translate("commit", err)
 	}
 	return &fault.Error{Op: "commit", Kind: fault.Unknown, Err: errors.Join(fault.ErrCommitUnknown, err)}
+}
+
+// contextErr returns ctx's error, or context.DeadlineExceeded once its
+// deadline has passed: a driver that reads until the deadline (pgdriver)
+// can fail an instant before ctx reports it.
+func contextErr(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if d, ok := ctx.Deadline(); ok && !time.Now().Before(d) {
+		return context.DeadlineExceeded
+	}
+	return nil
+}
+
+// endedTx maps err, the failure of a transaction that was rolled back or
+// never began, when ctx has ended and err is what ending it causes: the
+// transaction changed nothing, so the error is fault.Busy (the call may be
+// made again) and matches ctx's error (errors.Is with
+// context.DeadlineExceeded or context.Canceled), on every backend. Any other
+// error (a refusal of the call, a failure while ctx is live) is kept.
+func endedTx(ctx context.Context, err error) error {
+	cerr := contextErr(ctx)
+	if err == nil || cerr == nil || !interrupted(err) && fault.KindOf(err) != fault.Busy {
+		return err
+	}
+	if errors.Is(err, cerr) {
+		if fault.KindOf(err) == fault.Busy {
+			return err
+		}
+		return &fault.Error{Kind: fault.Busy, Err: err}
+	}
+	return &fault.Error{Kind: fault.Busy, Err: fmt.Errorf("%w: %w", err, cerr)}
+}
+
+// interrupted reports an error that the end of a statement's context
+// causes: the context's own error (go-sql-driver/mysql, modernc's
+// statements, database/sql), a socket deadline that passed (pgdriver reads
+// until the context's deadline), a connection closed under the statement
+// (begin's watch on pgdriver), or SQLite's SQLITE_INTERRUPT (modernc's
+// BEGIN).
+func interrupted(err error) bool {
+	var sqliteErr interface{ Code() int }
+	switch {
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded),
+		errors.Is(err, os.ErrDeadlineExceeded), errors.Is(err, net.ErrClosed):
+		return true
+	case errors.As(err, &sqliteErr):
+		return sqliteErr.Code()&0xff == 9 // SQLITE_INTERRUPT
+	}
+	return classify(err) == classConnection
 }

@@ -1,8 +1,9 @@
 // Package sqlite opens a *bun.DB on SQLite (modernc.org/sqlite through bun's
 // sqliteshim: pure Go, no cgo) configured for provisioning: foreign keys on,
 // WAL, a busy timeout, and write transactions that begin IMMEDIATE so that
-// concurrent writers wait instead of failing. Every pragma is in the DSN, so
-// every pooled connection gets it.
+// concurrent writers wait instead of failing (a transaction of package
+// bunstore waits up to the busy timeout, but no longer than its context).
+// Every pragma is in the DSN, so every pooled connection gets it.
 package sqlite
 
 import (
