@@ -111,7 +111,7 @@ func TestConfirmEmail(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			first, last := e.mail.changes[0].Code, e.mail.lastChange(t).Code
+			first, last := e.mail.changes.All()[0].Code, e.mail.lastChange(t).Code
 			e.clock.Advance(tt.giveWait)
 			unchanged := e.userUnchanged(t, u.ID)
 			got, err := e.as(u).ConfirmEmail(ctx, tt.giveCode(e, first, last))

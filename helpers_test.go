@@ -9,6 +9,7 @@ import (
 	"github.com/uptrace/bun"
 
 	"github.com/provisionkit/provisioning"
+	"github.com/provisionkit/provisioning/internal/testkit"
 	"github.com/provisionkit/provisioning/membership"
 	"github.com/provisionkit/provisioning/organization"
 	"github.com/provisionkit/provisioning/role"
@@ -37,60 +38,34 @@ func (c *fakeClock) Advance(d time.Duration) {
 
 // mailbox records invitations and email changes.
 type mailbox struct {
-	mu      sync.Mutex
-	sent    []provisioning.Invitation
-	changes []provisioning.EmailChange
+	sent    testkit.Recorder[provisioning.Invitation]
+	changes testkit.Recorder[provisioning.EmailChange]
 }
 
 var _ provisioning.EmailChangeNotifier = (*mailbox)(nil)
 
 func (m *mailbox) EmailChangeRequested(_ context.Context, c provisioning.EmailChange) error {
-	m.mu.Lock()
-	m.changes = append(m.changes, c)
-	m.mu.Unlock()
+	m.changes.Add(c)
+	return nil
+}
+
+func (m *mailbox) Invited(_ context.Context, inv provisioning.Invitation) error {
+	m.sent.Add(inv)
 	return nil
 }
 
 // lastChange is the last email change sent.
 func (m *mailbox) lastChange(t testing.TB) provisioning.EmailChange {
 	t.Helper()
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if len(m.changes) == 0 {
-		t.Fatal("no email change was sent")
-	}
-	return m.changes[len(m.changes)-1]
+	return m.changes.Last(t)
 }
 
 // changeCount is the number of email changes sent.
-func (m *mailbox) changeCount() int {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return len(m.changes)
-}
+func (m *mailbox) changeCount() int { return m.changes.Len() }
 
-func (m *mailbox) Invited(_ context.Context, inv provisioning.Invitation) error {
-	m.mu.Lock()
-	m.sent = append(m.sent, inv)
-	m.mu.Unlock()
-	return nil
-}
+func (m *mailbox) last(t testing.TB) provisioning.Invitation { t.Helper(); return m.sent.Last(t) }
 
-func (m *mailbox) last(t testing.TB) provisioning.Invitation {
-	t.Helper()
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if len(m.sent) == 0 {
-		t.Fatal("no invitation was sent")
-	}
-	return m.sent[len(m.sent)-1]
-}
-
-func (m *mailbox) count() int {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return len(m.sent)
-}
+func (m *mailbox) count() int { return m.sent.Len() }
 
 type env struct {
 	db    *bun.DB

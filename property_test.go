@@ -822,14 +822,12 @@ func (s *iso) invite(pr provisioning.Principal, in membership.Invite, must bool)
 			s.fail("invite returned a membership %s of %s, want %s of %s", m.Status, m.OrganizationID, want.status, org)
 		}
 		s.mem[m.ID] = want
-		s.mail.mu.Lock()
-		for _, inv := range s.mail.sent[sent:] {
+		for _, inv := range s.mail.sent.All()[sent:] {
 			if inv.Token != "" {
 				s.latest[inv.MembershipID] = inv.Token
 				s.tokens = append(s.tokens, inv.Token)
 			}
 		}
-		s.mail.mu.Unlock()
 	})
 }
 

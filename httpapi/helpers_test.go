@@ -18,6 +18,7 @@ import (
 	"github.com/provisionkit/provisioning"
 	"github.com/provisionkit/provisioning/httpapi"
 	"github.com/provisionkit/provisioning/idp"
+	"github.com/provisionkit/provisioning/internal/testkit"
 	"github.com/provisionkit/provisioning/organization"
 	"github.com/provisionkit/provisioning/role"
 	"github.com/provisionkit/provisioning/storage/bunstore"
@@ -44,8 +45,7 @@ type server struct {
 
 // mailbox records the email changes the server sends.
 type mailbox struct {
-	mu      sync.Mutex
-	changes []provisioning.EmailChange
+	changes testkit.Recorder[provisioning.EmailChange]
 }
 
 var _ provisioning.EmailChangeNotifier = (*mailbox)(nil)
@@ -53,21 +53,14 @@ var _ provisioning.EmailChangeNotifier = (*mailbox)(nil)
 func (m *mailbox) Invited(context.Context, provisioning.Invitation) error { return nil }
 
 func (m *mailbox) EmailChangeRequested(_ context.Context, c provisioning.EmailChange) error {
-	m.mu.Lock()
-	m.changes = append(m.changes, c)
-	m.mu.Unlock()
+	m.changes.Add(c)
 	return nil
 }
 
 // lastChange is the last email change sent.
 func (m *mailbox) lastChange(t testing.TB) provisioning.EmailChange {
 	t.Helper()
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if len(m.changes) == 0 {
-		t.Fatal("no email change was sent")
-	}
-	return m.changes[len(m.changes)-1]
+	return m.changes.Last(t)
 }
 
 type syncBuffer struct {

@@ -3,6 +3,7 @@ package testkit
 
 import (
 	"errors"
+	"sync"
 	"testing"
 
 	"github.com/provisionkit/provisioning/fault"
@@ -43,4 +44,44 @@ func fieldErrors(tb testing.TB, err error) []fault.FieldError {
 		tb.Fatalf("error %v (%T) is not a *fault.ValidationError", err, err)
 	}
 	return ve.Fields
+}
+
+// Recorder keeps, safe for concurrent use, what a test double was given:
+// a notifier's invitations or email changes, say.
+type Recorder[T any] struct {
+	mu    sync.Mutex
+	items []T
+}
+
+// Add records v.
+func (r *Recorder[T]) Add(v T) {
+	r.mu.Lock()
+	r.items = append(r.items, v)
+	r.mu.Unlock()
+}
+
+// Last returns what was recorded last, and fails the test when nothing was.
+func (r *Recorder[T]) Last(tb testing.TB) T {
+	tb.Helper()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.items) == 0 {
+		var zero T
+		tb.Fatalf("no %T was recorded", zero)
+	}
+	return r.items[len(r.items)-1]
+}
+
+// All returns a copy of what was recorded, oldest first.
+func (r *Recorder[T]) All() []T {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]T(nil), r.items...)
+}
+
+// Len is how many items were recorded.
+func (r *Recorder[T]) Len() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.items)
 }
