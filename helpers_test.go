@@ -60,9 +60,6 @@ func (m *mailbox) lastChange(t testing.TB) provisioning.EmailChange {
 	return m.changes.Last(t)
 }
 
-// changeCount is the number of email changes sent.
-func (m *mailbox) changeCount() int { return m.changes.Len() }
-
 func (m *mailbox) last(t testing.TB) provisioning.Invitation { t.Helper(); return m.sent.Last(t) }
 
 func (m *mailbox) count() int { return m.sent.Len() }

@@ -57,12 +57,9 @@ func (s *Session) CreateOrganization(ctx context.Context, in organization.Create
 	err := s.tx(ctx, func(ctx context.Context) error {
 		// The user's row is locked so that concurrent creations count the
 		// organizations it owns one at a time.
-		u, err := s.p.b.Users().Lock(ctx, s.pr.ID)
-		if fault.KindOf(err) == fault.NotFound {
-			return fault.E(op, fault.Unauthenticated, errors.New("the calling user does not exist"))
-		}
+		u, err := s.lockedSelf(ctx, op)
 		if err != nil {
-			return fault.Wrap(op, err)
+			return err
 		}
 		if id, err := s.replayed(ctx, op, ""); err != nil || id != "" {
 			org, err = replay(ctx, op, id, err, s.p.b.Organizations().Get)

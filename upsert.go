@@ -207,11 +207,9 @@ func (s *Session) SetDefaultOrganization(ctx context.Context, orgID string) (*us
 	}
 	var out *user.User
 	err := s.tx(ctx, func(ctx context.Context) error {
-		u, err := s.p.b.Users().Lock(ctx, s.pr.ID)
-		if fault.KindOf(err) == fault.NotFound {
-			return fault.E(op, fault.Unauthenticated, nil)
-		} else if err != nil {
-			return fault.Wrap(op, err)
+		u, err := s.lockedSelf(ctx, op)
+		if err != nil {
+			return err
 		}
 		m, err := s.p.b.Memberships().GetByUser(ctx, orgID, u.ID)
 		switch {

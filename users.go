@@ -201,11 +201,9 @@ func (s *Session) UpdateCurrentUser(ctx context.Context, up user.Update) (*user.
 	var change *EmailChange
 	err = s.tx(ctx, func(ctx context.Context) error {
 		change = nil
-		u, err := s.p.b.Users().Lock(ctx, s.pr.ID)
-		if fault.KindOf(err) == fault.NotFound {
-			return fault.E(op, fault.Unauthenticated, nil)
-		} else if err != nil {
-			return fault.Wrap(op, err)
+		u, err := s.lockedSelf(ctx, op)
+		if err != nil {
+			return err
 		}
 		out = u
 		if up.Email != nil && *up.Email != u.Email {
@@ -295,11 +293,9 @@ func (s *Session) ConfirmEmail(ctx context.Context, code string) (*user.User, er
 	}
 	var out *user.User
 	err := s.tx(ctx, func(ctx context.Context) error {
-		u, err := s.p.b.Users().Lock(ctx, s.pr.ID)
-		if fault.KindOf(err) == fault.NotFound {
-			return fault.E(op, fault.Unauthenticated, nil)
-		} else if err != nil {
-			return fault.Wrap(op, err)
+		u, err := s.lockedSelf(ctx, op)
+		if err != nil {
+			return err
 		}
 		if u.PendingEmail == "" || !s.now().Before(u.PendingEmailExpiresAt) {
 			return invalid
@@ -326,6 +322,16 @@ func (s *Session) currentUser(ctx context.Context, op string) (*user.User, error
 	u, err := s.p.b.Users().Get(ctx, s.pr.ID)
 	if fault.KindOf(err) == fault.NotFound {
 		return nil, fault.E(op, fault.Unauthenticated, nil)
+	}
+	return u, fault.Wrap(op, err)
+}
+
+// lockedSelf locks the calling user's row, in the transaction of ctx; a
+// user that is gone is unauthenticated.
+func (s *Session) lockedSelf(ctx context.Context, op string) (*user.User, error) {
+	u, err := s.p.b.Users().Lock(ctx, s.pr.ID)
+	if fault.KindOf(err) == fault.NotFound {
+		return nil, fault.E(op, fault.Unauthenticated, errors.New("the calling user does not exist"))
 	}
 	return u, fault.Wrap(op, err)
 }

@@ -77,7 +77,7 @@ func TestSQLiteWriteWaitsForTheLock(t *testing.T) {
 		}
 	})
 	t.Run("busy timeout", func(t *testing.T) {
-		db, st := openSQLite(t, "400", 4)
+		db, _ := openSQLite(t, "400", 4)
 		st, err := bunstore.New(db, bunstore.WithRetries(0))
 		if err != nil {
 			t.Fatal(err)

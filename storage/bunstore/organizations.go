@@ -154,29 +154,22 @@ func (s orgStore) BumpPolicy(ctx context.Context, id string) error {
 }
 
 func (s orgStore) ListForUser(ctx context.Context, userID string, f organization.Filter) (resource.Page[organization.Organization], error) {
-	if !resource.ValidID(userID) {
-		return resource.Page[organization.Organization]{}, nil
-	}
-	var rows []orgRow
-	q := s.idb(ctx).NewSelect().Model(&rows).
-		Where("EXISTS (SELECT 1 FROM provisioning_memberships AS m WHERE m.organization_id = o.id AND m.user_id = ? AND m.status = 'active')", userID)
-	if f.Name != "" {
-		q = q.Where("o.name = ?", f.Name)
-	}
-	if f.Slug != "" {
-		q = q.Where("o.slug = ?", f.Slug)
-	}
-	return page(ctx, s.base, "organization.List", q, &rows, "o", organizationColumns, f.PageRequest, (*orgRow).domain,
-		func(o organization.Organization) string { return o.ID })
+	return s.listWhere(ctx, "EXISTS (SELECT 1 FROM provisioning_memberships AS m WHERE m.organization_id = o.id AND m.user_id = ? AND m.status = 'active')", userID, f)
 }
 
 func (s orgStore) ListForCredential(ctx context.Context, credentialID string, f organization.Filter) (resource.Page[organization.Organization], error) {
-	if !resource.ValidID(credentialID) {
+	return s.listWhere(ctx, "EXISTS (SELECT 1 FROM provisioning_api_credentials AS ac WHERE ac.organization_id = o.id AND ac.id = ? AND ac.revoked_at IS NULL)", credentialID, f)
+}
+
+// listWhere lists the organizations that the condition exists, whose one
+// placeholder is the principal's id, holds for, filtered by f. An id that
+// cannot be one lists none.
+func (s orgStore) listWhere(ctx context.Context, exists, id string, f organization.Filter) (resource.Page[organization.Organization], error) {
+	if !resource.ValidID(id) {
 		return resource.Page[organization.Organization]{}, nil
 	}
 	var rows []orgRow
-	q := s.idb(ctx).NewSelect().Model(&rows).
-		Where("EXISTS (SELECT 1 FROM provisioning_api_credentials AS ac WHERE ac.organization_id = o.id AND ac.id = ? AND ac.revoked_at IS NULL)", credentialID)
+	q := s.idb(ctx).NewSelect().Model(&rows).Where(exists, id)
 	if f.Name != "" {
 		q = q.Where("o.name = ?", f.Name)
 	}
