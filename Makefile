@@ -25,7 +25,7 @@ lint: ## gofmt check, go vet, staticcheck
 	$(GO) vet ./...
 	$(STATICCHECK) ./...
 
-bench: ## run every benchmark: authorization (issue 3) and scale (issue 8, writes BENCHMARKS.md); see BENCHMARKS.md
+bench: ## run every benchmark: authorization and scale (the latter writes BENCHMARKS.md); see BENCHMARKS.md
 	bash scripts/authz-bench.sh
 	bash scripts/bench.sh
 

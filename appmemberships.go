@@ -122,7 +122,7 @@ func (s *Session) GetAppMembership(ctx context.Context, id string) (*appmembersh
 
 // ListAppMemberships lists an organization's application memberships, by
 // id: all of them to those who manage them, only their own to other members
-// (SPEC: "all your application memberships plus all the organization
+// (Commerce Layer: "all your application memberships plus all the organization
 // memberships of the organizations of which you are an admin").
 func (s *Session) ListAppMemberships(ctx context.Context, f appmembership.Filter) (resource.Page[appmembership.AppMembership], error) {
 	const op = "provisioning.ListAppMemberships"

@@ -99,7 +99,7 @@ func (s *Session) issue(ctx context.Context, op string, in credential.Create, cr
 
 // createAdminCredentials gives a new organization its two admin API
 // credentials, of kind resources, in test and live mode, bound to the admin
-// role (SPEC B.2). Their secrets are not returned: rotate one to obtain it.
+// role, as Commerce Layer creates them. Their secrets are not returned: rotate one to obtain it.
 func (s *Session) createAdminCredentials(ctx context.Context, op, orgID, adminRoleID, ownerUserID string, now time.Time) error {
 	for _, m := range []credential.Mode{credential.Test, credential.Live} {
 		in := credential.Create{OrganizationID: orgID, Name: "Resources (" + string(m) + ")", Kind: credential.Resources,

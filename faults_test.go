@@ -41,7 +41,7 @@ import (
 	"github.com/provisionkit/provisioning/user"
 )
 
-// The fault sweep (issue 7, "Faults"): every mutating call below is run
+// The fault sweep: every mutating call below is run
 // once to count its driver steps (internal/faultdb), then, each time on a
 // fresh copy of the same SQLite database with a fresh Provisioner (a cold
 // cache, which the faulted attempt fills):

@@ -22,7 +22,7 @@ import (
 	"github.com/uptrace/bun"
 )
 
-// The races of issue 7, each on SQLite, PostgreSQL and MariaDB, each through
+// The races, each on SQLite, PostgreSQL and MariaDB, each through
 // several Provisioner instances (their own authorizers and caches) sharing
 // one database, as several processes of a host would. After each iteration
 // the invariants are read with direct SQL (checkRaceInvariants), and each

@@ -62,8 +62,8 @@ func countRevisionReads(stmts []string) int {
 
 // TestReadsCostOneStatement: a membership read by id or by email reads its
 // organization's policy revision in the same statement, so that the check
-// reads nothing more once the organization's policy is in memory (issue 8:
-// reads within 1.1× of the raw query).
+// reads nothing more once the organization's policy is in memory (the
+// scale target: reads within 1.1× of the raw query).
 func TestReadsCostOneStatement(t *testing.T) {
 	ctx := context.Background()
 	w := newWorld(t)

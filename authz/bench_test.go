@@ -1,6 +1,6 @@
 package authz_test
 
-// Benchmarks of issue 3 (authorization): Check against a plain map and a
+// Authorization benchmarks: Check against a plain map and a
 // stock Casbin enforcer on identical policies and requests, in parallel, the
 // heap of the state and the cold start. BENCHMARKS.md has the figures and
 // scripts/authz-bench.sh the command and the ratios.

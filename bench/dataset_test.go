@@ -20,7 +20,7 @@ import (
 	"github.com/provisionkit/provisioning/storage/storagetest"
 )
 
-// The large dataset of issue 8: 1,000,000 memberships over 10,000
+// The large dataset of the scale benchmarks: 1,000,000 memberships over 10,000
 // organizations, one of which (the big one) holds 100,400. It is built once
 // and kept, SQLite under bench-data/ (ignored by git) and PostgreSQL in a
 // schema of its own, each marked complete with the generator's version:

@@ -1,7 +1,7 @@
 package organization
 
 // CoreSettings returns the organization's read-only Core API settings with
-// their documented defaults (SPEC A.2), as the wire format shows them on
+// their documented defaults (Commerce Layer's organization settings), as the wire format shows them on
 // every organization. They are not stored: every organization has these
 // values until the library grows a way to change them.
 func CoreSettings() map[string]any {

@@ -20,7 +20,7 @@ func TestCoreSettingsDefaults(t *testing.T) {
 	}
 	got := organization.CoreSettings()
 	if len(got) != 45 {
-		t.Errorf("%d settings, want the 45 of SPEC A.2", len(got))
+		t.Errorf("%d settings, want the 45 Commerce Layer documents", len(got))
 	}
 	for _, tt := range tests {
 		if got[tt.giveKey] != tt.want {

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# authz-bench.sh runs the authorization benchmarks of issue 3 (authz/bench_test.go)
+# authz-bench.sh runs the authorization benchmarks (authz/bench_test.go)
 # and prints the ratios that BENCHMARKS.md compares with the targets.
 #
 #   scripts/authz-bench.sh              run the benchmarks, then print the ratios

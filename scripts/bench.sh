@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# bench.sh runs issue 8's benchmarks (package bench) and writes their
+# bench.sh runs the scale benchmarks (package bench) and writes their
 # figures, each as a ratio to its baseline from the same run, into the
 # generated section of BENCHMARKS.md, with a plot of check and page costs
 # against organization size (docs/bench-by-size.svg).

@@ -3,7 +3,7 @@ package bunstore
 // The allowlists of the lists: the attributes, by their wire names, that a
 // list's conditions and sort keys may name, and the column each stands for.
 // Nothing else reaches SQL from a list request but bound values. The
-// attributes of a related resource (SPEC C's organization_name_start,
+// attributes of a related resource (Commerce Layer's organization_name_start,
 // role_kind_eq) are correlated subqueries on its primary key.
 
 // related returns the column of a related resource's attribute: attr of
