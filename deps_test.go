@@ -15,26 +15,43 @@ const module = "github.com/provisionkit/provisioning"
 // golang.org/x/net/idna, and each other.
 var domainPackages = []string{"fault", "resource", "email", "access", "role", "organization", "user", "membership", "profile", "audit", "appmembership", "credential", "idp", "allowlist"}
 
+// wirePackages are the HTTP wire formats and what they share.
+var wirePackages = []string{module + "/httpapi", module + "/rebillyapi", module + "/eciapi", module + "/internal/httpx"}
+
 // TestImportRules keeps the layers of DESIGN.md: domain packages never import
 // storage, authz, fx, HTTP or the root; storage and authz never import each
 // other; only provisioningfx imports fx; only storage imports bun and SQL
-// drivers; only authz imports Casbin.
+// drivers; only authz imports Casbin. The Rebilly and ECI wire formats sit
+// beside httpapi, not inside it: they and internal/httpx never import
+// httpapi nor each other (httpapi composes them).
 func TestImportRules(t *testing.T) {
 	forbidden := func(pkg string) []string {
 		var out []string
+		switch pkg {
+		case "rebillyapi":
+			out = append(out, module+"/httpapi", module+"/eciapi")
+		case "eciapi":
+			out = append(out, module+"/httpapi", module+"/rebillyapi")
+		case "internal/httpx":
+			out = append(out, module+"/httpapi", module+"/rebillyapi", module+"/eciapi")
+		}
 		if pkg != "provisioningfx" && !strings.HasPrefix(pkg, "examples") {
 			out = append(out, "go.uber.org/fx", module+"/provisioningfx", module+"/examples")
 		}
 		switch {
 		case slices.Contains(domainPackages, pkg):
 			out = append(out, "net/http", "database/sql", "github.com/uptrace/bun", "github.com/casbin",
-				module+"/storage", module+"/authz", module+"/httpapi")
+				module+"/storage", module+"/authz")
+			out = append(out, wirePackages...)
 		case strings.HasPrefix(pkg, "storage"):
-			out = append(out, "github.com/casbin", module+"/authz", module+"/httpapi")
+			out = append(out, "github.com/casbin", module+"/authz")
+			out = append(out, wirePackages...)
 		case pkg == "authz":
-			out = append(out, "github.com/uptrace/bun", "database/sql", module+"/storage", module+"/httpapi")
+			out = append(out, "github.com/uptrace/bun", "database/sql", module+"/storage")
+			out = append(out, wirePackages...)
 		case pkg == ".":
-			out = append(out, "github.com/uptrace/bun", "database/sql", "github.com/casbin", module+"/storage", module+"/httpapi")
+			out = append(out, "github.com/uptrace/bun", "database/sql", "github.com/casbin", module+"/storage")
+			out = append(out, wirePackages...)
 		}
 		return out
 	}

@@ -1,6 +1,6 @@
 // Package httpapi serves the Commerce Layer Provisioning API (JSON:API) over
 // a provisioning.Provisioner: an http.Handler serving /api/ (and, see
-// below, the two other membership APIs of SPEC D).
+// below, the Rebilly and ECI membership APIs of rebillyapi and eciapi).
 //
 // It holds no business rule. Each request is authenticated by an
 // Authenticator (a bearer token → a principal; Tokens adapts the library's
@@ -8,8 +8,8 @@
 // authorization, validation and audit are the library's. Errors are mapped
 // from fault kinds to statuses in one function: fault.ValidationError →
 // 422 with source.pointer per field, NotFound → 404 (also for another
-// organization's ids), Forbidden → 401 FORBIDDEN (SPEC C: 401 covers
-// insufficient permissions), Unauthenticated → 401 INVALID_TOKEN, Conflict
+// organization's ids), Forbidden → 401 FORBIDDEN (Commerce Layer's 401
+// covers insufficient permissions), Unauthenticated → 401 INVALID_TOKEN, Conflict
 // → 409 (ErrInUse → 423), Busy → 503 with Retry-After (the library's
 // kind for contention and for a call its context ended: a host that bounds
 // requests with a deadline gets 503 for the ones that run past it, as for
@@ -64,7 +64,7 @@
 // library's list request, evaluated by the database with bound values
 // (nothing is filtered in memory, no SQL is built here):
 //
-//   - every predicate of SPEC C: eq, not_eq, lt, lteq, gt, gteq, in,
+//   - every predicate of the API: eq, not_eq, lt, lteq, gt, gteq, in,
 //     not_in, cont, not_cont, start, not_start, end, not_end (the text
 //     matches are case-insensitive), matches and does_not_match (a SQL LIKE
 //     pattern), present, blank, null, not_null, true, false (each takes
@@ -167,7 +167,7 @@
 // wrong, used or expired code is 422 INVALID_CODE on /data/attributes/code;
 // without an EmailChangeNotifier the change is 401 EMAIL_CHANGE_UNAVAILABLE).
 // A grant to a user whose address is not verified is 401 EMAIL_NOT_VERIFIED
-// (403 on the APIs below).
+// (403 on the Rebilly and ECI APIs).
 //
 // A bearer token that does not authenticate is recorded as an
 // audit.BadToken security event (Provisioner.RecordSecurityEvent) with the
@@ -175,42 +175,12 @@
 // token's first 8 characters (at most half of a short token), never the
 // token.
 //
-// The same handler serves the two other membership APIs of SPEC D, in
-// plain JSON (application/json), through the same facade calls, with the
-// same bearer tokens, rate limits and body limit; their errors are RFC 7807
-// problems (application/problem+json: type, title, status, detail,
-// instance, plus code, Rebilly's deprecated error and, for invalid input,
-// invalidFields [{field, message}] with the API's field names in dot
-// notation: allowedIps.2, roleIds, permissions.0; a member given twice is
-// 400 DUPLICATE_KEY with the extension member pointer: /roleIds). A
-// refusal is 403 there (SPEC C's 401 FORBIDDEN is Commerce Layer's), a
-// user or organization that does not exist 404.
-//
-//   - Rebilly (D.1): PUT, GET and DELETE /memberships/{organizationId}/{userId}.
-//     PUT is Session.UpsertMembership with the whole writable state:
-//     allowedIps (null or absent: no restriction; [] is 422), permissions
-//     (the library's "subject:action" or "*", not Rebilly's operationIds),
-//     roleIds (required, the primary role first); 201 with Location when
-//     it created the membership, 200 otherwise (the same state again
-//     writes nothing). The rules Rebilly does not model (guest, expiry,
-//     the member's MFA flag) are read first and carried over, never lifted
-//     by omission (a concurrent change to them between that read and the
-//     upsert is lost). isOwner does not transfer ownership: true on a
-//     member who is not the owner is 422 on isOwner (the owner uses PATCH
-//     /api/organizations/{id}/transfer_ownership), false on the owner is
-//     409; isDefault, organization, user and unknown members are ignored.
-//     A member of the wrong type is 422, a body that is not a JSON object
-//     400. DELETE of the owner's membership is 409.
-//   - ECI (D.2): POST /v1/organizations/{organizationId}/members with
-//     {"userId": 1 to 40 characters, "isMfaRequired": boolean}, both
-//     required: Session.AddMember, 201 with the OrganizationMember.
-//     Organization ids are the library's strings, not ECI's int32. Every
-//     invalid input is 400 (ECI's ProblemDetails), with invalidFields; an
-//     unknown user is 404, a member already 409. createdBy and modifiedBy
-//     are the caller (the one version of a new membership names it);
-//     organizationName is the unique slug, organizationDisplayName the
-//     name; roles carry the names the caller may read (null otherwise)
-//     and expires is the membership's expiry; the embedded user has id,
-//     emailAddress, givenName, familyName, displayName and organizationId
-//     (this organization when it is the user's default one, else null).
+// The same handler serves the plain JSON membership APIs of rebillyapi
+// (Rebilly's PUT, GET and DELETE /memberships/{organizationId}/{userId})
+// and eciapi (ECI's POST /v1/organizations/{organizationId}/members), on
+// the same mux, through the same facade calls, with the same bearer
+// tokens, rate limits, body limit and request ids; their writes drop kept
+// counts as the handler's own do. Their errors are RFC 7807 problems
+// (application/problem+json, ProblemMediaType), not error objects; those
+// packages document their wire formats.
 package httpapi

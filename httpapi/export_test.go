@@ -1,6 +1,9 @@
 package httpapi
 
-import "github.com/provisionkit/provisioning/resource"
+import (
+	"github.com/provisionkit/provisioning/internal/httpx"
+	"github.com/provisionkit/provisioning/resource"
+)
 
 // Exported for the tests of httpapi_test.
 var (
@@ -30,43 +33,10 @@ type ErrorObject struct {
 
 // ErrorDocument returns the error objects the handler would answer err with.
 func ErrorDocument(err error) []ErrorObject {
-	_, objs, _ := errorObjects(err, inQuery{})
+	_, objs, _ := httpx.ErrorObjects(err, inQuery{})
 	out := make([]ErrorObject, len(objs))
 	for i, o := range objs {
 		out[i] = ErrorObject{Status: o.Status, Code: o.Code, Parameter: o.Parameter}
-	}
-	return out
-}
-
-// The body decoders of the Rebilly and ECI endpoints.
-type (
-	UpsertBody = upsertBody
-	AddBody    = addBody
-)
-
-var (
-	DecodeUpsert    = decodeUpsert
-	DecodeAddMember = decodeAddMember
-)
-
-// Problem is a problem as the tests read it: its status and the fields of
-// its invalidFields.
-type Problem struct {
-	Status int
-	Fields []string
-}
-
-// ProblemOf returns the problem the Rebilly (or, with eciAPI, the ECI)
-// endpoints would answer err with.
-func ProblemOf(err error, eciAPI bool) Problem {
-	d := rebilly
-	if eciAPI {
-		d = eci
-	}
-	p, _ := d.problemOf(err)
-	out := Problem{Status: p.Status}
-	for _, f := range p.InvalidFields {
-		out.Fields = append(out.Fields, f.Field)
 	}
 	return out
 }

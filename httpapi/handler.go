@@ -4,9 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
-	"io"
 	"log/slog"
 	"mime"
 	"net"
@@ -20,6 +18,7 @@ import (
 	"github.com/provisionkit/provisioning"
 	"github.com/provisionkit/provisioning/audit"
 	"github.com/provisionkit/provisioning/fault"
+	"github.com/provisionkit/provisioning/internal/httpx"
 	"github.com/provisionkit/provisioning/token"
 )
 
@@ -54,9 +53,9 @@ type Handler struct {
 	tokenTTL time.Duration
 	kinds    map[string]*kind
 	mux      *http.ServeMux
-	methods  map[string][]string // path pattern → its methods, for 405
-	dialects map[string]*dialect // path pattern → the dialect of the Rebilly and ECI endpoints
-	counts   *countCache         // the kept counts of large lists
+	methods  map[string][]string       // path pattern → its methods, for 405
+	dialects map[string]*httpx.Dialect // path pattern → the dialect of the Rebilly and ECI endpoints
+	counts   *countCache               // the kept counts of large lists
 }
 
 // Option configures a Handler.
@@ -104,7 +103,7 @@ func New(p *provisioning.Provisioner, auth Authenticator, opts ...Option) (*Hand
 	}
 	h := &Handler{p: p, auth: auth, log: slog.New(slog.DiscardHandler), limits: newLimiter(DefaultRateLimits, nil),
 		clientIP: remoteIP, kinds: kinds(), mux: http.NewServeMux(), methods: map[string][]string{},
-		dialects: map[string]*dialect{}, counts: newCountCache(DefaultCountCache, nil)}
+		dialects: map[string]*httpx.Dialect{}, counts: newCountCache(DefaultCountCache, nil)}
 	for _, o := range opts {
 		o.apply(h)
 	}
@@ -163,7 +162,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			}
 			h.log.ErrorContext(r.Context(), "httpapi: panic", "panic", v, "request_id", id, "stack", string(debug.Stack()))
 			if rec.status == 0 {
-				h.writeFailure(rec, r, pattern, errInternal)
+				h.writeFailure(rec, r, pattern, httpx.ErrInternal)
 			}
 		}
 		h.log.LogAttrs(r.Context(), slog.LevelInfo, "request", slog.String("method", r.Method),
@@ -185,8 +184,8 @@ func (h *Handler) writeFailure(w http.ResponseWriter, r *http.Request, pattern s
 		pattern = path
 	}
 	if d := h.dialects[pattern]; d != nil {
-		p, _ := d.problemOf(e)
-		writeProblem(w, r, p)
+		p, _ := d.ProblemOf(e)
+		httpx.WriteProblem(w, r, p)
 		return
 	}
 	writeErrors(w, e.Status, []*apiError{e})
@@ -267,7 +266,7 @@ func (h *Handler) begin(w http.ResponseWriter, r *http.Request) (*call, error) {
 func (c *call) authenticate() error {
 	bearer, ok := strings.CutPrefix(c.r.Header.Get("Authorization"), "Bearer ")
 	if !ok || bearer == "" {
-		return errInvalidToken
+		return httpx.ErrInvalidToken
 	}
 	bearer = strings.TrimSpace(bearer)
 	pr, err := c.h.auth.Authenticate(c.r.Context(), bearer)
@@ -349,7 +348,7 @@ func acceptable(accept string) bool {
 // fail writes the error objects of err; an internal error is logged here,
 // once, and its details never reach the caller.
 func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error, c *call) {
-	status, objs, internal := errorObjects(err, c.where)
+	status, objs, internal := httpx.ErrorObjects(err, c.where)
 	if internal {
 		h.log.ErrorContext(r.Context(), "httpapi: request failed", "error", err, "request_id", w.Header().Get("X-Request-Id"))
 	}
@@ -371,22 +370,7 @@ func writeDocument(w http.ResponseWriter, status int, doc *document) {
 	writeJSON(w, status, doc)
 }
 
-func writeJSON(w http.ResponseWriter, status int, v any) { writeAs(w, MediaType, status, v) }
-
-// writeAs writes v as JSON of media type mt.
-func writeAs(w http.ResponseWriter, mt string, status int, v any) {
-	b, err := json.Marshal(v)
-	if err != nil { // only a value the library made unencodable
-		b, status = []byte(`{"errors":[{"title":"Internal server error","detail":"The response could not be encoded.","code":"INTERNAL_SERVER_ERROR","status":"500"}]}`), http.StatusInternalServerError
-		if mt != MediaType {
-			mt, b = ProblemMediaType, []byte(`{"type":"about:blank","title":"Internal Server Error","status":500,"detail":"The response could not be encoded.","code":"INTERNAL_SERVER_ERROR"}`)
-		}
-	}
-	w.Header().Set("Content-Type", mt)
-	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
-	w.WriteHeader(status)
-	_, _ = w.Write(b)
-}
+func writeJSON(w http.ResponseWriter, status int, v any) { httpx.WriteAs(w, MediaType, status, v) }
 
 // body reads the request's JSON:API document for kind k; id is the id of
 // the URL ("" for a create or the user singleton).
@@ -398,13 +382,7 @@ func (c *call) body(k *kind, id string) (*input, error) {
 	return c.bodyFor(k, id, b)
 }
 
-func (c *call) readBody() ([]byte, error) {
-	b, err := io.ReadAll(http.MaxBytesReader(nil, c.r.Body, MaxBodyBytes))
-	if err != nil {
-		return nil, problem(http.StatusRequestEntityTooLarge, "BODY_TOO_LARGE", "Body too large", "The body exceeds "+strconv.Itoa(MaxBodyBytes)+" bytes.")
-	}
-	return b, nil
-}
+func (c *call) readBody() ([]byte, error) { return httpx.ReadBody(c.r) }
 
 // bodyFor decodes body b for kind k and the URL's id.
 func (c *call) bodyFor(k *kind, id string, b []byte) (*input, error) {

@@ -8,11 +8,12 @@ import (
 	"slices"
 	"strconv"
 
+	"github.com/provisionkit/provisioning/internal/httpx"
 	"github.com/provisionkit/provisioning/resource"
 )
 
 // MaxBodyBytes bounds a request body.
-const MaxBodyBytes = 1 << 20
+const MaxBodyBytes = httpx.MaxBodyBytes
 
 // requestData is the primary data of a request body.
 type requestData struct {
@@ -25,14 +26,14 @@ type requestData struct {
 }
 
 func badBody(code, pointer, detail string) *apiError {
-	return problem(http.StatusBadRequest, code, "Invalid request body", detail).at(pointer)
+	return problem(http.StatusBadRequest, code, "Invalid request body", detail).At(pointer)
 }
 
 // decodeRequest parses a JSON:API request body {"data": {...}} with the
 // strict decoder (a member given twice is 400 DUPLICATE_KEY). It checks
 // the document's shape only (any resource type); it never panics.
 func decodeRequest(body []byte) (*requestData, error) {
-	doc, err := decodeBody(body, badBody("BAD_REQUEST", "", "The body is not a JSON object."))
+	doc, err := httpx.DecodeObject(body, badBody("BAD_REQUEST", "", "The body is not a JSON object."))
 	if err != nil {
 		return nil, err
 	}
@@ -65,7 +66,7 @@ func decodeRequest(body []byte) (*requestData, error) {
 			errs = append(errs, badBody("INVALID_FIELD_VALUE", "/data/"+member, "data."+member+" is malformed."))
 		}
 	}
-	if err := errs.errOrNil(); err != nil {
+	if err := errs.ErrOrNil(); err != nil {
 		return nil, err
 	}
 	return d, nil
@@ -114,7 +115,7 @@ func (d *requestData) nothingElse(why string) error {
 	for _, name := range slices.Sorted(maps.Keys(d.Relationships)) {
 		errs = append(errs, badBody("PARAM_NOT_ALLOWED", "/data/relationships/"+name, name+" is not read: "+why+"."))
 	}
-	return errs.errOrNil()
+	return errs.ErrOrNil()
 }
 
 // input reads the members of a request's data for a kind: each read marks
@@ -262,12 +263,12 @@ func (in *input) require(names []string) error {
 	var errs apiErrors
 	for _, name := range names {
 		if in.linked[name] == "" {
-			e := problem(http.StatusUnprocessableEntity, "VALIDATION_ERROR", "can't be blank", name+" - can't be blank").at("/data/relationships/" + name)
+			e := problem(http.StatusUnprocessableEntity, "VALIDATION_ERROR", "can't be blank", name+" - can't be blank").At("/data/relationships/" + name)
 			e.Meta = map[string]any{"error": "required"}
 			errs = append(errs, e)
 		}
 	}
-	return errs.errOrNil()
+	return errs.ErrOrNil()
 }
 
 // linkageID reads a resource identifier {type, id}, matching the member
@@ -319,5 +320,5 @@ func (in *input) finish() error {
 			in.errs = append(in.errs, badBody("PARAM_NOT_ALLOWED", "/data/relationships/"+name, name+" is not a writable relationship of "+in.k.typ+"."))
 		}
 	}
-	return in.errs.errOrNil()
+	return in.errs.ErrOrNil()
 }

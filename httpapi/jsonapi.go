@@ -6,10 +6,12 @@ import (
 	"net/url"
 	"strconv"
 	"time"
+
+	"github.com/provisionkit/provisioning/internal/httpx"
 )
 
 // MediaType is the JSON:API media type of every request and response body.
-const MediaType = "application/vnd.api+json"
+const MediaType = httpx.JSONAPIMediaType
 
 // resourceObject is a JSON:API resource object of a response.
 type resourceObject struct {

@@ -251,7 +251,7 @@ func (q *query) bindShape(kinds map[string]*kind, k *kind) error {
 			}
 		}
 	}
-	return errs.errOrNil()
+	return errs.ErrOrNil()
 }
 
 // errNotListable answers list-only parameters on other endpoints.

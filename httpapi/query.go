@@ -78,7 +78,7 @@ func boolMatcher(m string) bool {
 }
 
 func badParam(code, param, detail string) *apiError {
-	return problem(http.StatusBadRequest, code, "Invalid parameter", detail).param(param)
+	return problem(http.StatusBadRequest, code, "Invalid parameter", detail).Param(param)
 }
 
 // parseQuery parses a raw query string (form encoding: brackets may be
@@ -112,7 +112,7 @@ func parseQuery(raw string) (*query, error) {
 	if len(q.filters) > maxQueryItems {
 		errs = append(errs, badParam("PARAM_NOT_ALLOWED", "filter", "Too many filters."))
 	}
-	if err := errs.errOrNil(); err != nil {
+	if err := errs.ErrOrNil(); err != nil {
 		return nil, err
 	}
 	return q, nil

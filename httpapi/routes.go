@@ -8,9 +8,11 @@ import (
 	"time"
 
 	"github.com/provisionkit/provisioning/credential"
+	"github.com/provisionkit/provisioning/internal/httpx"
 )
 
-// routes registers every endpoint of SPEC A.1, and those of SPEC D.
+// routes registers every endpoint of the Provisioning API, and those of
+// rebillyapi and eciapi.
 func (h *Handler) routes() {
 	for _, typ := range kindOrder {
 		k := h.kinds[typ]
@@ -49,7 +51,7 @@ func (h *Handler) routes() {
 	if h.tokens != nil {
 		h.mux.Handle("POST /oauth/token", h.tokenEndpoint())
 	}
-	h.seedRoutes()
+	h.plainRoutes()
 	h.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeErrors(w, http.StatusNotFound, []*apiError{problem(http.StatusNotFound, "ROUTE_NOT_FOUND", "Route not found",
 			"No endpoint answers "+r.Method+" "+r.URL.Path+".")})
@@ -330,7 +332,7 @@ func (c *call) transferOwnership(ctx context.Context) (int, *document, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	if v := d.Others["new_owner_email"]; !isNull(v) {
+	if v := d.Others["new_owner_email"]; !httpx.IsNull(v) {
 		var email string
 		if err := json.Unmarshal(v, &email); err != nil {
 			return 0, nil, badBody("INVALID_FIELD_VALUE", "/data/new_owner_email", "new_owner_email must be a string.")

@@ -4,7 +4,6 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
-	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -13,7 +12,6 @@ import (
 
 	"github.com/provisionkit/provisioning"
 	"github.com/provisionkit/provisioning/audit"
-	"github.com/provisionkit/provisioning/fault"
 	"github.com/provisionkit/provisioning/httpapi"
 	"github.com/provisionkit/provisioning/membership"
 	"github.com/provisionkit/provisioning/organization"
@@ -533,123 +531,4 @@ func TestECIRefusals(t *testing.T) {
 	// An admin adds bob: the read_only role by default; the same again is 409.
 	s.json(t, "POST", path, s.adminToken, `{`+bob+`,"isMfaRequired":false}`).want(t, 201, "")
 	s.json(t, "POST", path, s.adminToken, `{`+bob+`,"isMfaRequired":false}`).problem(t, 409)
-}
-
-// TestProblemFields checks the names of the library's fields in each
-// dialect, and the statuses of refusals and missing targets.
-func TestProblemFields(t *testing.T) {
-	tests := []struct {
-		name       string
-		giveErr    error
-		giveECI    bool
-		wantStatus int
-		wantFields []string
-	}{
-		{"rebilly lists", validation("allowed_ips[12]", "permissions[0]", "role_ids", "expires_at"), false, 422,
-			[]string{"allowedIps.12", "permissions.0", "roleIds", "expiresAt"}},
-		{"rebilly role", validation("role"), false, 422, []string{"roleIds"}},
-		{"eci fields", validation("mfa_required", "role_ids[1]"), true, 400, []string{"isMfaRequired", "roleIds.1"}},
-		{"missing user", validationCode("user", "not_found"), true, 404, nil},
-		{"missing organization", validationCode("organization", "not_found"), false, 404, nil},
-		{"user of another code", validationCode("user", "taken"), false, 422, []string{"user"}},
-		{"forbidden", errForbidden(), false, 403, nil},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got := httpapi.ProblemOf(tt.giveErr, tt.giveECI)
-			if got.Status != tt.wantStatus || !slices.Equal(got.Fields, tt.wantFields) {
-				t.Errorf("got %+v; want %d %v", got, tt.wantStatus, tt.wantFields)
-			}
-		})
-	}
-}
-
-func validation(fields ...string) error {
-	var p fault.Problems
-	for _, f := range fields {
-		p.Add(f, "format", "is wrong")
-	}
-	return p.Err("test")
-}
-
-func validationCode(field, code string) error {
-	var p fault.Problems
-	p.Add(field, code, "is wrong")
-	return p.Err("test")
-}
-
-func errForbidden() error { return fault.E("test", fault.Forbidden, nil) }
-
-// TestDecodeUpsert checks the decoder of Rebilly's body on its own: what
-// it keeps, what it ignores, and the fields it names.
-func TestDecodeUpsert(t *testing.T) {
-	yes := true
-	tests := []struct {
-		name       string
-		giveBody   string
-		want       httpapi.UpsertBody
-		wantStatus int
-		wantFields []string
-	}{
-		{"all members", `{"allowedIps":["1.2.3.4"],"permissions":["*"],"roleIds":["r1","r2"],"isOwner":true}`,
-			httpapi.UpsertBody{AllowedIPs: []string{"1.2.3.4"}, Permissions: []string{"*"}, RoleIDs: []string{"r1", "r2"}, IsOwner: &yes}, 0, nil},
-		{"nulls and read-only members", `{"allowedIps":null,"permissions":null,"roleIds":null,"isOwner":null,"isDefault":"x","organization":1,"user":[],"_links":{}}`,
-			httpapi.UpsertBody{}, 0, nil},
-		{"empty lists stay empty", `{"allowedIps":[],"permissions":[]}`,
-			httpapi.UpsertBody{AllowedIPs: []string{}, Permissions: []string{}}, 0, nil},
-		{"names are case-sensitive", `{"AllowedIps":["1.2.3.4"],"roleids":["r"]}`, httpapi.UpsertBody{}, 0, nil},
-		{"null entries", `{"allowedIps":["1.2.3.4",null],"permissions":[null]}`, httpapi.UpsertBody{}, 422, []string{"allowedIps.1", "permissions.0"}},
-		{"wrong types", `{"allowedIps":{},"permissions":"*","roleIds":[["r"]],"isOwner":1}`, httpapi.UpsertBody{}, 422,
-			[]string{"allowedIps", "permissions", "roleIds.0", "isOwner"}},
-		{"not an object", `"x"`, httpapi.UpsertBody{}, 400, nil},
-		{"null", `null`, httpapi.UpsertBody{}, 400, nil},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got, err := httpapi.DecodeUpsert([]byte(tt.giveBody))
-			p := httpapi.ProblemOf(err, false)
-			if err == nil {
-				p = httpapi.Problem{}
-			}
-			if p.Status != tt.wantStatus || !slices.Equal(p.Fields, tt.wantFields) {
-				t.Fatalf("problem %+v (%v); want %d %v", p, err, tt.wantStatus, tt.wantFields)
-			}
-			if err == nil && !reflect.DeepEqual(got, tt.want) {
-				t.Errorf("decoded %#v; want %#v", got, tt.want)
-			}
-		})
-	}
-}
-
-// TestDecodeAddMember checks the decoder of ECI's body on its own.
-func TestDecodeAddMember(t *testing.T) {
-	tests := []struct {
-		name       string
-		giveBody   string
-		want       httpapi.AddBody
-		wantStatus int
-		wantFields []string
-	}{
-		{"both", `{"userId":"u1","isMfaRequired":true,"other":null}`, httpapi.AddBody{UserID: "u1", MFARequired: true}, 0, nil},
-		{"40 characters", `{"userId":"` + strings.Repeat("é", 40) + `","isMfaRequired":false}`, httpapi.AddBody{UserID: strings.Repeat("é", 40)}, 0, nil},
-		{"41 characters", `{"userId":"` + strings.Repeat("a", 41) + `","isMfaRequired":false}`, httpapi.AddBody{}, 400, []string{"userId"}},
-		{"nulls", `{"userId":null,"isMfaRequired":null}`, httpapi.AddBody{}, 400, []string{"userId", "isMfaRequired"}},
-		{"wrong types", `{"userId":["u"],"isMfaRequired":0}`, httpapi.AddBody{}, 400, []string{"userId", "isMfaRequired"}},
-		{"not an object", `[]`, httpapi.AddBody{}, 400, nil},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got, err := httpapi.DecodeAddMember([]byte(tt.giveBody))
-			p := httpapi.ProblemOf(err, true)
-			if err == nil {
-				p = httpapi.Problem{}
-			}
-			if p.Status != tt.wantStatus || !slices.Equal(p.Fields, tt.wantFields) {
-				t.Fatalf("problem %+v (%v); want %d %v", p, err, tt.wantStatus, tt.wantFields)
-			}
-			if err == nil && got != tt.want {
-				t.Errorf("decoded %#v; want %#v", got, tt.want)
-			}
-		})
-	}
 }

@@ -1,5 +1,7 @@
 // Command httpserver serves the Provisioning API (JSON:API, the wire format
-// of Commerce Layer's) over the library: the main of package httpapi.
+// of Commerce Layer's) over the library: the main of package httpapi, whose
+// handler also serves the Rebilly and ECI membership APIs (rebillyapi,
+// eciapi).
 //
 //	go run ./examples/httpserver                      # :8080, SQLite file provisioning.db
 //	go run ./examples/httpserver -addr :9000 -db /tmp/p.db

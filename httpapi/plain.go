@@ -1,0 +1,68 @@
+package httpapi
+
+import (
+	"net/http"
+	"slices"
+
+	"github.com/provisionkit/provisioning/eciapi"
+	"github.com/provisionkit/provisioning/internal/httpx"
+	"github.com/provisionkit/provisioning/rebillyapi"
+)
+
+// ProblemMediaType is the media type of the errors of the Rebilly and ECI
+// endpoints the handler serves: RFC 7807 problem details.
+const ProblemMediaType = httpx.ProblemMediaType
+
+// The handler also serves the plain JSON membership APIs of rebillyapi and
+// eciapi, on the same mux, with the same authentication, rate limits, body
+// limit, request ids and logging, and their writes drop kept counts as the
+// handler's own do.
+func (h *Handler) plainRoutes() {
+	for _, rt := range slices.Concat(rebillyapi.Routes(), eciapi.Routes()) {
+		h.mount(rt)
+	}
+}
+
+// mount registers a route of a plain JSON API: its value is answered as
+// application/json, its errors as problems of its dialect.
+func (h *Handler) mount(rt httpx.Route) {
+	if _, ok := h.methods[rt.Path]; !ok {
+		h.mux.HandleFunc(rt.Path, h.notAllowed(rt.Path))
+		h.dialects[rt.Path] = rt.Dialect
+	}
+	h.methods[rt.Path] = append(h.methods[rt.Path], rt.Method)
+	h.mux.HandleFunc(rt.Method+" "+rt.Path, func(w http.ResponseWriter, r *http.Request) {
+		c := &call{h: h, w: w, r: r, base: h.baseURL(r), where: rt.Dialect}
+		err := httpx.CheckJSONMediaTypes(r)
+		if err == nil {
+			err = c.authenticate()
+		}
+		status, v := 0, any(nil)
+		if err == nil {
+			pc := &httpx.Call{W: w, R: r, S: c.s, Principal: c.pr, Base: c.base}
+			status, v, err = rt.Serve(r.Context(), pc)
+			if org, ok := pc.Wrote(); ok {
+				c.touch(org)
+			}
+		}
+		h.afterWrite(c)
+		switch {
+		case err != nil:
+			h.failProblem(w, r, rt.Dialect, err)
+		case v == nil:
+			w.WriteHeader(status)
+		default:
+			httpx.WriteAs(w, "application/json", status, v)
+		}
+	})
+}
+
+// failProblem writes the problem of err; an internal error is logged here,
+// once, and its details never reach the caller.
+func (h *Handler) failProblem(w http.ResponseWriter, r *http.Request, d *httpx.Dialect, err error) {
+	p, internal := d.ProblemOf(err)
+	if internal {
+		h.log.ErrorContext(r.Context(), "httpapi: request failed", "error", err, "request_id", w.Header().Get("X-Request-Id"))
+	}
+	httpx.WriteProblem(w, r, p)
+}
