@@ -33,7 +33,7 @@ func body(typ, id, attrs, rels string) string {
 
 func link(typ, id string) string { return `{"data":{"type":"` + typ + `","id":"` + id + `"}}` }
 
-// TestEncoding checks the documents of SPEC C: media type, links,
+// TestEncoding checks the documents of the JSON:API wire format (Commerce Layer): media type, links,
 // relationship links without linkage unless included, included resources
 // once, sparse fieldsets, times, Location on create.
 func TestEncoding(t *testing.T) {
@@ -90,7 +90,7 @@ func TestEncoding(t *testing.T) {
 	}
 }
 
-// TestStatusCodes walks every status of SPEC C the handler answers.
+// TestStatusCodes walks every status of the Commerce Layer API the handler answers.
 func TestStatusCodes(t *testing.T) {
 	s := newServer(t)
 	ctx := context.Background()
@@ -135,7 +135,7 @@ func TestStatusCodes(t *testing.T) {
 		{"400 app memberships on a membership", "PATCH", "/api/memberships/" + bobMembership.ID, s.ownerToken, body("memberships", bobMembership.ID, "", `{"application_memberships":{"data":[{"type":"application_memberships","id":"x"}]}}`), 400, "PARAM_NOT_ALLOWED", "/data/relationships/application_memberships", "", ""},
 		{"401 no token", "GET", "/api/user", "", "", 401, "INVALID_TOKEN", "", "", ""},
 		{"401 unknown token", "GET", "/api/user", "pvt_not-a-token-at-all", "", 401, "INVALID_TOKEN", "", "", ""},
-		{"401 forbidden (SPEC C)", "POST", "/api/roles", bobToken, body("roles", "", `{"name":"Mine"}`, orgLink), 401, "FORBIDDEN", "", "", ""},
+		{"401 forbidden (Commerce Layer)", "POST", "/api/roles", bobToken, body("roles", "", `{"name":"Mine"}`, orgLink), 401, "FORBIDDEN", "", "", ""},
 		{"404 unknown id", "GET", "/api/roles/nope", s.ownerToken, "", 404, "RECORD_NOT_FOUND", "", "", ""},
 		{"404 another organization's id", "GET", "/api/roles/" + s.admin.ID, strangerToken, "", 404, "RECORD_NOT_FOUND", "", "", ""},
 		{"404 unknown route", "GET", "/api/nothing", s.ownerToken, "", 404, "ROUTE_NOT_FOUND", "", "", ""},

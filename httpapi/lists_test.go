@@ -69,7 +69,7 @@ func fq(key, value string) string { return "filter[q][" + key + "]=" + url.Query
 
 func stamp(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
 
-// TestFilters checks each predicate family of SPEC C on the memberships
+// TestFilters checks each predicate family of Commerce Layer filters on the memberships
 // list, and the named filters: each maps onto a library condition that the
 // database evaluates.
 func TestFilters(t *testing.T) {
@@ -109,7 +109,7 @@ func TestFilters(t *testing.T) {
 		{fq("membership_profile_id_not_null", "true"), []string{ann}},
 		{fq("owner_true", "true"), []string{owner}},
 		{fq("role_kind_eq", "admin"), []string{owner, cyd}},                         // a related resource's attribute
-		{fq("organization_name_start", "the blue"), []string{owner, ann, bob, cyd}}, // SPEC C's example
+		{fq("organization_name_start", "the blue"), []string{owner, ann, bob, cyd}}, // Commerce Layer documentation example
 		{fq("owner_true", "TRUE"), []string{owner}},                                 // any boolean spelling reaches the library as true
 		{fq("owner_false", "true"), []string{ann, bob, cyd}},
 		{fq("metadata_jcont", `{"team":"blue"}`), []string{bob}},

@@ -11,7 +11,7 @@ import (
 	"github.com/provisionkit/provisioning/resource"
 )
 
-// Page sizes (SPEC C): page[size] defaults to 10 and is at most 25.
+// Page sizes, as Commerce Layer pages lists: page[size] defaults to 10 and is at most 25.
 const (
 	DefaultPageSize = 10
 	MaxPageSize     = 25
@@ -53,7 +53,7 @@ type predicate struct {
 	values  []string // one value, or the comma list of the array matchers
 }
 
-// matchers are the predicates of SPEC C, longest first so that a suffix
+// matchers are the predicates of Commerce Layer filters, longest first so that a suffix
 // match finds e.g. not_eq_or_null before eq_or_null and eq.
 var matchers = func() []string {
 	m := []string{"eq", "eq_or_null", "not_eq", "not_eq_or_null", "matches", "does_not_match", "matches_any",

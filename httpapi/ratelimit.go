@@ -14,7 +14,7 @@ type Limit struct {
 	Per      time.Duration
 }
 
-// RateLimits are the limits per client address (SPEC C): reads (GET) and
+// RateLimits are the limits per client address, as Commerce Layer limits them: reads (GET) and
 // writes (the other methods), each on average over all endpoints and in
 // bursts per endpoint. A zero Limit is no limit.
 type RateLimits struct {

@@ -18,7 +18,7 @@ import (
 	"github.com/provisionkit/provisioning/user"
 )
 
-// The resource types (SPEC A.0).
+// The resource types of the Commerce Layer Provisioning API.
 const (
 	typeOrganizations  = "organizations"
 	typeMemberships    = "memberships"
