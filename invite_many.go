@@ -116,7 +116,7 @@ func (s *Session) InviteMany(ctx context.Context, orgID string, invites []member
 		}
 		var pending []*membership.Membership
 		var hashes [][]byte
-		var versions []*audit.Version
+		var versions []change
 		alreadyExists := func() error {
 			return &fault.Error{Op: op, Kind: fault.Conflict, Field: "user_email", Err: fault.ErrAlreadyExists}
 		}
@@ -156,7 +156,7 @@ func (s *Session) InviteMany(ctx context.Context, orgID string, invites []member
 				}
 			} else {
 				pending, hashes = append(pending, r.m), append(hashes, s.pending(r.m, r.inv))
-				versions = append(versions, s.version(ctx, org.ID, typeMemberships, r.m.ID, audit.Create, membershipCreated(r.m)))
+				versions = append(versions, change{org: org.ID, typ: typeMemberships, id: r.m.ID, ev: audit.Create, ch: membershipCreated(r.m)})
 			}
 			out[r.i].Membership = r.m
 			sent = append(sent, *r.inv)
@@ -165,8 +165,8 @@ func (s *Session) InviteMany(ctx context.Context, orgID string, invites []member
 			if err := s.p.b.Memberships().CreateMany(ctx, pending, hashes); err != nil {
 				return fault.Wrap(op, err)
 			}
-			if err := s.p.b.Versions().AppendMany(ctx, versions); err != nil {
-				return fault.Wrap(op, err)
+			if err := s.apply(ctx, versions...); err != nil {
+				return err
 			}
 		}
 		return nil

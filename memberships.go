@@ -140,9 +140,10 @@ func (s *Session) pending(m *membership.Membership, inv *Invitation) []byte {
 }
 
 // createMembership stores a new membership of org, under org's lock,
-// within the plan's limit: when it is active, it bumps the policy and makes
-// org the user's default organization if the user has none. A unique key
-// that fires is a conflict on field. It records the creation.
+// within the plan's limit: when it is active, it makes org the user's
+// default organization if the user has none. A unique key that fires is a
+// conflict on field. It records the creation (an active one changes the
+// policy: see affectsPolicy).
 func (s *Session) createMembership(ctx context.Context, op string, org *organization.Organization, m *membership.Membership, tokenHash []byte, field string) error {
 	if err := s.withinMembershipLimit(ctx, op, org); err != nil {
 		return err
@@ -174,12 +175,9 @@ func membershipCreated(m *membership.Membership) resource.Changes {
 	return ch
 }
 
-// joined follows a membership that became active: the policy changes, and
-// the user gets org as default organization when it has none.
+// joined follows a membership that became active: the user gets org as
+// default organization when it has none.
 func (s *Session) joined(ctx context.Context, op string, m *membership.Membership) error {
-	if err := s.p.b.Organizations().BumpPolicy(ctx, m.OrganizationID); err != nil {
-		return fault.Wrap(op, err)
-	}
 	u, err := s.p.b.Users().Lock(ctx, m.UserID)
 	if err != nil {
 		return fault.Wrap(op, err)
@@ -415,11 +413,6 @@ func (s *Session) UpdateMembership(ctx context.Context, id string, u membership.
 	return out, nil
 }
 
-// policyFields are the membership fields the policy reads: a change to one
-// of them bumps the organization's policy revision.
-var policyFields = []string{"role_id", "role_ids", "membership_profile_id", "permissions", "allowed_ips",
-	"guest", "expires_at", "mfa_required"}
-
 // changeMembership applies u to a membership read under its organization's
 // lock, with the rules of UpdateMembership, and reports whether anything
 // changed. A change that changes nothing writes nothing: no row, no version.
@@ -448,12 +441,7 @@ func (s *Session) changeMembership(ctx context.Context, op string, lm lockedMemb
 	if err := s.p.b.Memberships().Update(ctx, m); err != nil {
 		return nil, false, fault.Wrap(op, err)
 	}
-	if m.Status == membership.Active && slices.ContainsFunc(policyFields, func(f string) bool { _, ok := ch[f]; return ok }) {
-		if err := s.p.b.Organizations().BumpPolicy(ctx, m.OrganizationID); err != nil {
-			return nil, false, fault.Wrap(op, err)
-		}
-	}
-	return m, true, s.record(ctx, m.OrganizationID, typeMemberships, m.ID, audit.Update, ch)
+	return m, true, s.apply(ctx, change{org: m.OrganizationID, typ: typeMemberships, id: m.ID, ev: audit.Update, ch: ch, res: m})
 }
 
 // mayChange refuses an update the rules forbid: roles or permissions beyond
@@ -627,9 +615,6 @@ func (s *Session) DeleteMembership(ctx context.Context, id string) error {
 			return s.lastOwner(ctx, op, m)
 		}
 		if err := s.p.b.Memberships().Delete(ctx, id); err != nil {
-			return fault.Wrap(op, err)
-		}
-		if err := s.p.b.Organizations().BumpPolicy(ctx, m.OrganizationID); err != nil {
 			return fault.Wrap(op, err)
 		}
 		if err := s.record(ctx, m.OrganizationID, typeMemberships, m.ID, audit.Destroy,
