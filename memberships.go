@@ -50,37 +50,26 @@ func hashToken(token string) []byte {
 func (s *Session) Invite(ctx context.Context, in0 membership.Invite) (*membership.Membership, error) {
 	const op = "provisioning.Invite"
 	var m *membership.Membership
-	var inv *Invitation
+	var inv Invitation
 	err := s.tx(ctx, func(ctx context.Context) error {
 		org, d, err := s.lockedOrg(ctx, op, in0.OrganizationID, typeMemberships, role.ActionCreate)
 		if err != nil {
 			return err
 		}
-		var in membership.Invite
-		in, m, inv, err = s.prepareInvite(ctx, op, org, d, in0, s.roleAs)
+		res, sent, err := s.invite(ctx, op, org, d, []membership.Invite{in0}, true)
 		if err != nil {
 			return err
 		}
-		var tokenHash []byte
-		switch u, err := s.p.b.Users().GetByEmail(ctx, in.UserEmail); {
-		case err == nil && u.EmailVerified():
-			m.Status, m.UserID = membership.Active, u.ID
-			m.UserFirstName, m.UserLastName = u.FirstName, u.LastName
-		case err == nil || fault.KindOf(err) == fault.NotFound:
-			// No user, or one whose address is not proven theirs: an
-			// invitation that waits for the owner of the address.
-			tokenHash = s.pending(m, inv)
-		default:
-			return fault.Wrap(op, err)
+		if res[0].Err != nil {
+			return res[0].Err
 		}
-		// Both unique keys that can fire here, (organization, email) and
-		// (organization, user), come from the email the caller gave.
-		return s.createMembership(ctx, op, org, m, tokenHash, "user_email")
+		m, inv = res[0].Membership, sent[0]
+		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	s.notify(ctx, *inv)
+	s.notify(ctx, inv)
 	return m, nil
 }
 
@@ -148,6 +137,11 @@ func (s *Session) createMembership(ctx context.Context, op string, org *organiza
 	if err := s.withinMembershipLimit(ctx, op, org); err != nil {
 		return err
 	}
+	return s.insertMembership(ctx, op, org, m, tokenHash, field)
+}
+
+// insertMembership is createMembership once the plan's limit is checked.
+func (s *Session) insertMembership(ctx context.Context, op string, org *organization.Organization, m *membership.Membership, tokenHash []byte, field string) error {
 	if err := s.p.b.Memberships().Create(ctx, m, tokenHash); err != nil {
 		if errors.Is(err, fault.ErrAlreadyExists) {
 			return &fault.Error{Op: op, Kind: fault.Conflict, Field: field, Err: err}
