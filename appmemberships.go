@@ -63,9 +63,6 @@ func (s *Session) CreateAppMembership(ctx context.Context, in appmembership.Crea
 		if err := s.p.b.AppMemberships().Create(ctx, out); err != nil {
 			return fault.Wrap(op, err)
 		}
-		if err := s.p.b.Organizations().BumpPolicy(ctx, out.OrganizationID); err != nil {
-			return fault.Wrap(op, err)
-		}
 		return s.record(ctx, out.OrganizationID, typeAppMemberships, out.ID, audit.Create,
 			created("api_credential_id", out.CredentialID, "membership_id", out.MembershipID,
 				"membership_profile_id", out.ProfileID, "role_id", out.RoleID, "filters", filtersValue(out.Filters),
@@ -215,9 +212,6 @@ func (s *Session) UpdateAppMembership(ctx context.Context, id string, u appmembe
 		if err := s.p.b.AppMemberships().Update(ctx, a); err != nil {
 			return fault.Wrap(op, err)
 		}
-		if err := s.p.b.Organizations().BumpPolicy(ctx, a.OrganizationID); err != nil {
-			return fault.Wrap(op, err)
-		}
 		return s.record(ctx, a.OrganizationID, typeAppMemberships, a.ID, audit.Update, ch)
 	})
 	if err != nil {
@@ -235,9 +229,6 @@ func (s *Session) DeleteAppMembership(ctx context.Context, id string) error {
 			return err
 		}
 		if err := s.p.b.AppMemberships().Delete(ctx, id); err != nil {
-			return fault.Wrap(op, err)
-		}
-		if err := s.p.b.Organizations().BumpPolicy(ctx, a.OrganizationID); err != nil {
 			return fault.Wrap(op, err)
 		}
 		return s.record(ctx, a.OrganizationID, typeAppMemberships, a.ID, audit.Destroy, nil)

@@ -69,17 +69,14 @@ func (s *Session) CreateCredential(ctx context.Context, in credential.Create) (*
 	return out, nil
 }
 
-// issue stores a new credential with a fresh secret, bumps the policy
-// revision (a new principal) and records the creation. The secret is in no
+// issue stores a new credential with a fresh secret and records the
+// creation (a new principal: a new policy revision). The secret is in no
 // change.
 func (s *Session) issue(ctx context.Context, op string, in credential.Create, creatorUserID string, now time.Time) (*credential.Issued, error) {
 	c := in.New(s.p.ids.NewID(), credential.NewClientID(), creatorUserID, now)
 	secret := credential.NewSecret(c.Mode)
 	first := &credential.Secret{ID: s.p.ids.NewID(), CredentialID: c.ID, Hash: credential.HashSecret(secret), CreatedAt: now}
 	if err := s.p.b.Credentials().Create(ctx, c, first); err != nil {
-		return nil, fault.Wrap(op, err)
-	}
-	if err := s.p.b.Organizations().BumpPolicy(ctx, c.OrganizationID); err != nil {
 		return nil, fault.Wrap(op, err)
 	}
 	ch := created("name", c.Name, "kind", string(c.Kind), "confidential", c.Confidential, "mode", string(c.Mode),
@@ -186,7 +183,6 @@ func (s *Session) UpdateCredential(ctx context.Context, id string, u credential.
 				return err
 			}
 		}
-		roleBefore, expiryBefore := c.RoleID, c.ExpiresAt
 		ch := u.Apply(c, now)
 		out = c
 		if len(ch) == 0 {
@@ -194,11 +190,6 @@ func (s *Session) UpdateCredential(ctx context.Context, id string, u credential.
 		}
 		if err := s.p.b.Credentials().Update(ctx, c); err != nil {
 			return fault.Wrap(op, err)
-		}
-		if _, ips := ch["allowed_ips"]; ips || c.RoleID != roleBefore || !c.ExpiresAt.Equal(expiryBefore) {
-			if err := s.p.b.Organizations().BumpPolicy(ctx, c.OrganizationID); err != nil {
-				return fault.Wrap(op, err)
-			}
 		}
 		return s.record(ctx, c.OrganizationID, typeCredentials, c.ID, audit.Update, ch)
 	})
@@ -277,9 +268,6 @@ func (s *Session) DeleteCredential(ctx context.Context, id string) error {
 			if _, err := s.p.tokens.DeletePrincipal(ctx, Credential(c.ID)); err != nil {
 				return fault.Wrap(op, err)
 			}
-		}
-		if err := s.p.b.Organizations().BumpPolicy(ctx, c.OrganizationID); err != nil {
-			return fault.Wrap(op, err)
 		}
 		return s.record(ctx, c.OrganizationID, typeCredentials, c.ID, audit.Destroy,
 			resource.Changes{"revoked_at": {nil, credential.TimeValue(now)}})

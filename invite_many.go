@@ -8,8 +8,10 @@ import (
 	"slices"
 
 	"github.com/provisionkit/provisioning/audit"
+	"github.com/provisionkit/provisioning/authz"
 	"github.com/provisionkit/provisioning/fault"
 	"github.com/provisionkit/provisioning/membership"
+	"github.com/provisionkit/provisioning/organization"
 	"github.com/provisionkit/provisioning/role"
 )
 
@@ -49,127 +51,8 @@ func (s *Session) InviteMany(ctx context.Context, orgID string, invites []member
 		if err != nil {
 			return err
 		}
-		out, sent = make([]InviteResult, len(invites)), nil
-		roles := map[string]roleFound{} // each role read once
-		roleAs := func(ctx context.Context, op, field, orgID, id string) (*role.Role, error) {
-			f, ok := roles[field+"\x00"+id]
-			if !ok {
-				f.r, f.err = s.roleAs(ctx, op, field, orgID, id)
-				roles[field+"\x00"+id] = f
-			}
-			return f.r, f.err
-		}
-		type ready struct {
-			i   int
-			m   *membership.Membership
-			inv *Invitation
-			dup bool // the email of an earlier invitation of the call
-		}
-		var all []ready
-		seen := map[string]int{}
-		for i, in := range invites {
-			if in.OrganizationID != "" && in.OrganizationID != orgID {
-				out[i].Err = fault.InvalidField(op, "organization", "mismatch", "must be the organization of the call")
-				continue
-			}
-			in.OrganizationID = orgID
-			in, m, inv, err := s.prepareInvite(ctx, op, org, d, in, roleAs)
-			if err != nil && (fault.KindOf(err) == fault.Internal || fault.KindOf(err) == fault.Busy) {
-				return err
-			}
-			if _, dup := seen[in.UserEmail]; err == nil && dup {
-				// Answered in turn below, as Invite would answer it after
-				// the earlier one: past the plan, or already invited.
-				all = append(all, ready{i: i, dup: true})
-				continue
-			}
-			if err != nil {
-				if errors.Is(err, fault.ErrForbidden) { // an escalation: recorded as Invite's refusal would be
-					s.securityEvent(ctx, ruleRefusal(orgID, err))
-				}
-				out[i].Err = err
-				continue
-			}
-			seen[in.UserEmail] = i
-			all = append(all, ready{i: i, m: m, inv: inv})
-		}
-		emails := slices.Collect(maps.Keys(seen))
-		takenList, err := s.p.b.Memberships().TakenEmails(ctx, org.ID, emails)
-		if err != nil {
-			return fault.Wrap(op, err)
-		}
-		taken := make(map[string]bool, len(takenList))
-		for _, e := range takenList {
-			taken[e] = true
-		}
-		users, err := s.p.b.Users().ListByEmails(ctx, emails)
-		if err != nil {
-			return fault.Wrap(op, err)
-		}
-		byEmail := make(map[string]int, len(users))
-		for k := range users {
-			byEmail[users[k].Email] = k
-		}
-		room, err := s.membershipRoom(ctx, op, org)
-		if err != nil {
-			return err
-		}
-		var pending []*membership.Membership
-		var hashes [][]byte
-		var versions []*audit.Version
-		alreadyExists := func() error {
-			return &fault.Error{Op: op, Kind: fault.Conflict, Field: "user_email", Err: fault.ErrAlreadyExists}
-		}
-		// In order, as Invite would answer one after the other: the plan's
-		// limit first, then the unique keys.
-		for _, r := range all {
-			switch {
-			case room == 0:
-				out[r.i].Err = &fault.Error{Op: op, Kind: fault.Conflict, Field: "memberships", Err: fault.ErrLimitReached}
-				continue
-			case r.dup || taken[r.m.UserEmail]:
-				out[r.i].Err = alreadyExists()
-				continue
-			}
-			k, isUser := byEmail[r.m.UserEmail]
-			if isUser {
-				// The user may be a member under another address (the user's
-				// email changed since): the (organization, user) key, which
-				// Invite meets on insert, refuses this invitation alone.
-				switch _, err := s.p.b.Memberships().GetByUser(ctx, org.ID, users[k].ID); {
-				case err == nil:
-					out[r.i].Err = alreadyExists()
-					continue
-				case fault.KindOf(err) != fault.NotFound:
-					return fault.Wrap(op, err)
-				}
-			}
-			if room > 0 { // -1: no limit
-				room--
-			}
-			if isUser && users[k].EmailVerified() { // a user: an active member at once, as Invite makes it
-				u := users[k]
-				r.m.Status, r.m.UserID = membership.Active, u.ID
-				r.m.UserFirstName, r.m.UserLastName = u.FirstName, u.LastName
-				if err := s.createMembership(ctx, op, org, r.m, nil, "user_email"); err != nil {
-					return err // checked beforehand: a failure here is not this invitation's own
-				}
-			} else {
-				pending, hashes = append(pending, r.m), append(hashes, s.pending(r.m, r.inv))
-				versions = append(versions, s.version(ctx, org.ID, typeMemberships, r.m.ID, audit.Create, membershipCreated(r.m)))
-			}
-			out[r.i].Membership = r.m
-			sent = append(sent, *r.inv)
-		}
-		if len(pending) > 0 {
-			if err := s.p.b.Memberships().CreateMany(ctx, pending, hashes); err != nil {
-				return fault.Wrap(op, err)
-			}
-			if err := s.p.b.Versions().AppendMany(ctx, versions); err != nil {
-				return fault.Wrap(op, err)
-			}
-		}
-		return nil
+		out, sent, err = s.invite(ctx, op, org, d, invites, false)
+		return err
 	})
 	if err != nil {
 		return nil, err
@@ -178,6 +61,178 @@ func (s *Session) InviteMany(ctx context.Context, orgID string, invites []member
 		s.notify(ctx, inv)
 	}
 	return out, nil
+}
+
+// invite is the plan of Invite and InviteMany, under org's lock and the
+// call's authorization d: it prepares every invitation (prepareInvite),
+// answers each in turn as Invite would one after the other (the plan's
+// limit first, then the unique keys), and inserts what remains
+// (insertInvited). An error that concerns the call is returned; one that
+// concerns an invitation is its result's. It returns the invitations to
+// send after commit. With one, the call is about one invitation (Invite),
+// which meets the unique keys on insert and fails with them, for a
+// statement less; otherwise each must fail alone, and the keys are read
+// first.
+func (s *Session) invite(ctx context.Context, op string, org *organization.Organization, d authz.Decision, invites []membership.Invite, one bool) ([]InviteResult, []Invitation, error) {
+	out := make([]InviteResult, len(invites))
+	roles := map[string]roleFound{} // each role read once
+	roleAs := func(ctx context.Context, op, field, orgID, id string) (*role.Role, error) {
+		f, ok := roles[field+"\x00"+id]
+		if !ok {
+			f.r, f.err = s.roleAs(ctx, op, field, orgID, id)
+			roles[field+"\x00"+id] = f
+		}
+		return f.r, f.err
+	}
+	type ready struct {
+		i   int
+		m   *membership.Membership
+		inv *Invitation
+		dup bool // the email of an earlier invitation of the call
+	}
+	var all []ready
+	seen := map[string]int{}
+	for i, in := range invites {
+		if in.OrganizationID != "" && in.OrganizationID != org.ID {
+			out[i].Err = fault.InvalidField(op, "organization", "mismatch", "must be the organization of the call")
+			continue
+		}
+		in.OrganizationID = org.ID
+		in, m, inv, err := s.prepareInvite(ctx, op, org, d, in, roleAs)
+		if err != nil && (fault.KindOf(err) == fault.Internal || fault.KindOf(err) == fault.Busy) {
+			return nil, nil, err
+		}
+		if _, dup := seen[in.UserEmail]; err == nil && dup {
+			// Answered in turn below, as Invite would answer it after
+			// the earlier one: past the plan, or already invited.
+			all = append(all, ready{i: i, dup: true})
+			continue
+		}
+		if err != nil {
+			if errors.Is(err, fault.ErrForbidden) && !one {
+				// An escalation refused alone: recorded as Invite's
+				// refusal, which fails its call, is (withEvents).
+				s.securityEvent(ctx, ruleRefusal(org.ID, err))
+			}
+			out[i].Err = err
+			continue
+		}
+		seen[in.UserEmail] = i
+		all = append(all, ready{i: i, m: m, inv: inv})
+	}
+	if len(seen) == 0 {
+		return out, nil, nil
+	}
+	emails := slices.Collect(maps.Keys(seen))
+	taken := map[string]bool{}
+	if !one {
+		takenList, err := s.p.b.Memberships().TakenEmails(ctx, org.ID, emails)
+		if err != nil {
+			return nil, nil, fault.Wrap(op, err)
+		}
+		for _, e := range takenList {
+			taken[e] = true
+		}
+	}
+	users, err := s.p.b.Users().ListByEmails(ctx, emails)
+	if err != nil {
+		return nil, nil, fault.Wrap(op, err)
+	}
+	byEmail := make(map[string]int, len(users))
+	for k := range users {
+		byEmail[users[k].Email] = k
+	}
+	room, err := s.membershipRoom(ctx, op, org)
+	if err != nil {
+		return nil, nil, err
+	}
+	var rows []invited
+	var sent []Invitation
+	for _, r := range all {
+		switch {
+		case room == 0:
+			out[r.i].Err = &fault.Error{Op: op, Kind: fault.Conflict, Field: "memberships", Err: fault.ErrLimitReached}
+			continue
+		case r.dup || taken[r.m.UserEmail]:
+			out[r.i].Err = alreadyInvited(op)
+			continue
+		}
+		k, isUser := byEmail[r.m.UserEmail]
+		if isUser && !one {
+			// The user may be a member under another address (the user's
+			// email changed since): the (organization, user) key, which
+			// one invitation meets on insert, refuses this invitation alone.
+			switch _, err := s.p.b.Memberships().GetByUser(ctx, org.ID, users[k].ID); {
+			case err == nil:
+				out[r.i].Err = alreadyInvited(op)
+				continue
+			case fault.KindOf(err) != fault.NotFound:
+				return nil, nil, fault.Wrap(op, err)
+			}
+		}
+		if room > 0 { // -1: no limit
+			room--
+		}
+		row := invited{m: r.m}
+		if isUser && users[k].EmailVerified() {
+			// A user whose address is proven theirs: an active member at once.
+			u := users[k]
+			r.m.Status, r.m.UserID = membership.Active, u.ID
+			r.m.UserFirstName, r.m.UserLastName = u.FirstName, u.LastName
+		} else {
+			// No user, or one whose address is not proven theirs: an
+			// invitation that waits for the owner of the address.
+			row.tokenHash = s.pending(r.m, r.inv)
+		}
+		rows = append(rows, row)
+		out[r.i].Membership = r.m
+		sent = append(sent, *r.inv)
+	}
+	if err := s.insertInvited(ctx, op, org, rows, one); err != nil {
+		return nil, nil, err
+	}
+	return out, sent, nil
+}
+
+// invited is a membership the plan inserts, with its token's hash when it is pending.
+type invited struct {
+	m         *membership.Membership
+	tokenHash []byte
+}
+
+// alreadyInvited is the conflict of an email the organization has invited already.
+func alreadyInvited(op string) error {
+	return &fault.Error{Op: op, Kind: fault.Conflict, Field: "user_email", Err: fault.ErrAlreadyExists}
+}
+
+// insertInvited inserts the memberships of the invite plan, within the
+// plan's limit already, and records them: one row or many. Pending ones go
+// in multi-row statements (one's in a statement of its own, whose unique
+// keys answer for it); an active one also makes org its user's default
+// organization if the user has none. Both unique keys that can fire here,
+// (organization, email) and (organization, user), come from the email the
+// caller gave.
+func (s *Session) insertInvited(ctx context.Context, op string, org *organization.Organization, rows []invited, one bool) error {
+	var pending []*membership.Membership
+	var hashes [][]byte
+	var changes []change
+	for _, r := range rows {
+		if r.m.Status == membership.Active || one {
+			if err := s.insertMembership(ctx, op, org, r.m, r.tokenHash, "user_email"); err != nil {
+				return err
+			}
+			continue
+		}
+		pending, hashes = append(pending, r.m), append(hashes, r.tokenHash)
+		changes = append(changes, change{org: org.ID, typ: typeMemberships, id: r.m.ID, ev: audit.Create, ch: membershipCreated(r.m)})
+	}
+	if len(pending) == 0 {
+		return nil
+	}
+	if err := s.p.b.Memberships().CreateMany(ctx, pending, hashes); err != nil {
+		return fault.Wrap(op, err)
+	}
+	return s.apply(ctx, changes...)
 }
 
 // roleFound is a role read, or why it could not be.

@@ -50,37 +50,26 @@ func hashToken(token string) []byte {
 func (s *Session) Invite(ctx context.Context, in0 membership.Invite) (*membership.Membership, error) {
 	const op = "provisioning.Invite"
 	var m *membership.Membership
-	var inv *Invitation
+	var inv Invitation
 	err := s.tx(ctx, func(ctx context.Context) error {
 		org, d, err := s.lockedOrg(ctx, op, in0.OrganizationID, typeMemberships, role.ActionCreate)
 		if err != nil {
 			return err
 		}
-		var in membership.Invite
-		in, m, inv, err = s.prepareInvite(ctx, op, org, d, in0, s.roleAs)
+		res, sent, err := s.invite(ctx, op, org, d, []membership.Invite{in0}, true)
 		if err != nil {
 			return err
 		}
-		var tokenHash []byte
-		switch u, err := s.p.b.Users().GetByEmail(ctx, in.UserEmail); {
-		case err == nil && u.EmailVerified():
-			m.Status, m.UserID = membership.Active, u.ID
-			m.UserFirstName, m.UserLastName = u.FirstName, u.LastName
-		case err == nil || fault.KindOf(err) == fault.NotFound:
-			// No user, or one whose address is not proven theirs: an
-			// invitation that waits for the owner of the address.
-			tokenHash = s.pending(m, inv)
-		default:
-			return fault.Wrap(op, err)
+		if res[0].Err != nil {
+			return res[0].Err
 		}
-		// Both unique keys that can fire here, (organization, email) and
-		// (organization, user), come from the email the caller gave.
-		return s.createMembership(ctx, op, org, m, tokenHash, "user_email")
+		m, inv = res[0].Membership, sent[0]
+		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	s.notify(ctx, *inv)
+	s.notify(ctx, inv)
 	return m, nil
 }
 
@@ -140,13 +129,19 @@ func (s *Session) pending(m *membership.Membership, inv *Invitation) []byte {
 }
 
 // createMembership stores a new membership of org, under org's lock,
-// within the plan's limit: when it is active, it bumps the policy and makes
-// org the user's default organization if the user has none. A unique key
-// that fires is a conflict on field. It records the creation.
+// within the plan's limit: when it is active, it makes org the user's
+// default organization if the user has none. A unique key that fires is a
+// conflict on field. It records the creation (an active one changes the
+// policy: see affectsPolicy).
 func (s *Session) createMembership(ctx context.Context, op string, org *organization.Organization, m *membership.Membership, tokenHash []byte, field string) error {
 	if err := s.withinMembershipLimit(ctx, op, org); err != nil {
 		return err
 	}
+	return s.insertMembership(ctx, op, org, m, tokenHash, field)
+}
+
+// insertMembership is createMembership once the plan's limit is checked.
+func (s *Session) insertMembership(ctx context.Context, op string, org *organization.Organization, m *membership.Membership, tokenHash []byte, field string) error {
 	if err := s.p.b.Memberships().Create(ctx, m, tokenHash); err != nil {
 		if errors.Is(err, fault.ErrAlreadyExists) {
 			return &fault.Error{Op: op, Kind: fault.Conflict, Field: field, Err: err}
@@ -174,12 +169,9 @@ func membershipCreated(m *membership.Membership) resource.Changes {
 	return ch
 }
 
-// joined follows a membership that became active: the policy changes, and
-// the user gets org as default organization when it has none.
+// joined follows a membership that became active: the user gets org as
+// default organization when it has none.
 func (s *Session) joined(ctx context.Context, op string, m *membership.Membership) error {
-	if err := s.p.b.Organizations().BumpPolicy(ctx, m.OrganizationID); err != nil {
-		return fault.Wrap(op, err)
-	}
 	u, err := s.p.b.Users().Lock(ctx, m.UserID)
 	if err != nil {
 		return fault.Wrap(op, err)
@@ -415,11 +407,6 @@ func (s *Session) UpdateMembership(ctx context.Context, id string, u membership.
 	return out, nil
 }
 
-// policyFields are the membership fields the policy reads: a change to one
-// of them bumps the organization's policy revision.
-var policyFields = []string{"role_id", "role_ids", "membership_profile_id", "permissions", "allowed_ips",
-	"guest", "expires_at", "mfa_required"}
-
 // changeMembership applies u to a membership read under its organization's
 // lock, with the rules of UpdateMembership, and reports whether anything
 // changed. A change that changes nothing writes nothing: no row, no version.
@@ -448,12 +435,7 @@ func (s *Session) changeMembership(ctx context.Context, op string, lm lockedMemb
 	if err := s.p.b.Memberships().Update(ctx, m); err != nil {
 		return nil, false, fault.Wrap(op, err)
 	}
-	if m.Status == membership.Active && slices.ContainsFunc(policyFields, func(f string) bool { _, ok := ch[f]; return ok }) {
-		if err := s.p.b.Organizations().BumpPolicy(ctx, m.OrganizationID); err != nil {
-			return nil, false, fault.Wrap(op, err)
-		}
-	}
-	return m, true, s.record(ctx, m.OrganizationID, typeMemberships, m.ID, audit.Update, ch)
+	return m, true, s.apply(ctx, change{org: m.OrganizationID, typ: typeMemberships, id: m.ID, ev: audit.Update, ch: ch, res: m})
 }
 
 // mayChange refuses an update the rules forbid: roles or permissions beyond
@@ -627,9 +609,6 @@ func (s *Session) DeleteMembership(ctx context.Context, id string) error {
 			return s.lastOwner(ctx, op, m)
 		}
 		if err := s.p.b.Memberships().Delete(ctx, id); err != nil {
-			return fault.Wrap(op, err)
-		}
-		if err := s.p.b.Organizations().BumpPolicy(ctx, m.OrganizationID); err != nil {
 			return fault.Wrap(op, err)
 		}
 		if err := s.record(ctx, m.OrganizationID, typeMemberships, m.ID, audit.Destroy,

@@ -325,11 +325,6 @@ func (s *Session) UpdateOrganization(ctx context.Context, id string, u organizat
 		if err := s.p.b.Organizations().Update(ctx, o); err != nil {
 			return fault.Wrap(op, err)
 		}
-		if _, ok := ch["mfa_required"]; ok { // the check reads it
-			if err := s.p.b.Organizations().BumpPolicy(ctx, o.ID); err != nil {
-				return fault.Wrap(op, err)
-			}
-		}
 		return s.record(ctx, o.ID, typeOrganizations, o.ID, audit.Update, ch)
 	})
 	if err != nil {

@@ -114,10 +114,6 @@ func (s *Session) DeleteProfile(ctx context.Context, id string) error {
 		if err := s.p.b.Profiles().Delete(ctx, id); err != nil {
 			return fault.Wrap(op, err)
 		}
-		// The profile's application memberships went with it.
-		if err := s.p.b.Organizations().BumpPolicy(ctx, p.OrganizationID); err != nil {
-			return fault.Wrap(op, err)
-		}
 		return s.record(ctx, p.OrganizationID, typeProfiles, p.ID, audit.Destroy,
 			resource.Changes{"name": {p.Name, nil}, "access_scope": {string(p.AccessScope), nil}})
 	})

@@ -439,31 +439,6 @@ func lockIn[T any](ctx context.Context, s *Session, op string, get func(context.
 	return v, d, fault.Wrap(op, err)
 }
 
-// tx runs fn in a transaction.
-func (s *Session) tx(ctx context.Context, fn func(ctx context.Context) error) error {
-	return s.withEvents(ctx, func(ctx context.Context, reset func()) error {
-		return s.p.b.InTx(ctx, func(ctx context.Context) error {
-			reset() // a retried attempt starts over: so do its events
-			return fn(ctx)
-		})
-	})
-}
-
-// record appends the version of a change, in the transaction of the change.
-func (s *Session) record(ctx context.Context, orgID, resourceType, resourceID string, ev audit.Event, ch resource.Changes) error {
-	return s.p.b.Versions().Append(ctx, s.version(ctx, orgID, resourceType, resourceID, ev, ch))
-}
-
-// version is the version of a change made by the caller now.
-func (s *Session) version(ctx context.Context, orgID, resourceType, resourceID string, ev audit.Event, ch resource.Changes) *audit.Version {
-	now := s.now()
-	return &audit.Version{
-		ID: s.p.ids.NewID(), OrganizationID: orgID, ResourceType: resourceType, ResourceID: resourceID,
-		Event: ev, Changes: ch, Who: audit.Who{Type: string(s.pr.Kind), ID: s.pr.ID},
-		RequestID: RequestID(ctx), Common: resource.Common{CreatedAt: now, UpdatedAt: now},
-	}
-}
-
 type requestIDKey struct{}
 
 // WithRequestID returns a context whose calls record id as the request id of

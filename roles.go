@@ -31,9 +31,6 @@ func (s *Session) CreateRole(ctx context.Context, in role.Create) (*role.Role, e
 		if err := s.p.b.Roles().CreateRole(ctx, out); err != nil {
 			return fault.Wrap(op, err)
 		}
-		if err := s.p.b.Organizations().BumpPolicy(ctx, out.OrganizationID); err != nil {
-			return fault.Wrap(op, err)
-		}
 		if err := s.record(ctx, out.OrganizationID, typeRoles, out.ID, audit.Create,
 			created("name", out.Name, "kind", string(out.Kind), "reference", out.Reference, "reference_origin", out.ReferenceOrigin)); err != nil {
 			return err
@@ -220,9 +217,6 @@ func (s *Session) CreatePermission(ctx context.Context, in role.PermissionCreate
 		if err := s.p.b.Roles().CreatePermission(ctx, out); err != nil {
 			return fault.Wrap(op, err) // a taken (role, subject) names subject
 		}
-		if err := s.p.b.Organizations().BumpPolicy(ctx, r.OrganizationID); err != nil {
-			return fault.Wrap(op, err)
-		}
 		return s.record(ctx, r.OrganizationID, typePermissions, out.ID, audit.Create, permissionCreated(out))
 	})
 	if err != nil {
@@ -275,9 +269,6 @@ func (s *Session) UpdatePermission(ctx context.Context, id string, u role.Permis
 			return nil
 		}
 		if err := s.p.b.Roles().UpdatePermission(ctx, p); err != nil {
-			return fault.Wrap(op, err)
-		}
-		if err := s.p.b.Organizations().BumpPolicy(ctx, p.OrganizationID); err != nil {
 			return fault.Wrap(op, err)
 		}
 		return s.record(ctx, p.OrganizationID, typePermissions, p.ID, audit.Update, ch)

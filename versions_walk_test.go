@@ -25,8 +25,10 @@ var mutatingPrefixes = []string{"Create", "Update", "Delete", "Invite", "Accept"
 
 // TestEveryMutatingCallWritesOneVersion walks every mutating call of Session
 // and System: each success writes exactly one version (one per item for the
-// bulk calls), each refusal none. A guard fails when a mutating call is
-// missing from the walk, so a new call cannot skip it.
+// bulk calls), and gives the organizations it touches a new policy
+// revision exactly when it changes what authorization decides there; each
+// refusal writes no version and moves no revision. A guard fails when a
+// mutating call is missing from the walk, so a new call cannot skip it.
 func TestEveryMutatingCallWritesOneVersion(t *testing.T) {
 	ctx := context.Background()
 	w := newIDPWorld(t)
@@ -35,6 +37,39 @@ func TestEveryMutatingCallWritesOneVersion(t *testing.T) {
 	n := "Renamed"
 	yes := true
 	versions := func() int { return w.count(t, "provisioning_versions", "1 = 1") }
+	revisions := func() map[string]string {
+		var rows []struct {
+			ID             string `bun:"id"`
+			PolicyRevision string `bun:"policy_revision"`
+		}
+		if err := w.db.NewSelect().Table("provisioning_organizations").Column("id", "policy_revision").Scan(ctx, &rows); err != nil {
+			t.Fatal(err)
+		}
+		out := make(map[string]string, len(rows))
+		for _, r := range rows {
+			out[r.ID] = r.PolicyRevision
+		}
+		return out
+	}
+	// moved names the organizations, of those in before, whose revision changed.
+	moved := func(before map[string]string) []string {
+		var out []string
+		for id, rev := range revisions() {
+			if was, ok := before[id]; ok && was != rev {
+				out = append(out, id)
+			}
+		}
+		return out
+	}
+	// The calls that, as walked below, change what authorization decides in
+	// an organization that exists already: a new member or principal, a
+	// role, a granted right, a member's or credential's role, an owner. The
+	// others (a name, a pending invitation, a user, an identity provider, a
+	// permission that grants nothing, a new organization) keep every revision.
+	bumps := map[string]bool{"InviteMany": true /* an existing user, active at once */, "AcceptInvitation": true,
+		"AddMember": true, "UpsertMembership": true, "CreateRole": true, "CreatePermission": true, "UpdatePermission": true,
+		"CreateCredential": true, "CreateAppMembership": true, "UpdateAppMembership": true, "DeleteAppMembership": true,
+		"DeleteCredential": true, "DeleteMembership": true, "DeleteProfile": true, "TransferOwnership": true}
 
 	// Fixtures the calls below work on.
 	app, err := own.CreateCredential(ctx, credential.Create{OrganizationID: w.org.ID, Name: "Orders", Kind: "orders"})
@@ -290,16 +325,22 @@ func TestEveryMutatingCallWritesOneVersion(t *testing.T) {
 	walked := map[string]bool{}
 	for _, tt := range tests {
 		walked[tt.method] = true
-		before := versions()
+		before, revs := versions(), revisions()
 		if err := tt.refuse(); err == nil {
 			t.Errorf("%s: the refused call succeeded", tt.method)
 		}
 		if got := versions() - before; got != 0 {
 			t.Errorf("%s refused wrote %d versions, want 0", tt.method, got)
 		}
-		before = versions()
+		if m := moved(revs); len(m) != 0 {
+			t.Errorf("%s refused moved the policy revision of %v", tt.method, m)
+		}
+		before, revs = versions(), revisions()
 		if err := tt.give(); err != nil {
 			t.Fatalf("%s: %v", tt.method, err)
+		}
+		if m := moved(revs); (len(m) != 0) != bumps[tt.method] {
+			t.Errorf("%s moved the policy revision of %v; want a new revision: %v", tt.method, m, bumps[tt.method])
 		}
 		got := versions() - before
 		switch {
@@ -312,6 +353,11 @@ func TestEveryMutatingCallWritesOneVersion(t *testing.T) {
 		}
 	}
 
+	for name := range bumps {
+		if !walked[name] {
+			t.Errorf("%s is said to bump the policy revision but is not walked", name)
+		}
+	}
 	// The guard: every mutating call of Session and System is walked.
 	for _, typ := range []reflect.Type{reflect.TypeOf(&provisioning.Session{}), reflect.TypeOf(&provisioning.System{})} {
 		for i := range typ.NumMethod() {
