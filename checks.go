@@ -74,9 +74,11 @@ func (p *Provisioner) OrganizationsWhere(ctx context.Context, principal Principa
 // an active membership in orgID who may do act on subject by policy (an
 // allowlist or a second factor may still refuse a given call of theirs;
 // expired members are left out).
-func (p *Provisioner) MembersWho(ctx context.Context, orgID, subject string, act role.Action, page resource.PageRequest) (resource.Page[string], error) {
+// It answers for the whole organization, whoever asks: a trusted call.
+func (y *System) MembersWho(ctx context.Context, orgID, subject string, act role.Action, page resource.PageRequest) (resource.Page[string], error) {
 	const op = "provisioning.MembersWho"
-	if err := p.question(op, access.User("host"), subject, act); err != nil {
+	p := y.s.p
+	if err := p.askable(op, subject, act); err != nil {
 		return resource.Page[string]{}, err
 	}
 	out, err := p.authz.Members(ctx, p.b.Access(), orgID, subject, act, page)
@@ -101,6 +103,14 @@ func (p *Provisioner) question(op string, principal Principal, subject string, a
 		return fault.InvalidField(op, "principal", "format", "the system principal holds no membership")
 	case principal.Kind != access.KindUser && principal.Kind != access.KindCredential, !resource.ValidID(principal.ID):
 		return fault.E(op, fault.Unauthenticated, nil)
+	}
+	return p.askable(op, subject, act)
+}
+
+// askable checks that a question names a known action on a registered
+// subject.
+func (p *Provisioner) askable(op, subject string, act role.Action) error {
+	switch {
 	case !act.Valid():
 		return fault.InvalidField(op, "action", "enum", "must be create, read, update or destroy")
 	case !p.subjects.Has(subject):

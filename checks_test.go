@@ -163,7 +163,7 @@ func TestProvisionerReverseQueries(t *testing.T) {
 		t.Errorf("OrganizationsWhere(lead, update projects) = %v, want %v", got, want)
 	}
 
-	members, err := w.p.MembersWho(ctx, w.org.ID, "projects", role.ActionUpdate, resource.PageRequest{})
+	members, err := w.p.System().MembersWho(ctx, w.org.ID, "projects", role.ActionUpdate, resource.PageRequest{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -172,10 +172,10 @@ func TestProvisionerReverseQueries(t *testing.T) {
 	if !slices.Equal(members.Items, want) || members.Next != "" {
 		t.Errorf("MembersWho(update projects) = %+v, want %v", members, want)
 	}
-	if _, err := w.p.MembersWho(ctx, w.org.ID, "projects", role.ActionUpdate, resource.PageRequest{After: "garbage"}); !errors.Is(err, fault.ErrInvalid) {
+	if _, err := w.p.System().MembersWho(ctx, w.org.ID, "projects", role.ActionUpdate, resource.PageRequest{After: "garbage"}); !errors.Is(err, fault.ErrInvalid) {
 		t.Errorf("MembersWho with a malformed cursor: %v, want invalid", err)
 	}
-	if _, err := w.p.MembersWho(ctx, "nosuchorg", "projects", role.ActionRead, resource.PageRequest{}); !errors.Is(err, fault.ErrNotFound) {
+	if _, err := w.p.System().MembersWho(ctx, "nosuchorg", "projects", role.ActionRead, resource.PageRequest{}); !errors.Is(err, fault.ErrNotFound) {
 		t.Errorf("MembersWho of an unknown organization: %v, want not found", err)
 	}
 }

@@ -141,7 +141,7 @@
 // Refused authorizations (with the check's reason), last-owner refusals and
 // bad credentials are recorded as security events, durably: after the
 // refused call's transaction has ended, whatever its outcome. Hosts add bad
-// tokens with Provisioner.RecordSecurityEvent and read them all with
+// tokens with System.RecordSecurityEvent and read them all with
 // System.ListSecurityEvents. They never hold a secret; their text is escaped.
 // Those anyone can cause without authenticating (bad credentials, bad
 // tokens) are sampled: at most ten a minute per client, the next one
@@ -176,7 +176,7 @@
 // AES-256-GCM under a key of the host's idp.KeyProvider (WithKeyProvider;
 // there is no default key), bound to the organization, the provider and the
 // field; reads show only whether it is set and its last characters, versions
-// show "[changed]", and Provisioner.IdentityProviderSecret gives it back in
+// show "[changed]", and System.IdentityProviderSecret gives it back in
 // clear to the host's SSO flow alone. The "[hidden]" a read shows in its
 // place is never taken as a secret (idp.IsPlaceholder): an update carrying
 // it keeps the secret, so a client that sends back what it read loses
@@ -202,9 +202,10 @@
 //
 // # Authorization questions
 //
-// Provisioner.Check, Can, Explain, OrganizationsWhere and MembersWho answer,
-// for the host's own code, what a principal may do (with the reason, the
-// deciding policy line, or the reverse lists). Provisioner.WatchPolicy
+// Provisioner.Check, Can, Explain and OrganizationsWhere answer, for the
+// host's own code, what a principal may do (with the reason, the deciding
+// policy line, or the reverse list); System.MembersWho, who in an
+// organization may do something. Provisioner.WatchPolicy
 // refreshes the policy cache early after other processes' changes.
 //
 // # Time and ids

@@ -514,7 +514,7 @@ func (w *faultWorld) answers(t testing.TB, p *provisioning.Provisioner) string {
 	ctx := context.Background()
 	var b strings.Builder
 	who := func(orgID, subject string, act role.Action) {
-		page, err := p.MembersWho(ctx, orgID, subject, act, resource.PageRequest{Limit: resource.MaxPageLimit})
+		page, err := p.System().MembersWho(ctx, orgID, subject, act, resource.PageRequest{Limit: resource.MaxPageLimit})
 		if err != nil {
 			t.Fatalf("MembersWho(%s, %s, %s): %v", orgID, subject, act, err)
 		}

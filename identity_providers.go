@@ -380,8 +380,9 @@ func (y *System) IdentityProviderSecretKeys(ctx context.Context) (map[string]int
 // checks that the signing-in user's email domain is among the provider's
 // Domains, on a verified address (user.User.EmailVerified): an address
 // nobody proved says nothing about who the user is.
-func (p *Provisioner) IdentityProviderSecret(ctx context.Context, id string) (*idp.Provider, idp.Secret, error) {
+func (y *System) IdentityProviderSecret(ctx context.Context, id string) (*idp.Provider, idp.Secret, error) {
 	const op = "provisioning.IdentityProviderSecret"
+	p := y.s.p
 	if p.keys == nil {
 		return nil, "", fault.E(op, fault.Internal, idp.ErrNoKeyProvider)
 	}

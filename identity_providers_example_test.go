@@ -45,7 +45,7 @@ func ExampleSession_CreateIdentityProvider() {
 	}
 	fmt.Println(sso.Status, len(checks))
 
-	_, secret, err := ex.p.IdentityProviderSecret(ctx, sso.ID)
+	_, secret, err := ex.p.System().IdentityProviderSecret(ctx, sso.ID)
 	if err != nil {
 		log.Panic(err)
 	}

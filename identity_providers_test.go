@@ -442,7 +442,7 @@ func TestIdentityProviderSecretIsNeverReadable(t *testing.T) {
 	if _, _, err := own.VerifyIdentityProvider(ctx, p.ID); err != nil {
 		t.Fatal(err)
 	}
-	_, clear, err := w.p.IdentityProviderSecret(ctx, p.ID)
+	_, clear, err := w.p.System().IdentityProviderSecret(ctx, p.ID)
 	if err != nil || string(clear) != idpSecret2 {
 		t.Errorf("IdentityProviderSecret = %v, want the second secret", err)
 	}
@@ -479,7 +479,7 @@ func TestIdentityProviderSecretForSSO(t *testing.T) {
 		{"unknown", "nosuchidp", fault.ErrNotFound},
 	}
 	for _, tt := range tests {
-		p, secret, err := w.p.IdentityProviderSecret(ctx, tt.give)
+		p, secret, err := w.p.System().IdentityProviderSecret(ctx, tt.give)
 		if !errors.Is(err, tt.wantErr) || (tt.wantErr == nil) != (err == nil) {
 			t.Errorf("%s: IdentityProviderSecret = %v, want %v", tt.name, err, tt.wantErr)
 			continue
@@ -543,7 +543,7 @@ func TestIdentityProviderSecretTransplant(t *testing.T) {
 				t.Fatal(err)
 			}
 			tt.tamper(t, w, victim)
-			_, _, err := w.p.IdentityProviderSecret(ctx, victim.ID)
+			_, _, err := w.p.System().IdentityProviderSecret(ctx, victim.ID)
 			if !errors.Is(err, fault.ErrSecretCorrupt) || fault.KindOf(err) != fault.Internal {
 				t.Errorf("IdentityProviderSecret = %v, want fault.ErrSecretCorrupt", err)
 			}
@@ -591,7 +591,7 @@ func TestIdentityProviderWithoutKeyProvider(t *testing.T) {
 			_, err := own.UpdateIdentityProvider(ctx, p.ID, idp.Update{ClientSecret: &sec})
 			return err
 		}, true},
-		{"SSO secret", func() error { _, _, err := w.p.IdentityProviderSecret(ctx, p.ID); return err }, true},
+		{"SSO secret", func() error { _, _, err := w.p.System().IdentityProviderSecret(ctx, p.ID); return err }, true},
 		{"re-encrypt", func() error { _, err := w.p.System().ReencryptIdentityProviderSecrets(ctx, 10); return err }, true},
 		{"update the name", func() error { _, err := own.UpdateIdentityProvider(ctx, p.ID, idp.Update{Name: &n}); return err }, false},
 		{"read", func() error { _, err := own.GetIdentityProvider(ctx, p.ID); return err }, false},
@@ -620,14 +620,14 @@ func TestIdentityProviderKeyRotation(t *testing.T) {
 	opens := func(what string) {
 		t.Helper()
 		for _, p := range ps {
-			if _, s, err := w.p.IdentityProviderSecret(ctx, p.ID); err != nil || string(s) != idpSecret1 {
+			if _, s, err := w.p.System().IdentityProviderSecret(ctx, p.ID); err != nil || string(s) != idpSecret1 {
 				t.Errorf("%s: secret of %s: %v", what, p.Name, err)
 			}
 		}
 	}
 	// Retiring k1 before re-encryption loses the secrets.
 	w.useKeys(t, idpKeys(t, "k2"))
-	if _, _, err := w.p.IdentityProviderSecret(ctx, ps[0].ID); err == nil {
+	if _, _, err := w.p.System().IdentityProviderSecret(ctx, ps[0].ID); err == nil {
 		t.Errorf("a secret sealed with k1 opens without k1")
 	}
 	w.useKeys(t, idpKeys(t, "k2", "k1"))
@@ -720,7 +720,7 @@ func TestIdentityProviderReencryptionSkipsUnreadable(t *testing.T) {
 			give *idp.Provider
 			want string
 		}{{corrupt, idpSecret2}, {healthy[0], idpSecret1}, {healthy[1], idpSecret1}} {
-			if _, s, err := w.p.IdentityProviderSecret(ctx, tt.give.ID); err != nil || string(s) != tt.want {
+			if _, s, err := w.p.System().IdentityProviderSecret(ctx, tt.give.ID); err != nil || string(s) != tt.want {
 				t.Errorf("k1 retired: secret of %s: %v", tt.give.Name, err)
 			}
 		}
@@ -740,7 +740,7 @@ func TestIdentityProviderPlaceholderSecret(t *testing.T) {
 		p := w.verifiedProviders(t, 1)[0]
 		secretIs := func(what, want string) {
 			t.Helper()
-			if _, s, err := w.p.IdentityProviderSecret(ctx, p.ID); err != nil || string(s) != want {
+			if _, s, err := w.p.System().IdentityProviderSecret(ctx, p.ID); err != nil || string(s) != want {
 				t.Errorf("%s: the secret is no longer %q (%v)", what, want, err)
 			}
 		}

@@ -564,12 +564,12 @@ func matrixRules() []matrixRule {
 			return err
 		}},
 		// A secret is handed out only for a verified provider (none here).
-		{op: "Provisioner.IdentityProviderSecret", scope: host, hostWant: map[matrixTarget]outcome{sameOrg: fault.Conflict, otherOrg: fault.Conflict, missing: fault.NotFound}, call: func(c *matrixCall) error {
-			_, _, err := c.w.p.IdentityProviderSecret(c.ctx, c.id(func(f *matrixFixtures) string { return f.provider.ID }))
+		{op: "System.IdentityProviderSecret", scope: host, hostWant: map[matrixTarget]outcome{sameOrg: fault.Conflict, otherOrg: fault.Conflict, missing: fault.NotFound}, call: func(c *matrixCall) error {
+			_, _, err := c.w.p.System().IdentityProviderSecret(c.ctx, c.id(func(f *matrixFixtures) string { return f.provider.ID }))
 			return err
 		}},
-		{op: "Provisioner.MembersWho", scope: host, hostWant: map[matrixTarget]outcome{sameOrg: ok, otherOrg: ok, missing: fault.NotFound}, call: func(c *matrixCall) error {
-			_, err := c.w.p.MembersWho(c.ctx, c.org(), "memberships", rCreate, resource.PageRequest{})
+		{op: "System.MembersWho", scope: host, hostWant: map[matrixTarget]outcome{sameOrg: ok, otherOrg: ok, missing: fault.NotFound}, call: func(c *matrixCall) error {
+			_, err := c.w.p.System().MembersWho(c.ctx, c.org(), "memberships", rCreate, resource.PageRequest{})
 			return err
 		}},
 
@@ -577,7 +577,7 @@ func matrixRules() []matrixRule {
 		{op: "Provisioner.Subjects", scope: notApplicable},
 		{op: "Provisioner.System", scope: notApplicable},
 		{op: "Provisioner.WatchPolicy", scope: notApplicable},
-		{op: "Provisioner.RecordSecurityEvent", scope: notApplicable},
+		{op: "System.RecordSecurityEvent", scope: notApplicable},
 	}
 }
 

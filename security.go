@@ -154,11 +154,11 @@ func (p *Provisioner) appendSecurityEvent(ctx context.Context, e *audit.Security
 // a bearer token that did not authenticate (audit.BadToken). The ID, time
 // and request id are filled when empty; text fields are escaped. Never put
 // a secret in it: record a token's first characters, not the token.
-func (p *Provisioner) RecordSecurityEvent(ctx context.Context, e audit.SecurityEvent) error {
+func (y *System) RecordSecurityEvent(ctx context.Context, e audit.SecurityEvent) error {
 	if !e.Kind.Valid() {
 		return fault.InvalidField("provisioning.RecordSecurityEvent", "kind", "enum", "must be a known kind of security event")
 	}
-	p.appendSecurityEvent(ctx, &e)
+	y.s.p.appendSecurityEvent(ctx, &e)
 	return nil
 }
 

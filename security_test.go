@@ -141,10 +141,10 @@ func TestSecurityEvents(t *testing.T) {
 
 	t.Run("hosts record bad tokens; kinds are checked", func(t *testing.T) {
 		since := w.securityEvents(t)
-		if err := w.p.RecordSecurityEvent(ctx, audit.SecurityEvent{Kind: "made_up"}); !errors.Is(err, fault.ErrInvalid) {
+		if err := w.p.System().RecordSecurityEvent(ctx, audit.SecurityEvent{Kind: "made_up"}); !errors.Is(err, fault.ErrInvalid) {
 			t.Errorf("an unknown kind: %v, want ErrInvalid", err)
 		}
-		if err := w.p.RecordSecurityEvent(ctx, audit.SecurityEvent{Kind: audit.BadToken, Detail: "prefix pvt_abc\r\n"}); err != nil {
+		if err := w.p.System().RecordSecurityEvent(ctx, audit.SecurityEvent{Kind: audit.BadToken, Detail: "prefix pvt_abc\r\n"}); err != nil {
 			t.Fatal(err)
 		}
 		if got := since(); len(got) != 1 || got[0].Detail != `prefix pvt_abc\x0d\x0a` {

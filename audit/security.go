@@ -27,7 +27,7 @@ const (
 	// authenticate.
 	BadCredentials SecurityKind = "bad_credentials"
 	// BadToken: a bearer token did not authenticate (recorded by the host
-	// or the HTTP wrapper through Provisioner.RecordSecurityEvent).
+	// or the HTTP wrapper through System.RecordSecurityEvent).
 	BadToken SecurityKind = "bad_token"
 )
 

@@ -170,7 +170,7 @@
 // (403 on the Rebilly and ECI APIs).
 //
 // A bearer token that does not authenticate is recorded as an
-// audit.BadToken security event (Provisioner.RecordSecurityEvent) with the
+// audit.BadToken security event (System.RecordSecurityEvent) with the
 // client's address, the endpoint ("GET /api/user") and at most the
 // token's first 8 characters (at most half of a short token), never the
 // token.

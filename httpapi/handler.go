@@ -297,7 +297,7 @@ func (c *call) badToken(bearer string) {
 	if ip := c.h.clientIP(c.r); ip.IsValid() {
 		e.IP = ip.String()
 	}
-	_ = c.h.p.RecordSecurityEvent(c.r.Context(), e) // the kind is valid: never refused
+	_ = c.h.p.System().RecordSecurityEvent(c.r.Context(), e) // the kind is valid: never refused
 }
 
 // baseURL is the scheme and host of links: WithBaseURL's, or the request's.

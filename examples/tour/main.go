@@ -117,7 +117,7 @@ func tour(ctx context.Context, mailer *mailbox, logger *slog.Logger, keys idp.Ke
 	dns.publish("acme.com", sso.TXTRecord)                    // publish sso.TXTRecord as a DNS TXT record on every domain, then:
 	sso, checks, err := s.VerifyIdentityProvider(ctx, sso.ID) // status verified, pending or error, per domain in checks
 	check(err)
-	prov, secret, err := p.IdentityProviderSecret(ctx, sso.ID) // host-side SSO flow only: the clear secret (verified, enabled providers)
+	prov, secret, err := p.System().IdentityProviderSecret(ctx, sso.ID) // host-side SSO flow only: the clear secret (verified, enabled providers)
 	check(err)
 	sso = must(s.UpdateIdentityProvider(ctx, sso.ID, idp.Update{Disable: true})) // _disable; Enable for _enable
 	// A read shows client_secret "[hidden]"; sent back (idp.IsPlaceholder), it keeps the secret; a create refuses it.
@@ -173,7 +173,7 @@ func tour(ctx context.Context, mailer *mailbox, logger *slog.Logger, keys idp.Ke
 	d := must(p.Check(ctx, from, org.ID, "projects", role.ActionCreate))    // d.Reason says why
 	ex := must(p.Explain(ctx, from, org.ID, "projects", role.ActionCreate)) // membership, role, permission, line
 	orgs := must(p.OrganizationsWhere(ctx, provisioning.User(bob.ID), "projects", role.ActionUpdate, resource.PageRequest{}))
-	who := must(p.MembersWho(ctx, org.ID, "projects", role.ActionUpdate, resource.PageRequest{}))
+	who := must(p.System().MembersWho(ctx, org.ID, "projects", role.ActionUpdate, resource.PageRequest{}))
 	watch, stop := context.WithCancel(ctx)
 	go p.WatchPolicy(watch, 0) // optional: refresh caches early after other processes' changes (fx runs it for you)
 	stop()
