@@ -1,6 +1,11 @@
 package httpapi
 
-import "github.com/provisionkit/provisioning/resource"
+import (
+	"maps"
+	"slices"
+
+	"github.com/provisionkit/provisioning/resource"
+)
 
 // Exported for the tests of httpapi_test.
 var (
@@ -80,4 +85,10 @@ func CreateTypes() []string {
 		}
 	}
 	return out
+}
+
+// ResourceTypes returns the resource types the handler describes (sorted)
+// and those it serves, in the order it registers them.
+func ResourceTypes() (described, served []string) {
+	return slices.Sorted(maps.Keys(kinds())), slices.Clone(kindOrder)
 }
