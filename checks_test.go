@@ -28,7 +28,7 @@ type hostWorld struct {
 	perm           *role.Permission
 }
 
-func newHostWorld(t *testing.T) *hostWorld {
+func newHostWorld(t testing.TB) *hostWorld {
 	t.Helper()
 	ctx := context.Background()
 	e := newEnv(t, provisioning.WithSubjects("projects"))

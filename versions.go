@@ -46,11 +46,8 @@ func (s *Session) GetVersion(ctx context.Context, id string) (*audit.Version, er
 // gets false, not an error.
 func (s *Session) Can(ctx context.Context, orgID, subject string, act role.Action) (bool, error) {
 	const op = "provisioning.Can"
-	if !act.Valid() {
-		return false, fault.InvalidField(op, "action", "enum", "must be create, read, update or destroy")
-	}
-	if !s.p.subjects.Has(subject) {
-		return false, fault.InvalidField(op, "subject", "enum", "is not a registered subject")
+	if err := s.p.asked(op, subject, act); err != nil {
+		return false, err
 	}
 	_, err := s.authorize(ctx, op, orgID, subject, act)
 	switch fault.KindOf(err) {
