@@ -14,7 +14,7 @@ import (
 	"github.com/provisionkit/provisioning/role"
 )
 
-const typeAppMemberships = "application_memberships"
+const typeAppMemberships = string(role.SubjectApplicationMemberships)
 
 // appKinds are the kinds of credential users work through: the Dashboard
 // apps and web apps.

@@ -78,7 +78,7 @@ func (p *Provisioner) OrganizationsWhere(ctx context.Context, principal Principa
 func (y *System) MembersWho(ctx context.Context, orgID, subject string, act role.Action, page resource.PageRequest) (resource.Page[string], error) {
 	const op = "provisioning.MembersWho"
 	p := y.s.p
-	if err := p.askable(op, subject, act); err != nil {
+	if err := p.asked(op, subject, act); err != nil {
 		return resource.Page[string]{}, err
 	}
 	out, err := p.authz.Members(ctx, p.b.Access(), orgID, subject, act, page)
@@ -104,12 +104,12 @@ func (p *Provisioner) question(op string, principal Principal, subject string, a
 	case principal.Kind != access.KindUser && principal.Kind != access.KindCredential, !resource.ValidID(principal.ID):
 		return fault.E(op, fault.Unauthenticated, nil)
 	}
-	return p.askable(op, subject, act)
+	return p.asked(op, subject, act)
 }
 
-// askable checks that a question names a known action on a registered
-// subject.
-func (p *Provisioner) askable(op, subject string, act role.Action) error {
+// asked checks what a question asks: one of the four actions on a
+// registered subject.
+func (p *Provisioner) asked(op, subject string, act role.Action) error {
 	switch {
 	case !act.Valid():
 		return fault.InvalidField(op, "action", "enum", "must be create, read, update or destroy")
@@ -117,4 +117,77 @@ func (p *Provisioner) askable(op, subject string, act role.Action) error {
 		return fault.InvalidField(op, "subject", "enum", "is not a registered subject")
 	}
 	return nil
+}
+
+// Checker answers many questions of a session's principal in one
+// organization at one policy revision, read once, where each Session.Can
+// reads it again: for a request that asks many (which of the host's
+// resources to show, which actions to offer). Its answers are those
+// Session.Can gives at that revision. It sees what was committed before it
+// was made, and nothing committed after (a revocation is seen by the next
+// Checker): make one per request, never keep one across requests. It is
+// safe for concurrent use.
+type Checker struct {
+	s     *Session
+	orgID string
+	// rights are the principal's at the revision read; nil for the system
+	// principal and for an organization that does not exist.
+	rights  *authz.Rights
+	missing bool // the organization does not exist: every answer is false
+}
+
+// Checker reads orgID's policy revision (and, when it changed, its policy)
+// once and returns the Checker that answers from it. An organization that
+// does not exist gives a Checker whose answers are all false, as
+// Session.Can's are; a blank organization id is invalid.
+func (s *Session) Checker(ctx context.Context, orgID string) (*Checker, error) {
+	const op = "provisioning.Checker"
+	if err := s.authenticated(op); err != nil {
+		return nil, err
+	}
+	c := &Checker{s: s, orgID: orgID}
+	var err error
+	if s.pr.Kind == access.KindSystem {
+		_, err = s.p.b.Access().Revision(ctx, orgID)
+	} else {
+		c.rights, err = s.p.authz.Rights(ctx, s.p.b.Access(), s.pr, orgID)
+	}
+	switch {
+	case fault.KindOf(err) == fault.NotFound:
+		c.missing = true
+	case err != nil:
+		return nil, fault.Wrap(op, err)
+	}
+	return c, nil
+}
+
+// Can reports whether the principal may act on subject, as Session.Can
+// does at the Checker's revision: false, not an error, for a principal
+// without an active membership; fault.ErrIPRefused and
+// fault.ErrMFARequired when the request's facts refuse it. A refusal is
+// recorded as a security event, on ctx.
+func (c *Checker) Can(ctx context.Context, subject string, act role.Action) (bool, error) {
+	const op = "provisioning.Checker.Can"
+	if err := c.s.p.asked(op, subject, act); err != nil {
+		return false, err
+	}
+	switch {
+	case c.missing && c.s.pr.Kind == access.KindSystem:
+		return false, nil
+	case c.missing:
+		c.s.refused(ctx, op, c.orgID, subject, act, "no_such_organization")
+		return false, nil
+	case c.rights == nil: // the system principal
+		return true, nil
+	}
+	d := c.rights.Decide(subject, act)
+	err := refusal(op, d)
+	if err != nil {
+		c.s.refused(ctx, op, c.orgID, subject, act, d.Reason)
+	}
+	switch fault.KindOf(err) {
+	case fault.NotFound, fault.Forbidden:
+		return false, nil
+	}
+	return err == nil, err
 }

@@ -28,7 +28,7 @@ type hostWorld struct {
 	perm           *role.Permission
 }
 
-func newHostWorld(t *testing.T) *hostWorld {
+func newHostWorld(t testing.TB) *hostWorld {
 	t.Helper()
 	ctx := context.Background()
 	e := newEnv(t, provisioning.WithSubjects("projects"))
@@ -214,5 +214,28 @@ func TestRefusalErrors(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestProvisionerSubjects: the registry a Provisioner holds is the built-in
+// vocabulary and the host's subjects, once each, sorted; a changed List
+// answer changes nothing; a malformed host subject fails New.
+func TestProvisionerSubjects(t *testing.T) {
+	e := newEnv(t, provisioning.WithSubjects("projects", "invoices"), provisioning.WithSubjects("projects"))
+	var want []string
+	for _, s := range slices.Concat(role.CoreSubjects(), role.ProvisioningSubjects()) {
+		want = append(want, string(s))
+	}
+	want = slices.Sorted(slices.Values(append(want, "projects", "invoices")))
+	got := e.p.Subjects().List()
+	if !slices.Equal(got, want) {
+		t.Fatalf("Subjects().List() = %v, want %v", got, want)
+	}
+	got[0] = "widgets"
+	if again := e.p.Subjects().List(); !slices.Equal(again, want) || e.p.Subjects().Has("widgets") {
+		t.Errorf("after a changed answer, Subjects().List() = %v, Has(widgets) %v", again, e.p.Subjects().Has("widgets"))
+	}
+	if _, err := provisioning.New(e.store, provisioning.WithSubjects("Projects")); !errors.Is(err, fault.ErrInvalid) {
+		t.Errorf("New with a malformed subject: %v, want invalid", err)
 	}
 }

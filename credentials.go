@@ -15,7 +15,7 @@ import (
 )
 
 // typeCredentials is the wire type of API credentials.
-const typeCredentials = "api_credentials"
+const typeCredentials = string(role.SubjectAPICredentials)
 
 // lastUsedEvery is how often, at most, a credential's last_used_at is written.
 const lastUsedEvery = time.Minute

@@ -15,7 +15,7 @@ import (
 
 // typeIdentityProviders is the wire type of identity providers, and their
 // permission subject.
-const typeIdentityProviders = "identity_providers"
+const typeIdentityProviders = string(role.SubjectIdentityProviders)
 
 // secretBinding is what a provider's sealed client secret is bound to.
 func secretBinding(p *idp.Provider) idp.Binding {

@@ -490,6 +490,13 @@ func matrixRules() []matrixRule {
 		{op: "Session.Can", scope: question, need: need("memberships", rCreate), call: func(c *matrixCall) error {
 			return answer(c.s.Can(c.ctx, c.org(), "memberships", rCreate))
 		}},
+		{op: "Session.Checker", scope: question, need: need("memberships", rCreate), call: func(c *matrixCall) error {
+			ch, err := c.s.Checker(c.ctx, c.org())
+			if err != nil {
+				return err
+			}
+			return answer(ch.Can(c.ctx, "memberships", rCreate))
+		}},
 		{op: "Provisioner.Check", scope: question, need: need("memberships", rCreate), call: func(c *matrixCall) error {
 			d, err := c.w.p.Check(c.ctx, c.pr, c.org(), "memberships", rCreate)
 			return answer(d.Allowed, err)

@@ -15,15 +15,17 @@ import (
 	"github.com/provisionkit/provisioning/role"
 )
 
-// Wire names of the resource types, used in versions.
+// Wire names of the resource types, used in versions and as the subjects
+// of their checks: the subjects of the library's resources (users are no
+// subject: no permission names them).
 const (
-	typeOrganizations = "organizations"
+	typeOrganizations = string(role.SubjectOrganizations)
 	typeUsers         = "users"
-	typeMemberships   = "memberships"
-	typeProfiles      = "membership_profiles"
-	typeRoles         = "roles"
-	typePermissions   = "permissions"
-	typeVersions      = "versions"
+	typeMemberships   = string(role.SubjectMemberships)
+	typeProfiles      = string(role.SubjectMembershipProfiles)
+	typeRoles         = string(role.SubjectRoles)
+	typePermissions   = string(role.SubjectPermissions)
+	typeVersions      = string(role.SubjectVersions)
 )
 
 // created returns the changes of a creation: each set attribute as [null, value].

@@ -473,7 +473,7 @@ func (s *iso) decide(pr provisioning.Principal, org, subject string, act role.Ac
 	default:
 		return notFound
 	}
-	if guest && act != role.ActionRead && slices.Contains(access.GuestDenied[:], subject) {
+	if guest && act != role.ActionRead && slices.Contains(role.GuestDeniedSubjects(), role.Subject(subject)) {
 		return forbidden
 	}
 	if pr.Kind == access.KindUser && act == role.ActionRead && slices.Contains(readable, subject) {

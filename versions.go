@@ -46,7 +46,7 @@ func (s *Session) GetVersion(ctx context.Context, id string) (*audit.Version, er
 // gets false, not an error.
 func (s *Session) Can(ctx context.Context, orgID, subject string, act role.Action) (bool, error) {
 	const op = "provisioning.Can"
-	if err := s.p.askable(op, subject, act); err != nil {
+	if err := s.p.asked(op, subject, act); err != nil {
 		return false, err
 	}
 	_, err := s.authorize(ctx, op, orgID, subject, act)

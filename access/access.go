@@ -126,7 +126,7 @@ type Member struct {
 	// Grants are direct permissions on top of the roles; "*" as subject or
 	// action means any.
 	Grants []Grant
-	// Guest members never manage the organization (see GuestDenied).
+	// Guest members never manage the organization (see role.GuestDeniedSubjects).
 	Guest bool
 	// ExpiresAt, when not zero, ends the membership's rights.
 	ExpiresAt time.Time
@@ -162,13 +162,6 @@ type AppMembership struct {
 	RoleID       string
 	UserID       string
 	ProfileID    string
-}
-
-// GuestDenied lists the subjects a guest member may never create, update or
-// destroy, whatever its roles and grants say.
-var GuestDenied = [...]string{
-	"organizations", "memberships", "membership_profiles", "roles", "permissions",
-	"api_credentials", "application_memberships", "identity_providers",
 }
 
 // Store reads policy snapshots. It is implemented by storage and consumed by authz.

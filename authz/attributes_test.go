@@ -192,7 +192,8 @@ func TestAttributeGuest(t *testing.T) {
 	gina := access.Principal{Kind: access.KindUser, ID: "u-gina", MFA: true}
 	gus := access.Principal{Kind: access.KindUser, ID: "u-gus", MFA: true}
 	var tests []guestCase
-	for _, subj := range access.GuestDenied {
+	for _, subject := range role.GuestDeniedSubjects() {
+		subj := string(subject)
 		for _, p := range []access.Principal{gina, gus} {
 			tests = append(tests,
 				guestCase{p.ID + " creates " + subj, p, subj, role.ActionCreate, decision(false, true, authz.Denied)},
@@ -300,7 +301,7 @@ func TestAttributeApplicationPrincipalErrors(t *testing.T) {
 }
 
 // TestAttributeGuestThroughApplication: a guest never manages the
-// organization "whatever its roles and grants say" (access.GuestDenied;
+// organization "whatever its roles and grants say" (role.GuestDeniedSubjects;
 // RELIABILITY.md I5), so not through an application either.
 func TestAttributeGuestThroughApplication(t *testing.T) {
 	s := appOrg()

@@ -561,8 +561,8 @@ func largeSnapshot() *access.Snapshot {
 	for i := range 50 {
 		id := fmt.Sprintf("r%d", i)
 		large.Roles = append(large.Roles, access.RoleGrant{ID: id, Kind: role.KindCustom})
-		for _, subj := range role.CoreSubjects[:20] {
-			large.Permissions = append(large.Permissions, role.Permission{RoleID: id, Subject: subj, CanRead: true, CanUpdate: true})
+		for _, subj := range role.CoreSubjects()[:20] {
+			large.Permissions = append(large.Permissions, role.Permission{RoleID: id, Subject: string(subj), CanRead: true, CanUpdate: true})
 		}
 	}
 	for i := range 500 {

@@ -13,13 +13,12 @@
 // "builtin:member", "builtin:guest"), and every token is checked so that no
 // value (a comma, a quote, a newline, an empty string) can change a line.
 //
-// Every active member may read the provisioning resources (organizations,
-// memberships, membership_profiles, roles, permissions, api_credentials,
-// application_memberships, identity_providers; not versions); the rest comes
-// from the member's roles (their union) and direct grants ("*" meaning any):
-// admin may do everything, read_only may read everything, custom may do
-// exactly what its permissions flag. A guest is denied create, update and
-// destroy on access.GuestDenied whatever its roles say. A credential holds its
+// Every active member may read role.MemberReadSubjects (the provisioning
+// resources, not versions); the rest comes from the member's roles (their
+// union) and direct grants ("*" meaning any): admin may do everything,
+// read_only may read everything, custom may do exactly what its permissions
+// flag. A guest is denied create, update and destroy on
+// role.GuestDeniedSubjects whatever its roles say. A credential holds its
 // role. A user acting through an application (Principal.App) holds only the
 // roles of its application memberships for that application, its own or its
 // profile's (computed from the snapshot, never stored).

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
-	"slices"
 	"testing"
 	"time"
 
@@ -52,9 +51,8 @@ func escOrg() *access.Snapshot {
 			{UserID: "u-mfa", RoleIDs: []string{"ra"}, MFARequired: true},
 		},
 	}
-	every := slices.Concat(role.CoreSubjects, role.ProvisioningSubjects, []string{"versions", "widgets"})
-	slices.Sort(every)
-	for i, subj := range slices.Compact(every) {
+	every, _ := role.NewSubjects("widgets") // the built-in subjects, and one of the host's
+	for i, subj := range every.List() {
 		s.Permissions = append(s.Permissions, role.Permission{ID: fmt.Sprintf("p-all-%d", i), RoleID: "rc-all", Subject: subj, CanRead: true})
 	}
 	return s

@@ -36,13 +36,15 @@ const (
 // any is the wildcard of a p line's object or action.
 const anyToken = "*"
 
-// baseline lists the subjects every active member may read.
-var baseline = [...]string{
-	"organizations", "memberships", "membership_profiles", "roles", "permissions",
-	"api_credentials", "application_memberships", "identity_providers",
-}
+// baseline lists the subjects every active member may read
+// (role.MemberReadSubjects), and guestDenied those a guest may never manage
+// (role.GuestDeniedSubjects).
+var (
+	baseline    = role.MemberReadSubjects()
+	guestDenied = role.GuestDeniedSubjects()
+)
 
-// managing lists the actions a guest may never do on access.GuestDenied.
+// managing lists the actions a guest may never do on guestDenied.
 var managing = [...]role.Action{role.ActionCreate, role.ActionUpdate, role.ActionDestroy}
 
 func orgDomain(orgID string) string         { return "org:" + orgID }
@@ -63,9 +65,11 @@ func credSub(credID string) string          { return "cred:" + credID }
 //   - a role of kind custom gives [role:<id>, org:<o>, <subject>, <action>,
 //     allow] for each true flag of each of its permissions (the permissions
 //     of admin and read_only roles add nothing: the kind decides);
-//   - builtin:member may read the provisioning resources except versions;
+//   - builtin:member may read role.MemberReadSubjects (the provisioning
+//     resources except versions);
 //   - builtin:guest is denied create, update and destroy on
-//     access.GuestDenied (emitted only when the organization has a guest);
+//     role.GuestDeniedSubjects (emitted only when the organization has a
+//     guest);
 //   - each member gives [user:<id>, role:<id>, org:<o>] for each of its
 //     roles, [user:<id>, builtin:member, org:<o>], [user:<id>,
 //     builtin:guest, org:<o>] when a guest, and [user:<id>, org:<o>,
@@ -146,7 +150,7 @@ func Lines(s *access.Snapshot) (p [][]string, g [][]string, err error) {
 		}
 	}
 	for _, subj := range baseline {
-		b.p(memberRole, dom, subj, string(role.ActionRead), allowEffect)
+		b.p(memberRole, dom, string(subj), string(role.ActionRead), allowEffect)
 	}
 
 	// Members.
@@ -187,9 +191,9 @@ func Lines(s *access.Snapshot) (p [][]string, g [][]string, err error) {
 		}
 	}
 	if guests {
-		for _, subj := range access.GuestDenied {
+		for _, subj := range guestDenied {
 			for _, a := range managing {
-				b.p(guestRole, dom, subj, string(a), denyEffect)
+				b.p(guestRole, dom, string(subj), string(a), denyEffect)
 			}
 		}
 	}
@@ -247,9 +251,9 @@ func Lines(s *access.Snapshot) (p [][]string, g [][]string, err error) {
 			b.g(userSub(u), roleSub(am.RoleID), app)
 			if byUser[u].Guest { // a guest never manages the organization, not through an application either
 				b.g(userSub(u), guestRole, app)
-				for _, subj := range access.GuestDenied {
+				for _, subj := range guestDenied {
 					for _, a := range managing {
-						b.p(guestRole, app, subj, string(a), denyEffect)
+						b.p(guestRole, app, string(subj), string(a), denyEffect)
 					}
 				}
 			}

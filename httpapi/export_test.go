@@ -1,6 +1,9 @@
 package httpapi
 
 import (
+	"maps"
+	"slices"
+
 	"github.com/provisionkit/provisioning/internal/httpx"
 	"github.com/provisionkit/provisioning/resource"
 )
@@ -50,4 +53,10 @@ func CreateTypes() []string {
 		}
 	}
 	return out
+}
+
+// ResourceTypes returns the resource types the handler describes (sorted)
+// and those it serves, in the order it registers them.
+func ResourceTypes() (described, served []string) {
+	return slices.Sorted(maps.Keys(kinds())), slices.Clone(kindOrder)
 }

@@ -18,22 +18,32 @@ import (
 	"github.com/provisionkit/provisioning/user"
 )
 
-// The resource types of the Commerce Layer Provisioning API.
+// The resource types: the subjects of the library's resources, and the
+// user, which no permission names.
 const (
-	typeOrganizations  = "organizations"
-	typeMemberships    = "memberships"
-	typeProfiles       = "membership_profiles"
-	typeRoles          = "roles"
-	typePermissions    = "permissions"
-	typeCredentials    = "api_credentials"
-	typeAppMemberships = "application_memberships"
-	typeProviders      = "identity_providers"
+	typeOrganizations  = string(role.SubjectOrganizations)
+	typeMemberships    = string(role.SubjectMemberships)
+	typeProfiles       = string(role.SubjectMembershipProfiles)
+	typeRoles          = string(role.SubjectRoles)
+	typePermissions    = string(role.SubjectPermissions)
+	typeCredentials    = string(role.SubjectAPICredentials)
+	typeAppMemberships = string(role.SubjectApplicationMemberships)
+	typeProviders      = string(role.SubjectIdentityProviders)
 	typeUsers          = "users"
-	typeVersions       = "versions"
+	typeVersions       = string(role.SubjectVersions)
 )
 
-var kindOrder = []string{typeOrganizations, typeMemberships, typeProfiles, typeRoles, typePermissions,
-	typeCredentials, typeAppMemberships, typeProviders, typeUsers, typeVersions}
+// kindOrder lists the resource types served: role.ProvisioningSubjects, in
+// their order, then the user.
+var kindOrder = resourceTypes()
+
+func resourceTypes() []string {
+	var out []string
+	for _, s := range role.ProvisioningSubjects() {
+		out = append(out, string(s))
+	}
+	return append(out, typeUsers)
+}
 
 // requiredRels are the relationships a create must link, per type: without
 // one (absent, or null) the create is 422 naming /data/relationships/<name>.

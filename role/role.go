@@ -9,7 +9,6 @@ package role
 
 import (
 	"context"
-	"sort"
 	"time"
 
 	"github.com/provisionkit/provisioning/fault"
@@ -228,96 +227,4 @@ type Store interface {
 	ListPermissions(ctx context.Context, f PermissionFilter) (resource.Page[Permission], error)
 	// PermissionSubjects returns the subjects a role has permissions for.
 	PermissionSubjects(ctx context.Context, roleID string) ([]string, error)
-}
-
-// Subjects is the registry of permission subjects: Commerce Layer Core API
-// resource types, the provisioning resources, and whatever the host
-// registers. It is safe for concurrent reads once built.
-type Subjects struct{ set map[string]struct{} }
-
-// NewSubjects returns the default registry plus extra subjects.
-func NewSubjects(extra ...string) (*Subjects, error) {
-	s := &Subjects{set: make(map[string]struct{}, len(CoreSubjects)+len(ProvisioningSubjects)+len(extra))}
-	for _, v := range CoreSubjects {
-		s.set[v] = struct{}{}
-	}
-	for _, v := range ProvisioningSubjects {
-		s.set[v] = struct{}{}
-	}
-	var p fault.Problems
-	for _, v := range extra {
-		if !ValidSubject(v) {
-			p.Add("subject", "format", "must be lower-case snake_case of at most 64 bytes: "+v)
-			continue
-		}
-		s.set[v] = struct{}{}
-	}
-	if err := p.Err("role.NewSubjects"); err != nil {
-		return nil, err
-	}
-	return s, nil
-}
-
-// Has reports whether subject is registered.
-func (s *Subjects) Has(subject string) bool {
-	_, ok := s.set[subject]
-	return ok
-}
-
-// List returns the registered subjects, sorted.
-func (s *Subjects) List() []string {
-	out := make([]string, 0, len(s.set))
-	for v := range s.set {
-		out = append(out, v)
-	}
-	sort.Strings(out)
-	return out
-}
-
-// ValidSubject reports whether s is lower-case snake_case of at most 64 bytes.
-func ValidSubject(s string) bool {
-	if s == "" || len(s) > 64 || s[0] == '_' || s[len(s)-1] == '_' {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_') {
-			return false
-		}
-	}
-	return true
-}
-
-// ProvisioningSubjects are the resources of this library itself.
-var ProvisioningSubjects = []string{
-	"organizations", "memberships", "membership_profiles", "roles", "permissions",
-	"api_credentials", "application_memberships", "identity_providers", "versions",
-}
-
-// CoreSubjects are the Commerce Layer Core API resource types a permission may name.
-var CoreSubjects = []string{
-	"addresses", "adjustments", "adyen_gateways", "adyen_payments", "attachments", "authorizations",
-	"avalara_accounts", "axerve_gateways", "axerve_payments", "bing_geocoders", "braintree_gateways",
-	"braintree_payments", "bundles", "buy_x_pay_y_promotions", "captures", "carrier_accounts",
-	"checkout_com_gateways", "checkout_com_payments", "cleanups", "coupon_codes_promotion_rules",
-	"coupon_recipients", "coupons", "custom_promotion_rules", "customer_addresses", "customer_groups",
-	"customer_password_resets", "customer_payment_sources", "customer_subscriptions", "customers",
-	"delivery_lead_times", "discount_engine_items", "discount_engines", "easypost_pickups", "event_callbacks",
-	"events", "exports", "external_gateways", "external_payments", "external_promotions", "external_tax_calculators",
-	"fixed_amount_promotions", "fixed_price_promotions", "flex_promotions", "free_gift_promotions",
-	"free_shipping_promotions", "geocoders", "gift_card_recipients", "gift_cards", "google_geocoders", "imports",
-	"in_stock_subscriptions", "inventory_models", "inventory_return_locations", "inventory_stock_locations",
-	"klarna_gateways", "klarna_payments", "line_item_options", "line_items", "links", "manual_gateways",
-	"manual_tax_calculators", "markets", "merchants", "notifications", "order_amount_promotion_rules",
-	"order_copies", "order_factories", "order_subscription_items", "order_subscriptions", "orders", "packages",
-	"parcel_line_items", "parcels", "payment_gateways", "payment_methods", "payment_options",
-	"paypal_gateways", "paypal_payments", "percentage_discount_promotions", "pickups", "price_frequency_tiers",
-	"price_list_schedulers", "price_lists", "price_tiers", "price_volume_tiers", "prices", "promotion_rules",
-	"promotions", "recurring_order_copies", "refunds", "reserved_stocks", "resource_errors", "return_line_items",
-	"returns", "satispay_gateways", "satispay_payments", "shipments", "shipping_categories",
-	"shipping_method_tiers", "shipping_methods", "shipping_weight_tiers", "shipping_zones", "sku_list_items",
-	"sku_list_promotion_rules", "sku_lists", "sku_options", "skus", "stock_items", "stock_line_items",
-	"stock_locations", "stock_reservations", "stock_transfers", "stores", "stripe_gateways", "stripe_payments",
-	"stripe_tax_accounts", "subscription_models", "tags", "tax_calculators", "tax_categories", "tax_rules",
-	"taxjar_accounts", "transactions", "vertex_accounts", "voids", "webhooks", "wire_transfers",
 }

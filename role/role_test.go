@@ -127,11 +127,20 @@ func TestValidSubject(t *testing.T) {
 	}
 }
 
+// builtins returns every built-in subject, as strings.
+func builtins() []string {
+	var out []string
+	for _, s := range slices.Concat(role.CoreSubjects(), role.ProvisioningSubjects()) {
+		out = append(out, string(s))
+	}
+	return out
+}
+
 // Every built-in subject is itself a valid subject (it ends up as a Casbin
 // policy token) and appears once.
 func TestBuiltInSubjectsAreValid(t *testing.T) {
 	seen := map[string]bool{}
-	for _, s := range slices.Concat(role.CoreSubjects, role.ProvisioningSubjects) {
+	for _, s := range builtins() {
 		if !role.ValidSubject(s) || seen[s] {
 			t.Errorf("built-in subject %q is invalid or listed twice", s)
 		}
@@ -142,10 +151,10 @@ func TestBuiltInSubjectsAreValid(t *testing.T) {
 func TestNewSubjectsDefault(t *testing.T) {
 	s := defaultSubjects(t)
 	list := s.List()
-	if len(list) != len(role.CoreSubjects)+len(role.ProvisioningSubjects) || !sort.StringsAreSorted(list) {
-		t.Fatalf("List() has %d subjects (sorted %v), want %d sorted", len(list), sort.StringsAreSorted(list), len(role.CoreSubjects)+len(role.ProvisioningSubjects))
+	if len(list) != len(builtins()) || !sort.StringsAreSorted(list) {
+		t.Fatalf("List() has %d subjects (sorted %v), want %d sorted", len(list), sort.StringsAreSorted(list), len(builtins()))
 	}
-	for _, v := range slices.Concat(role.CoreSubjects, role.ProvisioningSubjects) {
+	for _, v := range builtins() {
 		if !s.Has(v) {
 			t.Errorf("Has(%q) = false, want true", v)
 		}
@@ -154,6 +163,70 @@ func TestNewSubjectsDefault(t *testing.T) {
 		if s.Has(v) {
 			t.Errorf("Has(%q) = true, want false", v)
 		}
+	}
+}
+
+// TestProvisioningSubjects: the library's own resources, in their order, and
+// the rules that name them: every active member reads all but versions, and a
+// guest manages none of those.
+func TestProvisioningSubjects(t *testing.T) {
+	own := []role.Subject{role.SubjectOrganizations, role.SubjectMemberships, role.SubjectMembershipProfiles, role.SubjectRoles,
+		role.SubjectPermissions, role.SubjectAPICredentials, role.SubjectApplicationMemberships, role.SubjectIdentityProviders}
+	equal(t, "ProvisioningSubjects()", role.ProvisioningSubjects(), append(slices.Clone(own), role.SubjectVersions))
+	equal(t, "MemberReadSubjects()", role.MemberReadSubjects(), own)
+	equal(t, "GuestDeniedSubjects()", role.GuestDeniedSubjects(), own)
+	for _, s := range role.CoreSubjects() {
+		if slices.Contains(role.ProvisioningSubjects(), s) {
+			t.Errorf("%s is both a Core API subject and a provisioning one", s)
+		}
+	}
+}
+
+// TestSubjectsAreImmutable: every list of subjects is the caller's copy;
+// changing one changes neither the next answer nor the registry.
+func TestSubjectsAreImmutable(t *testing.T) {
+	lists := []struct {
+		name string
+		give func() []role.Subject
+	}{
+		{"ProvisioningSubjects", role.ProvisioningSubjects},
+		{"CoreSubjects", role.CoreSubjects},
+		{"MemberReadSubjects", role.MemberReadSubjects},
+		{"GuestDeniedSubjects", role.GuestDeniedSubjects},
+	}
+	for _, tt := range lists {
+		t.Run(tt.name, func(t *testing.T) {
+			want := slices.Clone(tt.give())
+			got := tt.give()
+			got[0] = "widgets"
+			_ = append(got[:1], "gadgets")
+			equal(t, tt.name+"() after its answer was changed", tt.give(), want)
+		})
+	}
+	t.Run("Subjects.List", func(t *testing.T) {
+		reviews, err := role.NewSubjects("reviews")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range []*role.Subjects{defaultSubjects(t), reviews} {
+			want := slices.Clone(s.List())
+			got := s.List()
+			got[0] = "widgets"
+			if !slices.Equal(s.List(), want) {
+				t.Errorf("List() after its answer was changed = %v, want %v", s.List(), want)
+			}
+			if s.Has("widgets") || !s.Has(want[0]) {
+				t.Errorf("a changed List() answer changed the registry")
+			}
+		}
+	})
+}
+
+// equal fails the test when got is not want.
+func equal(tb testing.TB, name string, got, want []role.Subject) {
+	tb.Helper()
+	if !slices.Equal(got, want) {
+		tb.Errorf("%s = %v, want %v", name, got, want)
 	}
 }
 
@@ -167,7 +240,7 @@ func TestNewSubjectsWithValidExtras(t *testing.T) {
 			t.Errorf("Has(%q) = false, want true", v)
 		}
 	}
-	if got, want := len(s.List()), len(role.CoreSubjects)+len(role.ProvisioningSubjects)+2; got != want {
+	if got, want := len(s.List()), len(builtins())+2; got != want {
 		t.Errorf("List() has %d subjects, want %d", got, want)
 	}
 }
