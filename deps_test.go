@@ -15,7 +15,7 @@ const module = "github.com/provisionkit/provisioning"
 // adapters, the wiring, the examples, the benchmarks, and those without Go
 // code. Every other top-level directory with Go code is a domain package, so
 // that a new one is held to the domain's rules without being listed.
-var notDomain = []string{"authz", "bench", "docs", "examples", "httpapi", "internal", "provisioningfx", "scripts", "storage"}
+var notDomain = []string{"authz", "bench", "docs", "eciapi", "examples", "httpapi", "internal", "provisioningfx", "rebillyapi", "scripts", "storage"}
 
 // domainPackages lists the domain packages: every top-level directory with
 // Go code outside notDomain. They import only the standard library,
