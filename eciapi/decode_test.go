@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/provisionkit/provisioning/eciapi"
-	"github.com/provisionkit/provisioning/fault"
+	"github.com/provisionkit/provisioning/internal/httpx/httpxtest"
 )
 
 // TestDecodeAddMember checks the decoder of ECI's body on its own.
@@ -30,7 +30,7 @@ func TestDecodeAddMember(t *testing.T) {
 			got, err := eciapi.DecodeAddMember([]byte(tt.giveBody))
 			p := eciapi.ProblemOf(err)
 			if err == nil {
-				p = eciapi.Problem{}
+				p = httpxtest.Problem{}
 			}
 			if p.Status != tt.wantStatus || !slices.Equal(p.Fields, tt.wantFields) {
 				t.Fatalf("problem %+v (%v); want %d %v", p, err, tt.wantStatus, tt.wantFields)
@@ -51,8 +51,8 @@ func TestProblemFields(t *testing.T) {
 		wantStatus int
 		wantFields []string
 	}{
-		{"eci fields", validation("mfa_required", "role_ids[1]"), 400, []string{"isMfaRequired", "roleIds.1"}},
-		{"missing user", validationCode("user", "not_found"), 404, nil},
+		{"eci fields", httpxtest.Validation("mfa_required", "role_ids[1]"), 400, []string{"isMfaRequired", "roleIds.1"}},
+		{"missing user", httpxtest.ValidationCode("user", "not_found"), 404, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -62,18 +62,4 @@ func TestProblemFields(t *testing.T) {
 			}
 		})
 	}
-}
-
-func validation(fields ...string) error {
-	var p fault.Problems
-	for _, f := range fields {
-		p.Add(f, "format", "is wrong")
-	}
-	return p.Err("test")
-}
-
-func validationCode(field, code string) error {
-	var p fault.Problems
-	p.Add(field, code, "is wrong")
-	return p.Err("test")
 }

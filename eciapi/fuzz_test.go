@@ -7,6 +7,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/provisionkit/provisioning/eciapi"
+	"github.com/provisionkit/provisioning/internal/httpx/httpxtest"
 )
 
 // FuzzDecodeAddMember feeds ECI's body decoder arbitrary bytes: it never
@@ -28,7 +29,7 @@ func FuzzDecodeAddMember(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body []byte) {
 		got, err := eciapi.DecodeAddMember(body)
 		if err != nil {
-			checkProblem(t, err, 400, field)
+			httpxtest.CheckRefusal(t, eciapi.ProblemOf(err), err, 400, field)
 			return
 		}
 		if n := utf8.RuneCountInString(got.UserID); n < 1 || n > eciapi.MaxUserID {
@@ -39,22 +40,4 @@ func FuzzDecodeAddMember(f *testing.F) {
 			t.Fatalf("decoded %#v; its encoding decodes to %#v, %v", got, again, err)
 		}
 	})
-}
-
-// checkProblem checks a refusal of a decoder: a 400 without fields, or
-// the dialect's invalid status with fields that match field.
-func checkProblem(t *testing.T, err error, invalid int, field *regexp.Regexp) {
-	t.Helper()
-	p := eciapi.ProblemOf(err)
-	if p.Status == 400 && len(p.Fields) == 0 {
-		return
-	}
-	if p.Status != invalid || len(p.Fields) == 0 {
-		t.Fatalf("problem %+v for %v; want 400, or %d with fields", p, err, invalid)
-	}
-	for _, name := range p.Fields {
-		if !field.MatchString(name) {
-			t.Fatalf("problem names field %q", name)
-		}
-	}
 }

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/provisionkit/provisioning/fault"
+	"github.com/provisionkit/provisioning/internal/httpx/httpxtest"
 	"github.com/provisionkit/provisioning/rebillyapi"
 )
 
@@ -38,7 +39,7 @@ func TestDecodeUpsert(t *testing.T) {
 			got, err := rebillyapi.DecodeUpsert([]byte(tt.giveBody))
 			p := rebillyapi.ProblemOf(err)
 			if err == nil {
-				p = rebillyapi.Problem{}
+				p = httpxtest.Problem{}
 			}
 			if p.Status != tt.wantStatus || !slices.Equal(p.Fields, tt.wantFields) {
 				t.Fatalf("problem %+v (%v); want %d %v", p, err, tt.wantStatus, tt.wantFields)
@@ -59,11 +60,11 @@ func TestProblemFields(t *testing.T) {
 		wantStatus int
 		wantFields []string
 	}{
-		{"rebilly lists", validation("allowed_ips[12]", "permissions[0]", "role_ids", "expires_at"), 422,
+		{"rebilly lists", httpxtest.Validation("allowed_ips[12]", "permissions[0]", "role_ids", "expires_at"), 422,
 			[]string{"allowedIps.12", "permissions.0", "roleIds", "expiresAt"}},
-		{"rebilly role", validation("role"), 422, []string{"roleIds"}},
-		{"missing organization", validationCode("organization", "not_found"), 404, nil},
-		{"user of another code", validationCode("user", "taken"), 422, []string{"user"}},
+		{"rebilly role", httpxtest.Validation("role"), 422, []string{"roleIds"}},
+		{"missing organization", httpxtest.ValidationCode("organization", "not_found"), 404, nil},
+		{"user of another code", httpxtest.ValidationCode("user", "taken"), 422, []string{"user"}},
 		{"forbidden", errForbidden(), 403, nil},
 	}
 	for _, tt := range tests {
@@ -74,20 +75,6 @@ func TestProblemFields(t *testing.T) {
 			}
 		})
 	}
-}
-
-func validation(fields ...string) error {
-	var p fault.Problems
-	for _, f := range fields {
-		p.Add(f, "format", "is wrong")
-	}
-	return p.Err("test")
-}
-
-func validationCode(field, code string) error {
-	var p fault.Problems
-	p.Add(field, code, "is wrong")
-	return p.Err("test")
 }
 
 func errForbidden() error { return fault.E("test", fault.Forbidden, nil) }

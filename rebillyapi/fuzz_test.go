@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"testing"
 
+	"github.com/provisionkit/provisioning/internal/httpx/httpxtest"
 	"github.com/provisionkit/provisioning/rebillyapi"
 )
 
@@ -27,7 +28,7 @@ func FuzzDecodeUpsert(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body []byte) {
 		got, err := rebillyapi.DecodeUpsert(body)
 		if err != nil {
-			checkProblem(t, err, 422, field)
+			httpxtest.CheckRefusal(t, rebillyapi.ProblemOf(err), err, 422, field)
 			return
 		}
 		again, err := rebillyapi.DecodeUpsert(upsertJSON(t, got))
@@ -35,24 +36,6 @@ func FuzzDecodeUpsert(f *testing.F) {
 			t.Fatalf("decoded %#v; its encoding decodes to %#v, %v", got, again, err)
 		}
 	})
-}
-
-// checkProblem checks a refusal of a decoder: a 400 without fields, or
-// the dialect's invalid status with fields that match field.
-func checkProblem(t *testing.T, err error, invalid int, field *regexp.Regexp) {
-	t.Helper()
-	p := rebillyapi.ProblemOf(err)
-	if p.Status == 400 && len(p.Fields) == 0 {
-		return
-	}
-	if p.Status != invalid || len(p.Fields) == 0 {
-		t.Fatalf("problem %+v for %v; want 400, or %d with fields", p, err, invalid)
-	}
-	for _, name := range p.Fields {
-		if !field.MatchString(name) {
-			t.Fatalf("problem names field %q", name)
-		}
-	}
 }
 
 // upsertJSON encodes a decoded Rebilly body back to JSON.
