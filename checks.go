@@ -136,6 +136,23 @@ type Checker struct {
 	missing bool // the organization does not exist: every answer is false
 }
 
+// Can reports whether the session's principal may act on subject in orgID:
+// the check host applications use for their own resources (register their
+// subjects with WithSubjects). A principal without an active membership
+// gets false, not an error.
+func (s *Session) Can(ctx context.Context, orgID, subject string, act role.Action) (bool, error) {
+	const op = "provisioning.Can"
+	if err := s.p.asked(op, subject, act); err != nil {
+		return false, err
+	}
+	_, err := s.authorize(ctx, op, orgID, subject, act)
+	switch fault.KindOf(err) {
+	case fault.NotFound, fault.Forbidden:
+		return false, nil
+	}
+	return err == nil, err
+}
+
 // Checker reads orgID's policy revision (and, when it changed, its policy)
 // once and returns the Checker that answers from it. An organization that
 // does not exist gives a Checker whose answers are all false, as

@@ -581,6 +581,7 @@ func matrixRules() []matrixRule {
 		}},
 
 		// Outside the matrix: no principal, no id.
+		{op: "Provisioner.Close", scope: notApplicable},
 		{op: "Provisioner.Subjects", scope: notApplicable},
 		{op: "Provisioner.System", scope: notApplicable},
 		{op: "Provisioner.WatchPolicy", scope: notApplicable},

@@ -6,12 +6,9 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
-	"net/netip"
 	"slices"
-	"time"
 
 	"github.com/provisionkit/provisioning/access"
-	"github.com/provisionkit/provisioning/allowlist"
 	"github.com/provisionkit/provisioning/audit"
 	"github.com/provisionkit/provisioning/authz"
 	"github.com/provisionkit/provisioning/email"
@@ -469,123 +466,40 @@ func (s *Session) mayChange(ctx context.Context, op string, lm lockedMembership,
 	if err := s.mayGrantAll(ctx, op, m.OrganizationID, d, roles, grants); err != nil {
 		return err
 	}
-	if err := s.ownerAndSelf(op, lm, rules); err != nil {
+	e := s.editor(lm)
+	if err := membership.CheckOwnerAndSelf(op, m, rules, e); err != nil {
 		return err
 	}
-	return s.noLoosening(ctx, op, lm, rules)
+	return membership.CheckNoLoosening(op, m, rules, e, func() (membership.Limits, error) {
+		return s.callerLimits(ctx, op, m.OrganizationID)
+	})
 }
 
-// ownerAndSelf holds the rules of the owner's membership and of one's own.
-func (s *Session) ownerAndSelf(op string, lm lockedMembership, rules membership.Rules) error {
-	m, d := lm.Membership, lm.d
-	if m.Owner {
-		switch {
-		case rules.Guest:
-			return fault.InvalidField(op, "guest", "owner", "the owner's membership cannot be a guest")
-		case !rules.ExpiresAt.IsZero():
-			return fault.InvalidField(op, "expires_at", "owner", "the owner's membership cannot expire")
-		case !d.Owner && s.pr.Kind != access.KindSystem && !rulesEqual(rules, m.Rules()):
-			return fault.E(op, fault.Forbidden, errors.New("only the owner changes the rules of the owner's membership"))
-		}
+// editor is the caller, as the membership rules of lm see it.
+func (s *Session) editor(lm lockedMembership) membership.Editor {
+	return membership.Editor{
+		Owner:   lm.d.Owner,
+		Trusted: s.pr.Kind == access.KindSystem,
+		Self:    s.pr.Kind == access.KindUser && lm.UserID == s.pr.ID,
+		IP:      s.pr.IP,
 	}
-	if s.pr.Kind == access.KindUser && m.UserID == s.pr.ID && rules.AllowedIPs != nil {
-		if !allowlist.Allows(prefixesOf(rules.AllowedIPs), s.pr.IP) {
-			return fault.InvalidField(op, "allowed_ips", "lockout", "would refuse the address of this very request: you would lock yourself out")
-		}
-	}
-	return nil
 }
 
-// noLoosening refuses, to anyone but the owner, a change that lifts a
-// restriction beyond the caller's own: a member never loosens its own
-// allowlist, expiry or second-factor requirement (the owner set them), and
-// never gives another member an allowlist wider, or an expiry later, than
-// its own (a fenced admin cannot unfence others).
-func (s *Session) noLoosening(ctx context.Context, op string, lm lockedMembership, after membership.Rules) error {
-	if lm.d.Owner || s.pr.Kind == access.KindSystem {
-		return nil
-	}
-	m, before := lm.Membership, lm.Membership.Rules()
-	widens := !within(prefixesOf(after.AllowedIPs), m.AllowedIPs)
-	extends := !before.ExpiresAt.IsZero() && (after.ExpiresAt.IsZero() || after.ExpiresAt.After(before.ExpiresAt))
-	if s.pr.Kind == access.KindUser && m.UserID == s.pr.ID {
-		switch {
-		case widens:
-			return fault.E(op, fault.Forbidden, errors.New("a member does not widen its own allowlist"))
-		case extends:
-			return fault.E(op, fault.Forbidden, errors.New("a member does not extend its own expiry"))
-		case before.MFARequired && !after.MFARequired:
-			return fault.E(op, fault.Forbidden, errors.New("a member does not lift its own second-factor requirement"))
-		}
-		return nil
-	}
-	if !widens && !extends {
-		return nil
-	}
-	mine, err := s.callerRules(ctx, op, m.OrganizationID)
-	if err != nil {
-		return err
-	}
-	switch {
-	case widens && !within(prefixesOf(after.AllowedIPs), mine.allowed):
-		return fault.E(op, fault.Forbidden, errors.New("cannot give an allowlist wider than the caller's own"))
-	case extends && !mine.expires.IsZero() && (after.ExpiresAt.IsZero() || after.ExpiresAt.After(mine.expires)):
-		return fault.E(op, fault.Forbidden, errors.New("cannot give an expiry later than the caller's own"))
-	}
-	return nil
-}
-
-// callerLimits are the caller's own allowlist and expiry in an organization.
-type callerLimits struct {
-	allowed []netip.Prefix // nil: anywhere
-	expires time.Time      // zero: never
-}
-
-// callerRules reads the caller's own limits: its membership's, or its
-// credential's.
-func (s *Session) callerRules(ctx context.Context, op, orgID string) (callerLimits, error) {
+// callerLimits reads the caller's own limits in an organization: its
+// membership's, or its credential's.
+func (s *Session) callerLimits(ctx context.Context, op, orgID string) (membership.Limits, error) {
 	if s.pr.Kind == access.KindCredential {
 		c, err := s.p.b.Credentials().Get(ctx, s.pr.ID)
 		if err != nil {
-			return callerLimits{}, fault.Wrap(op, err)
+			return membership.Limits{}, fault.Wrap(op, err)
 		}
-		return callerLimits{allowed: c.AllowedIPs, expires: c.ExpiresAt}, nil
+		return membership.Limits{AllowedIPs: c.AllowedIPs, ExpiresAt: c.ExpiresAt}, nil
 	}
 	me, err := s.p.b.Memberships().GetByUser(ctx, orgID, s.pr.ID)
 	if err != nil {
-		return callerLimits{}, fault.Wrap(op, err)
+		return membership.Limits{}, fault.Wrap(op, err)
 	}
-	return callerLimits{allowed: me.AllowedIPs, expires: me.ExpiresAt}, nil
-}
-
-// prefixesOf parses a canonical allowlist (nil stays nil).
-func prefixesOf(entries []string) []netip.Prefix {
-	list, _ := allowlist.Parse("allowed_ips", entries) // canonical already
-	return list
-}
-
-// within reports whether every network of list lies inside bound; a nil
-// list is everywhere, a nil bound allows everything.
-func within(list, bound []netip.Prefix) bool {
-	if bound == nil {
-		return true
-	}
-	if list == nil {
-		return false
-	}
-	for _, p := range list {
-		if !slices.ContainsFunc(bound, func(b netip.Prefix) bool { return b.Bits() <= p.Bits() && b.Contains(p.Addr()) }) {
-			return false
-		}
-	}
-	return true
-}
-
-// rulesEqual reports whether two canonical rules are the same.
-func rulesEqual(a, b membership.Rules) bool {
-	return slices.Equal(a.Permissions, b.Permissions) && slices.Equal(a.AllowedIPs, b.AllowedIPs) &&
-		(a.AllowedIPs == nil) == (b.AllowedIPs == nil) && a.Guest == b.Guest &&
-		a.ExpiresAt.Equal(b.ExpiresAt) && a.MFARequired == b.MFARequired
+	return membership.Limits{AllowedIPs: me.AllowedIPs, ExpiresAt: me.ExpiresAt}, nil
 }
 
 // DeleteMembership removes a membership. Admins remove others; any member
@@ -754,7 +668,7 @@ func (s *Session) activate(ctx context.Context, op string, m *membership.Members
 		return nil, fault.Wrap(op, err)
 	}
 	now := s.now()
-	if invitationExpired(m, now) {
+	if m.InvitationExpired(now) {
 		return nil, fault.E(op, fault.NotFound, fault.ErrInvitationInvalid)
 	}
 	if err := s.p.b.Memberships().Activate(ctx, m.ID, userID, now); err != nil {
@@ -773,13 +687,6 @@ func (s *Session) activate(ctx context.Context, op string, m *membership.Members
 	}
 	out, err := s.p.b.Memberships().Get(ctx, m.ID)
 	return out, fault.Wrap(op, err)
-}
-
-// invitationExpired reports whether m's invitation has expired at now: its
-// token, and the invitation itself on every path, stop working at
-// InvitationExpiresAt.
-func invitationExpired(m *membership.Membership, now time.Time) bool {
-	return !now.Before(m.InvitationExpiresAt)
 }
 
 // verifiedUser reads the calling user's record, which must have a verified

@@ -115,6 +115,7 @@ type EmailChange struct {
 type Provisioner struct {
 	b             Backend
 	authz         *authz.Authorizer
+	ownsAuthz     bool // authz was made by New, and is closed by Close
 	clock         Clock
 	ids           IDGenerator
 	notifier      Notifier
@@ -150,8 +151,11 @@ func (f optionFunc) apply(p *Provisioner) { f(p) }
 // WithClock sets the clock (the default is the system clock in UTC).
 func WithClock(c Clock) Option { return optionFunc(func(p *Provisioner) { p.clock = c }) }
 
-// WithIDGenerator sets the id source (the default makes 26-character
-// time-ordered ids from crypto/rand, one sequence for the whole process).
+// WithIDGenerator sets the id source (the default, NewIDGenerator, makes
+// 26-character time-ordered ids from crypto/rand, strictly increasing
+// within one Provisioner; Provisioners, like processes, order their ids
+// among themselves by the millisecond only). Give several Provisioners one
+// generator to keep one sequence for all of them.
 func WithIDGenerator(g IDGenerator) Option { return optionFunc(func(p *Provisioner) { p.ids = g }) }
 
 // WithNotifier sets the receiver of invitations (the default drops them).
@@ -230,7 +234,7 @@ func New(b Backend, opts ...Option) (*Provisioner, error) {
 	if b == nil {
 		return nil, errors.New("provisioning: nil backend")
 	}
-	p := &Provisioner{b: b, clock: systemClock{}, ids: processIDs, log: slog.New(slog.DiscardHandler), invitationTTL: 7 * 24 * time.Hour,
+	p := &Provisioner{b: b, clock: systemClock{}, ids: NewIDGenerator(), log: slog.New(slog.DiscardHandler), invitationTTL: 7 * 24 * time.Hour,
 		emailCodeTTL: 24 * time.Hour}
 	for _, o := range opts {
 		o.apply(p)
@@ -260,8 +264,20 @@ func New(b Backend, opts ...Option) (*Provisioner, error) {
 	p.subjects = subjects
 	if p.authz == nil {
 		p.authz = authz.New(authz.WithClock(p.clock.Now))
+		p.ownsAuthz = true
 	}
 	return p, nil
+}
+
+// Close stops the Provisioner's background work (the policy cache's
+// background loads of the authorizer it made; one given with
+// WithAuthorizer is the host's to close) and returns when it has stopped.
+// Calls made after Close still work; Close does not close the backend.
+func (p *Provisioner) Close() error {
+	if p.ownsAuthz {
+		p.authz.Close()
+	}
+	return nil
 }
 
 // Subjects returns the registry of permission subjects.
@@ -270,12 +286,6 @@ func (p *Provisioner) Subjects() *role.Subjects { return p.subjects }
 // As returns a handle whose calls are made, and authorized, as principal.
 func (p *Provisioner) As(principal Principal) *Session {
 	return &Session{p: p, pr: principal}
-}
-
-// System returns the handle for trusted code (bootstrap, background jobs):
-// it is not authorized, so it offers only what such code needs.
-func (p *Provisioner) System() *System {
-	return &System{s: &Session{p: p, pr: Principal{Kind: access.KindSystem, ID: "system"}}}
 }
 
 // Session is a handle bound to one principal. It is cheap to make, one per request.
@@ -464,10 +474,6 @@ func (systemClock) Now() time.Time { return time.Now().UTC() }
 // a millisecond timestamp then 80 random bits, in Crockford's base32, so that
 // ids sort by creation time (and strictly so within one generator).
 func NewIDGenerator() IDGenerator { return &idGen{} }
-
-// processIDs is the default generator of every Provisioner of the process,
-// so that their ids stay ordered among themselves, not only within one.
-var processIDs = NewIDGenerator()
 
 type idGen struct {
 	mu   sync.Mutex

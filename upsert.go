@@ -67,7 +67,7 @@ func (s *Session) UpsertMembership(ctx context.Context, in membership.Upsert) (*
 		case err != nil:
 			return fault.Wrap(op, err)
 		}
-		if m != nil && m.Status == membership.Pending && invitationExpired(m, s.now()) {
+		if m != nil && m.Status == membership.Pending && m.InvitationExpired(s.now()) {
 			// An expired invitation grants nothing: the owner's call
 			// replaces it by a new membership, with none of its grants.
 			if err := s.dropInvitation(ctx, op, m); err != nil {

@@ -15,11 +15,6 @@ import (
 	"github.com/provisionkit/provisioning/user"
 )
 
-// System is the handle for trusted code: creating users at sign-up,
-// bootstrap and background jobs. Nothing it does is authorized, so hand it
-// only to code that decides for itself.
-type System struct{ s *Session }
-
 // CreateUser creates a user. The email is stored in canonical form and must
 // be unique. Pending invitations of the email stay pending until the user
 // accepts them, which takes a verified address: set in.EmailVerified only
@@ -113,9 +108,6 @@ func (y *System) UserByEmail(ctx context.Context, address string) (*user.User, e
 	u, err := y.s.p.b.Users().GetByEmail(ctx, canon)
 	return u, fault.Wrap(op, err)
 }
-
-// As returns the session of principal; the same as Provisioner.As.
-func (y *System) As(p Principal) *Session { return y.s.p.As(p) }
 
 // CurrentUser returns the calling user's own record.
 func (s *Session) CurrentUser(ctx context.Context) (*user.User, error) {

@@ -234,3 +234,22 @@ func normalize(list []netip.Prefix) []netip.Prefix {
 	}
 	return slices.Clip(out)
 }
+
+// Within reports whether every network of list lies inside a network of
+// bound: whether a member given list can call from nowhere that bound
+// refuses. A nil list (anywhere) is within a nil bound only; a nil bound
+// (no restriction) contains every list.
+func Within(list, bound []netip.Prefix) bool {
+	if bound == nil {
+		return true
+	}
+	if list == nil {
+		return false
+	}
+	for _, p := range list {
+		if !slices.ContainsFunc(bound, func(b netip.Prefix) bool { return b.Bits() <= p.Bits() && b.Contains(p.Addr()) }) {
+			return false
+		}
+	}
+	return true
+}

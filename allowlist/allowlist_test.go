@@ -338,3 +338,33 @@ func TestPublic(t *testing.T) {
 		}
 	}
 }
+
+func TestWithin(t *testing.T) {
+	wide := mustParse(t, "8.8.0.0/16", "2606:4700::/32")
+	tests := []struct {
+		name      string
+		giveList  []netip.Prefix
+		giveBound []netip.Prefix
+		want      bool
+	}{
+		{name: "nil bound contains anywhere", giveList: nil, giveBound: nil, want: true},
+		{name: "nil bound contains a list", giveList: mustParse(t, "1.1.1.1"), giveBound: nil, want: true},
+		{name: "anywhere is not within a list", giveList: nil, giveBound: wide, want: false},
+		{name: "narrower prefix", giveList: mustParse(t, "8.8.8.0/24"), giveBound: wide, want: true},
+		{name: "the same prefix", giveList: mustParse(t, "8.8.0.0/16"), giveBound: wide, want: true},
+		{name: "one address", giveList: mustParse(t, "8.8.4.4"), giveBound: wide, want: true},
+		{name: "wider prefix of the same network", giveList: mustParse(t, "8.0.0.0/8"), giveBound: wide, want: false},
+		{name: "outside", giveList: mustParse(t, "9.9.9.9"), giveBound: wide, want: false},
+		{name: "one of two outside", giveList: mustParse(t, "8.8.8.8", "9.9.9.9"), giveBound: wide, want: false},
+		{name: "IPv6 inside", giveList: mustParse(t, "2606:4700:4700::1111"), giveBound: wide, want: true},
+		{name: "IPv6 outside", giveList: mustParse(t, "2606:4701::1"), giveBound: wide, want: false},
+		{name: "empty list within anything", giveList: []netip.Prefix{}, giveBound: wide, want: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := allowlist.Within(tt.giveList, tt.giveBound); got != tt.want {
+				t.Errorf("Within(%v, %v) = %v, want %v", tt.giveList, tt.giveBound, got, tt.want)
+			}
+		})
+	}
+}

@@ -117,9 +117,14 @@ type Authorizer struct {
 	now        func() time.Time
 	shards     *shardCache
 
-	mu         sync.Mutex // guards loading and background
+	mu         sync.Mutex // guards loading, background and closed
 	loading    map[string]*load
 	background int // loads started by loadBehind, running
+	closed     bool
+
+	life context.Context    // the background loads' context, ended by Close
+	stop context.CancelFunc // ends life
+	runs sync.WaitGroup     // the background loads
 }
 
 // load is one in-flight snapshot read and build, shared by the checks that
@@ -134,6 +139,7 @@ type load struct {
 func New(opts ...Option) *Authorizer {
 	a := &Authorizer{max: DefaultMaxOrganizations, sliceAbove: DefaultSliceAbove, now: time.Now, shards: newShardCache(),
 		loading: make(map[string]*load)}
+	a.life, a.stop = context.WithCancel(context.Background())
 	for _, o := range opts {
 		o.apply(a)
 	}
@@ -383,25 +389,41 @@ func (a *Authorizer) slice(ctx context.Context, ss access.SliceStore, orgID, rev
 	}
 }
 
-// loadBehind loads the whole organization in the background, on a context
-// of its own (none of the caller's transaction), unless it is already
-// loading or too many such loads run.
+// loadBehind loads the whole organization in the background, on the
+// Authorizer's own context (none of the caller's transaction, ended by
+// Close), unless it is already loading, too many such loads run, or the
+// Authorizer is closed.
 func (a *Authorizer) loadBehind(src access.Store, orgID string) {
 	a.mu.Lock()
-	if _, ok := a.loading[orgID]; ok || a.background >= maxBackgroundLoads {
+	if _, ok := a.loading[orgID]; ok || a.background >= maxBackgroundLoads || a.closed {
 		a.mu.Unlock()
 		return
 	}
 	a.background++
+	a.runs.Add(1)
 	a.mu.Unlock()
 	go func() {
 		defer func() {
 			a.mu.Lock()
 			a.background--
 			a.mu.Unlock()
+			a.runs.Done()
 		}()
-		_, _ = a.load(context.Background(), src, orgID) // a failure leaves the next check to load it
+		_, _ = a.load(a.life, src, orgID) // a failure leaves the next check to load it
 	}()
+}
+
+// Close ends the Authorizer's background work: the loads of whole
+// organizations it starts behind a sliced check are cancelled, and Close
+// returns once they have stopped. Checks still work after Close (they load
+// what they need themselves); no background load starts again. Close is
+// idempotent and safe to call concurrently with checks.
+func (a *Authorizer) Close() {
+	a.mu.Lock()
+	a.closed = true
+	a.mu.Unlock()
+	a.stop()
+	a.runs.Wait()
 }
 
 // load reads the organization's snapshot, builds its shard and caches it.

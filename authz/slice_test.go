@@ -263,3 +263,73 @@ func TestBackgroundLoadsAreBounded(t *testing.T) {
 		t.Errorf("%d whole loads at once, want 4 (the bound, reached by 10 large organizations)", most)
 	}
 }
+
+// waitingStore is a sliceStore whose whole snapshots wait for their
+// context to end, and report that they started and how they ended.
+type waitingStore struct {
+	*sliceStore
+	started chan string
+	ended   chan error
+}
+
+func (s *waitingStore) Snapshot(ctx context.Context, org string) (*access.Snapshot, error) {
+	s.started <- org
+	<-ctx.Done()
+	s.ended <- ctx.Err()
+	return nil, ctx.Err()
+}
+
+// TestCloseEndsBackgroundLoads: Close cancels the whole-organization load a
+// sliced check started behind it and returns once it has stopped; after
+// Close, checks are still answered (from slices) and start no background
+// load.
+func TestCloseEndsBackgroundLoads(t *testing.T) {
+	ctx := context.Background()
+	other := acme()
+	other.OrganizationID, other.Revision = "other", "other-1"
+	for k := range other.Permissions {
+		other.Permissions[k].OrganizationID = "other"
+	}
+	st := &waitingStore{sliceStore: &sliceStore{fakeStore: newStore(t, acme(), other)},
+		started: make(chan string, 4), ended: make(chan error, 4)}
+	a := authz.New(authz.WithSliceAbove(1))
+	p := access.Principal{Kind: access.KindUser, ID: acme().OwnerUserID, MFA: true}
+	if d, err := a.Check(ctx, st, p, "acme", "memberships", role.ActionRead); err != nil || !d.Allowed {
+		t.Fatalf("check: %+v, %v", d, err)
+	}
+	select {
+	case org := <-st.started:
+		if org != "acme" {
+			t.Fatalf("background load of %q, want acme", org)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no background load started")
+	}
+	closed := make(chan struct{})
+	go func() {
+		a.Close()
+		close(closed)
+	}()
+	select {
+	case <-closed:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Close did not return: the background load was not cancelled")
+	}
+	select {
+	case err := <-st.ended:
+		if !errors.Is(err, context.Canceled) {
+			t.Fatalf("the background load ended with %v, want context.Canceled", err)
+		}
+	default:
+		t.Fatal("Close returned before the background load stopped")
+	}
+	if d, err := a.Check(ctx, st, p, "other", "memberships", role.ActionRead); err != nil || !d.Allowed {
+		t.Fatalf("check after Close: %+v, %v", d, err)
+	}
+	a.Close() // idempotent
+	select {
+	case org := <-st.started:
+		t.Fatalf("a background load of %s started after Close", org)
+	case <-time.After(50 * time.Millisecond):
+	}
+}

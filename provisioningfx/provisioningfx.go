@@ -72,7 +72,7 @@ type ProvisionerParams struct {
 // NewProvisioner builds the Provisioner and runs its policy watcher
 // (Provisioner.WatchPolicy: LISTEN/NOTIFY on PostgreSQL, polling elsewhere)
 // from start to stop, so that policy caches refresh early after another
-// process's change. Options from the group come last. Outside fx, use
+// process's change, and closes it (Provisioner.Close) at stop. Options from the group come last. Outside fx, use
 // provisioning.New (and run WatchPolicy in a goroutine if you want it).
 func NewProvisioner(p ProvisionerParams) (*provisioning.Provisioner, error) {
 	opts := make([]provisioning.Option, 0, 3+len(p.Options))
@@ -109,7 +109,7 @@ func NewProvisioner(p ProvisionerParams) (*provisioning.Provisioner, error) {
 			stop()
 			select {
 			case <-done:
-				return nil
+				return prov.Close()
 			case <-ctx.Done():
 				return ctx.Err()
 			}

@@ -127,6 +127,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
+	defer p.Close()
 	tokens := token.NewIssuer(store.Tokens(), nil)
 	if err := ownerToken(ctx, p, tokens, cfg, getenv("PROVISIONING_OWNER_TOKEN"), stdout, log); err != nil {
 		return err
