@@ -177,6 +177,7 @@ func tour(ctx context.Context, mailer *mailbox, logger *slog.Logger, keys idp.Ke
 	watch, stop := context.WithCancel(ctx)
 	go p.WatchPolicy(watch, 0) // optional: refresh caches early after other processes' changes (fx runs it for you)
 	stop()
+	defer p.Close() // at shutdown: stops the policy cache's background loads (fx does it at stop)
 
 	// Errors carry a kind: test them with errors.Is / errors.As, never by string.
 	_, err = p.As(provisioning.User(carol.ID)).CreateRole(ctx, role.Create{OrganizationID: org.ID, Name: "Mine"})
