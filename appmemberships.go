@@ -120,18 +120,24 @@ func (s *Session) GetAppMembership(ctx context.Context, id string) (*appmembersh
 // ListAppMemberships lists an organization's application memberships, by
 // id: all of them to those who manage them, only their own to other members
 // (Commerce Layer: "all your application memberships plus all the organization
-// memberships of the organizations of which you are an admin").
+// memberships of the organizations of which you are an admin"). Across
+// organizations (OrganizationID empty, see the package documentation), the
+// same holds in each organization.
 func (s *Session) ListAppMemberships(ctx context.Context, f appmembership.Filter) (resource.Page[appmembership.AppMembership], error) {
 	const op = "provisioning.ListAppMemberships"
-	f.Holder = nil
-	holder, err := s.appHolder(ctx, op, f.OrganizationID)
+	f.Holder, f.Holders = nil, nil
+	var err error
+	if f.OrganizationID == "" {
+		f.OrganizationIDs, f.Holders, err = s.appHoldersAcross(ctx, op, f.OrganizationIDs)
+	} else if f.Holder, err = s.appHolder(ctx, op, f.OrganizationID); err == nil && len(f.OrganizationIDs) > 0 {
+		err = errBothScopes(op)
+	}
 	if err != nil {
 		return resource.Page[appmembership.AppMembership]{}, err
 	}
 	if err := f.Validate(); err != nil {
 		return resource.Page[appmembership.AppMembership]{}, err
 	}
-	f.Holder = holder
 	page, err := s.p.b.AppMemberships().List(ctx, f)
 	return page, fault.Wrap(op, err)
 }
@@ -150,6 +156,39 @@ func (s *Session) appHolder(ctx context.Context, op, orgID string) (*appmembersh
 	if err != nil {
 		return nil, fault.Wrap(op, err)
 	}
+	return s.holderIn(ctx, op, orgID, rights)
+}
+
+// appHoldersAcross returns the organizations of a list of application
+// memberships across organizations (see readableIn) and the caller's holder
+// in each of them where it sees only its own.
+func (s *Session) appHoldersAcross(ctx context.Context, op string, asked []string) ([]string, map[string]appmembership.Holder, error) {
+	orgs, err := s.readableIn(ctx, op, typeAppMemberships, asked)
+	if err != nil {
+		return nil, nil, err
+	}
+	ids := make([]string, len(orgs))
+	holders := map[string]appmembership.Holder{}
+	for i, o := range orgs {
+		ids[i] = o.id
+		if o.rights == nil { // the system principal
+			continue
+		}
+		h, err := s.holderIn(ctx, op, o.id, o.rights)
+		if err != nil {
+			return nil, nil, err
+		}
+		if h != nil {
+			holders[o.id] = *h
+		}
+	}
+	return ids, holders, nil
+}
+
+// holderIn returns nil when rights let the caller see every application
+// membership of orgID (it may manage them), or the caller's own membership
+// and profile otherwise.
+func (s *Session) holderIn(ctx context.Context, op, orgID string, rights *authz.Rights) (*appmembership.Holder, error) {
 	if rights.Allows(typeAppMemberships, role.ActionUpdate) {
 		return nil, nil
 	}

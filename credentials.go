@@ -124,9 +124,11 @@ func (s *Session) GetCredential(ctx context.Context, id string) (*credential.Cre
 
 // ListCredentials lists the API credentials of an organization (not the
 // revoked ones), by id, without their secrets.
+// With OrganizationID empty, it lists across the caller's organizations
+// (see Lists in the package documentation).
 func (s *Session) ListCredentials(ctx context.Context, f credential.Filter) (resource.Page[credential.Credential], error) {
 	const op = "provisioning.ListCredentials"
-	if _, err := s.authorize(ctx, op, f.OrganizationID, typeCredentials, role.ActionRead); err != nil {
+	if err := s.scopeList(ctx, op, typeCredentials, f.OrganizationID, &f.OrganizationIDs); err != nil {
 		return resource.Page[credential.Credential]{}, err
 	}
 	if err := f.Validate(); err != nil {

@@ -166,6 +166,25 @@
 //		f.After = page.Next
 //	}
 //
+// Every list of an organization's resources (ListMemberships,
+// ListProfiles, ListRoles, ListPermissions, ListCredentials,
+// ListAppMemberships, ListIdentityProviders, ListVersions) also lists
+// across organizations: leave the filter's OrganizationID empty, and the
+// list runs over the caller's organizations in one query, filtered,
+// ordered, paged and counted by the database as one organization's list is.
+// The caller's organizations are a user's active memberships' and an API
+// credential's own, narrowed to the filter's OrganizationIDs when it names
+// any; of those, the list reads only the ones where the caller may read the
+// resource, each decided as that organization's own list would be. An
+// organization where the caller may not read it adds nothing and is no
+// error; one whose request rules refuse the call (an address outside its
+// allowlist, a missing second factor) fails the whole list with that
+// refusal, as its own list would. The system principal belongs to no
+// organization: across organizations, it lists those of OrganizationIDs.
+//
+//	page, err := s.ListMemberships(ctx, membership.Filter{PageRequest: resource.PageRequest{
+//		Sort: []resource.SortKey{{Field: "user_email"}}, Offset: 50, Limit: 25, Count: true}})
+//
 // # Identity providers
 //
 // An organization's owner (only the owner: an admin is refused) manages its

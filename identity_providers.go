@@ -105,9 +105,11 @@ func (s *Session) GetIdentityProvider(ctx context.Context, id string) (*idp.Prov
 
 // ListIdentityProviders lists the identity providers of an organization, by
 // id, without their secrets.
+// With OrganizationID empty, it lists across the caller's organizations
+// (see Lists in the package documentation).
 func (s *Session) ListIdentityProviders(ctx context.Context, f idp.Filter) (resource.Page[idp.Provider], error) {
 	const op = "provisioning.ListIdentityProviders"
-	if _, err := s.authorize(ctx, op, f.OrganizationID, typeIdentityProviders, role.ActionRead); err != nil {
+	if err := s.scopeList(ctx, op, typeIdentityProviders, f.OrganizationID, &f.OrganizationIDs); err != nil {
 		return resource.Page[idp.Provider]{}, err
 	}
 	f, err := f.Validate()

@@ -158,6 +158,7 @@ const (
 	question                         // answers whether the principal may: a refusal is "no", never an error
 	host                             // trusted host code: no principal; hostWant says it all
 	accessor                         // no I/O
+	across                           // a list across organizations: of the target's, what its own list answers
 	notApplicable                    // takes no principal and no id: outside the matrix
 )
 
@@ -220,7 +221,7 @@ func refUpdate() resource.CommonUpdate {
 
 // matrixRules is the specification of every exported operation.
 func matrixRules() []matrixRule {
-	return []matrixRule{
+	return append([]matrixRule{
 		// Organizations: members read; admins update; the owner transfers.
 		{op: "Session.CreateOrganization", scope: self, userOnly: true, mutates: true, call: func(c *matrixCall) error {
 			_, err := c.s.CreateOrganization(c.ctx, organization.Create{Name: "New"})
@@ -586,7 +587,7 @@ func matrixRules() []matrixRule {
 		{op: "Provisioner.System", scope: notApplicable},
 		{op: "Provisioner.WatchPolicy", scope: notApplicable},
 		{op: "System.RecordSecurityEvent", scope: notApplicable},
-	}
+	}, acrossRules()...)
 }
 
 // expect derives a cell's outcome from the rule and the actor's standing.
@@ -633,6 +634,11 @@ func (r matrixRule) expect(a matrixActor, tg matrixTarget) outcome {
 			return granted
 		}
 		return fault.NotFound
+	case across: // nothing of an organization it may not read, and no error, but for its request rules
+		if tg == sameOrg && a.active && a.fenced {
+			return fault.Forbidden
+		}
+		return granted
 	}
 	// inOrg: another organization, or none, is one the caller cannot tell
 	// from an id that does not exist (I1).

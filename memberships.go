@@ -340,9 +340,11 @@ func (s *Session) GetMembershipByEmail(ctx context.Context, orgID, address strin
 }
 
 // ListMemberships lists the memberships of an organization, by id.
+// With OrganizationID empty, it lists across the caller's organizations
+// (see Lists in the package documentation).
 func (s *Session) ListMemberships(ctx context.Context, f membership.Filter) (resource.Page[membership.Membership], error) {
 	const op = "provisioning.ListMemberships"
-	if _, err := s.authorize(ctx, op, f.OrganizationID, typeMemberships, role.ActionRead); err != nil {
+	if err := s.scopeList(ctx, op, typeMemberships, f.OrganizationID, &f.OrganizationIDs); err != nil {
 		return resource.Page[membership.Membership]{}, err
 	}
 	f, err := f.Validate()

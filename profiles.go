@@ -57,9 +57,11 @@ func (s *Session) GetProfile(ctx context.Context, id string) (*profile.Profile, 
 }
 
 // ListProfiles lists the profiles of an organization, by id.
+// With OrganizationID empty, it lists across the caller's organizations
+// (see Lists in the package documentation).
 func (s *Session) ListProfiles(ctx context.Context, f profile.Filter) (resource.Page[profile.Profile], error) {
 	const op = "provisioning.ListProfiles"
-	if _, err := s.authorize(ctx, op, f.OrganizationID, typeProfiles, role.ActionRead); err != nil {
+	if err := s.scopeList(ctx, op, typeProfiles, f.OrganizationID, &f.OrganizationIDs); err != nil {
 		return resource.Page[profile.Profile]{}, err
 	}
 	page, err := s.p.b.Profiles().List(ctx, f)

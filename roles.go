@@ -49,9 +49,11 @@ func (s *Session) GetRole(ctx context.Context, id string) (*role.Role, error) {
 }
 
 // ListRoles lists the roles of an organization, by id.
+// With OrganizationID empty, it lists across the caller's organizations
+// (see Lists in the package documentation).
 func (s *Session) ListRoles(ctx context.Context, f role.Filter) (resource.Page[role.Role], error) {
 	const op = "provisioning.ListRoles"
-	if _, err := s.authorize(ctx, op, f.OrganizationID, typeRoles, role.ActionRead); err != nil {
+	if err := s.scopeList(ctx, op, typeRoles, f.OrganizationID, &f.OrganizationIDs); err != nil {
 		return resource.Page[role.Role]{}, err
 	}
 	if f.Kind != "" && !f.Kind.Valid() {
@@ -231,9 +233,11 @@ func (s *Session) GetPermission(ctx context.Context, id string) (*role.Permissio
 }
 
 // ListPermissions lists the permissions of an organization, by id.
+// With OrganizationID empty, it lists across the caller's organizations
+// (see Lists in the package documentation).
 func (s *Session) ListPermissions(ctx context.Context, f role.PermissionFilter) (resource.Page[role.Permission], error) {
 	const op = "provisioning.ListPermissions"
-	if _, err := s.authorize(ctx, op, f.OrganizationID, typePermissions, role.ActionRead); err != nil {
+	if err := s.scopeList(ctx, op, typePermissions, f.OrganizationID, &f.OrganizationIDs); err != nil {
 		return resource.Page[role.Permission]{}, err
 	}
 	page, err := s.p.b.Roles().ListPermissions(ctx, f)

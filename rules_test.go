@@ -623,14 +623,16 @@ func TestBadInputNamesTheFieldAndChangesNothing(t *testing.T) {
 			return err
 		}, "access_scope"},
 		{"role without name", func() error { _, err := own.CreateRole(ctx, role.Create{OrganizationID: w.org.ID}); return err }, "name"},
-		{"list without organization", func() error {
-			_, err := own.ListMemberships(ctx, membership.Filter{})
+		// Without an organization a list runs across the caller's: what it
+		// names of them must be ids, and not beside one organization.
+		{"list across a malformed organization id", func() error {
+			_, err := own.ListMemberships(ctx, membership.Filter{OrganizationIDs: []string{w.org.ID, "not an id"}})
 			return err
-		}, "organization"},
-		{"versions without organization", func() error {
-			_, err := own.ListVersions(ctx, audit.Filter{})
+		}, "organization_ids"},
+		{"versions of an organization and a set", func() error {
+			_, err := own.ListVersions(ctx, audit.Filter{OrganizationID: w.org.ID, OrganizationIDs: []string{w.org.ID}})
 			return err
-		}, "organization"},
+		}, "organization_ids"},
 		{"reference with newline", func() error {
 			ref := "a\nb"
 			_, err := own.UpdateRole(ctx, w.custom.ID, role.Update{CommonUpdate: resource.CommonUpdate{Reference: &ref}})

@@ -12,9 +12,11 @@ import (
 // ListVersions lists an organization's audit trail, by id (time order), for
 // those allowed to read versions (admin and read_only roles, or a custom
 // role with read on "versions").
+// With OrganizationID empty, it lists across the caller's organizations
+// (see Lists in the package documentation).
 func (s *Session) ListVersions(ctx context.Context, f audit.Filter) (resource.Page[audit.Version], error) {
 	const op = "provisioning.ListVersions"
-	if _, err := s.authorize(ctx, op, f.OrganizationID, typeVersions, role.ActionRead); err != nil {
+	if err := s.scopeList(ctx, op, typeVersions, f.OrganizationID, &f.OrganizationIDs); err != nil {
 		return resource.Page[audit.Version]{}, err
 	}
 	if err := f.Validate(); err != nil {

@@ -142,16 +142,20 @@ func checkFilters(p *fault.Problems, f map[string]any) {
 	}
 }
 
-// Filter selects application memberships of one organization. When Holder
-// is set, only those of that membership or of that profile are listed (what
-// a member who does not manage them may see).
+// Filter selects application memberships of one organization, or of
+// several. When Holder is set, only those of that membership or of that
+// profile are listed (what a member who does not manage them may see); in a
+// list across organizations, Holders does the same in each organization it
+// names (by id).
 type Filter struct {
-	OrganizationID string // required
-	CredentialID   string // optional
-	MembershipID   string // optional
-	ProfileID      string // optional
-	RoleID         string // optional
-	Holder         *Holder
+	OrganizationID  string   // one organization; "" for a list across organizations
+	OrganizationIDs []string // when OrganizationID is "": a list across these organizations
+	CredentialID    string   // optional
+	MembershipID    string   // optional
+	ProfileID       string   // optional
+	RoleID          string   // optional
+	Holder          *Holder
+	Holders         map[string]Holder
 	resource.PageRequest
 }
 
@@ -164,7 +168,9 @@ type Holder struct {
 // Validate checks the filter.
 func (f Filter) Validate() error {
 	var p fault.Problems
-	resource.CheckID(&p, "organization", f.OrganizationID)
+	if f.OrganizationID != "" { // "" lists across organizations
+		resource.CheckID(&p, "organization", f.OrganizationID)
+	}
 	for _, v := range []struct{ field, id string }{
 		{"api_credential", f.CredentialID}, {"membership", f.MembershipID},
 		{"membership_profile", f.ProfileID}, {"role", f.RoleID},

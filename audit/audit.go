@@ -45,11 +45,12 @@ type Version struct {
 
 // Filter selects versions of one organization.
 type Filter struct {
-	OrganizationID string // required
-	ResourceType   string // optional
-	ResourceID     string // optional
-	Event          Event  // optional
-	Since, Until   time.Time
+	OrganizationID  string   // one organization; "" for a list across organizations
+	OrganizationIDs []string // when OrganizationID is "": a list across these organizations
+	ResourceType    string   // optional
+	ResourceID      string   // optional
+	Event           Event    // optional
+	Since, Until    time.Time
 	resource.PageRequest
 }
 

@@ -303,12 +303,13 @@ func TimeValue(t time.Time) any {
 // Filter selects the credentials (not revoked) of one organization. Empty
 // fields match all.
 type Filter struct {
-	OrganizationID string // required
-	Kind           Kind
-	Mode           Mode
-	Name           string // exact
-	ClientID       string
-	RoleID         string
+	OrganizationID  string   // one organization; "" for a list across organizations
+	OrganizationIDs []string // when OrganizationID is "": a list across these organizations
+	Kind            Kind
+	Mode            Mode
+	Name            string // exact
+	ClientID        string
+	RoleID          string
 	resource.PageRequest
 }
 

@@ -252,7 +252,7 @@ func (c *call) listPage(ctx context.Context, k *kind, org string, pr resource.Pa
 }
 
 // countMeta adds to a list's meta whether its count was served from the
-// cache, and as of when (the oldest of a merged list's counts).
+// cache, and as of when.
 func (c *call) countMeta(meta map[string]any) {
 	if c.countCached {
 		meta["record_count_cached"] = true

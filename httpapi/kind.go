@@ -38,8 +38,9 @@ type kind struct {
 	create func(in *input) action[object]
 	update func(id string, in *input) action[object]
 	del    func(s *provisioning.Session, ctx context.Context, id string) error
-	// orgScoped: the library lists one organization at a time; without an
-	// organization_id condition the list runs over the caller's organizations.
+	// orgScoped: the library lists by organization; without an
+	// organization_id condition the facade lists across the caller's
+	// organizations.
 	orgScoped bool
 	// fieldRels maps the library's field names that are relationships to
 	// their names, for error pointers.

@@ -17,6 +17,7 @@ import (
 	"github.com/provisionkit/provisioning/profile"
 	"github.com/provisionkit/provisioning/resource"
 	"github.com/provisionkit/provisioning/role"
+	"github.com/provisionkit/provisioning/storage/storagetest"
 )
 
 // listFixture is the server's organization with four memberships of known
@@ -286,10 +287,17 @@ func pageOf(t *testing.T, link string) string {
 }
 
 // TestListsAcrossOrganizations checks a list without an organization over
-// a user's several organizations: counts summed, pages that cover every
-// item once in the sort order, filters and sort keys on each organization.
+// a user's several organizations, on every backend: one count, pages that
+// cover every item once in the database's sort order, filters and sort
+// keys over every organization. The sort values are ASCII of one shape, so
+// that every backend's collation orders them alike.
 func TestListsAcrossOrganizations(t *testing.T) {
-	s := newServer(t)
+	for name, open := range storagetest.Backends() {
+		t.Run(name, func(t *testing.T) { testListsAcrossOrganizations(t, newServerOn(t, open(t))) })
+	}
+}
+
+func testListsAcrossOrganizations(t *testing.T, s *server) {
 	ctx := context.Background()
 	own := s.p.As(provisioning.User(s.owner.ID))
 	green, err := own.CreateOrganization(ctx, organization.Create{Name: "Green Goods"})
@@ -449,11 +457,15 @@ func TestBadTokenEvent(t *testing.T) {
 	}
 }
 
-// TestListsAcrossOrganizationsLong checks the merge of a list over several
-// organizations beyond the first page the library serves
-// (resource.MaxPageLimit items) of an organization.
+// TestListsAcrossOrganizationsLong checks a list over several
+// organizations beyond resource.MaxPageLimit items of one organization.
 func TestListsAcrossOrganizationsLong(t *testing.T) {
-	s := newServer(t)
+	for name, open := range storagetest.Backends() {
+		t.Run(name, func(t *testing.T) { testListsAcrossOrganizationsLong(t, newServerOn(t, open(t))) })
+	}
+}
+
+func testListsAcrossOrganizationsLong(t *testing.T, s *server) {
 	ctx := context.Background()
 	own := s.p.As(provisioning.User(s.owner.ID))
 	if _, err := own.CreateOrganization(ctx, organization.Create{Name: "Green Goods"}); err != nil {
@@ -474,5 +486,39 @@ func TestListsAcrossOrganizationsLong(t *testing.T) {
 		if want := all[(n-1)*size : min(n*size, len(all))]; !slices.Equal(emails(r), want) || r.get("meta.record_count") != float64(len(all)) {
 			t.Errorf("page %d: %v, record_count %v; want %v, %d", n, emails(r), r.get("meta.record_count"), want, len(all))
 		}
+	}
+}
+
+// TestListsAcrossOrganizationsRights checks that a list across the
+// caller's organizations holds only what it may read in each: a member
+// whose role in one organization does not read versions lists the versions
+// of its other organizations, none of that one's, and no error.
+func TestListsAcrossOrganizationsRights(t *testing.T) {
+	s := newServer(t)
+	ctx := context.Background()
+	stranger, _ := s.user(t, "stranger@example.com")
+	theirs, err := s.p.As(provisioning.User(stranger.ID)).CreateOrganization(ctx, organization.Create{Name: "Theirs"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	str := s.p.As(provisioning.User(stranger.ID))
+	nothing, err := str.CreateRole(ctx, role.Create{OrganizationID: theirs.ID, Name: "Nothing"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := str.Invite(ctx, membership.Invite{OrganizationID: theirs.ID, UserEmail: "owner@example.com", RoleID: nothing.ID}); err != nil {
+		t.Fatal(err)
+	}
+	mine, err := s.p.As(provisioning.User(s.owner.ID)).ListVersions(ctx, audit.Filter{OrganizationID: s.org.ID, PageRequest: resource.PageRequest{Count: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := s.call(t, "GET", "/api/versions?page[size]=25", s.ownerToken, "").want(t, 200, "")
+	if r.get("meta.record_count") != float64(mine.Total) || mine.Total == 0 {
+		t.Errorf("versions across organizations: record_count %v; want the %d of the owner's organization only", r.get("meta.record_count"), mine.Total)
+	}
+	r = s.call(t, "GET", "/api/memberships?"+fq("organization_id_eq", theirs.ID), s.ownerToken, "").want(t, 200, "")
+	if r.count("data") != 2 {
+		t.Errorf("memberships of the other organization, which every member reads: %d; want 2", r.count("data"))
 	}
 }

@@ -317,10 +317,11 @@ func (u Update) Apply(pr *Provider, now time.Time) resource.Changes {
 
 // Filter selects providers of one organization.
 type Filter struct {
-	OrganizationID string // required
-	Name           string // optional, exact
-	Status         Status // optional
-	Domain         string // optional: providers that list this domain (compared in canonical form)
+	OrganizationID  string   // one organization; "" for a list across organizations
+	OrganizationIDs []string // when OrganizationID is "": a list across these organizations
+	Name            string   // optional, exact
+	Status          Status   // optional
+	Domain          string   // optional: providers that list this domain (compared in canonical form)
 	resource.PageRequest
 }
 

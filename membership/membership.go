@@ -223,12 +223,13 @@ func (u Update) Apply(m *Membership, now time.Time) resource.Changes {
 
 // Filter selects memberships of one organization. Empty fields match all.
 type Filter struct {
-	OrganizationID string // required
-	Status         Status
-	RoleID         string
-	ProfileID      string
-	UserID         string
-	UserEmail      string // compared in canonical form
+	OrganizationID  string   // one organization; "" for a list across organizations
+	OrganizationIDs []string // when OrganizationID is "": a list across these organizations
+	Status          Status
+	RoleID          string
+	ProfileID       string
+	UserID          string
+	UserEmail       string // compared in canonical form
 	resource.PageRequest
 }
 

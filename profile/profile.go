@@ -85,8 +85,9 @@ func (u Update) Apply(pr *Profile, now time.Time) resource.Changes {
 
 // Filter selects profiles of one organization.
 type Filter struct {
-	OrganizationID string // required
-	Name           string // optional, exact
+	OrganizationID  string   // one organization; "" for a list across organizations
+	OrganizationIDs []string // when OrganizationID is "": a list across these organizations
+	Name            string   // optional, exact
 	resource.PageRequest
 }
 

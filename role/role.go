@@ -111,9 +111,10 @@ func (u Update) Apply(r *Role, now time.Time) resource.Changes {
 
 // Filter selects roles of one organization.
 type Filter struct {
-	OrganizationID string // required
-	Kind           Kind   // optional
-	Name           string // optional, exact
+	OrganizationID  string   // one organization; "" for a list across organizations
+	OrganizationIDs []string // when OrganizationID is "": a list across these organizations
+	Kind            Kind     // optional
+	Name            string   // optional, exact
 	resource.PageRequest
 }
 
@@ -205,9 +206,10 @@ func (u PermissionUpdate) Apply(perm *Permission, now time.Time) resource.Change
 
 // PermissionFilter selects permissions of one organization.
 type PermissionFilter struct {
-	OrganizationID string // required
-	RoleID         string // optional
-	Subject        string // optional
+	OrganizationID  string   // one organization; "" for a list across organizations
+	OrganizationIDs []string // when OrganizationID is "": a list across these organizations
+	RoleID          string   // optional
+	Subject         string   // optional
 	resource.PageRequest
 }
 

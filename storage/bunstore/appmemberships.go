@@ -79,7 +79,7 @@ func (s appMembershipStore) Delete(ctx context.Context, id string) error {
 
 func (s appMembershipStore) List(ctx context.Context, f appmembership.Filter) (resource.Page[appmembership.AppMembership], error) {
 	var rows []appMembershipRow
-	q := s.idb(ctx).NewSelect().Model(&rows).Where("am.organization_id = ?", f.OrganizationID)
+	q := s.idb(ctx).NewSelect().Model(&rows)
 	for _, c := range []struct{ col, v string }{
 		{"am.api_credential_id", f.CredentialID}, {"am.membership_id", f.MembershipID},
 		{"am.membership_profile_id", f.ProfileID}, {"am.role_id", f.RoleID},
@@ -88,15 +88,53 @@ func (s appMembershipStore) List(ctx context.Context, f appmembership.Filter) (r
 			q = q.Where(c.col+" = ?", c.v) // c.col is one of the constants above
 		}
 	}
-	if h := f.Holder; h != nil {
-		q = q.WhereGroup(" AND ", func(q *bun.SelectQuery) *bun.SelectQuery {
-			q = q.Where("am.membership_id = ?", h.MembershipID)
-			if h.ProfileID != "" {
-				q = q.WhereOr("am.membership_profile_id = ?", h.ProfileID)
-			}
-			return q
-		})
+	if f.Holder != nil {
+		q = q.WhereGroup(" AND ", held(*f.Holder))
 	}
+	q = appOrganizations(q, f)
 	return page(ctx, s.base, "appmembership.List", q, &rows, "am", appMembershipColumns, f.PageRequest, (*appMembershipRow).domain,
 		func(a appmembership.AppMembership) string { return a.ID })
+}
+
+// held narrows a query to a holder's application memberships: its
+// membership's, and its profile's.
+func held(h appmembership.Holder) func(q *bun.SelectQuery) *bun.SelectQuery {
+	return func(q *bun.SelectQuery) *bun.SelectQuery {
+		q = q.Where("am.membership_id = ?", h.MembershipID)
+		if h.ProfileID != "" {
+			q = q.WhereOr("am.membership_profile_id = ?", h.ProfileID)
+		}
+		return q
+	}
+}
+
+// appOrganizations narrows q to the list's organizations (see
+// inOrganizations) where, across organizations, those of f.Holders list
+// only their holder's application memberships.
+func appOrganizations(q *bun.SelectQuery, f appmembership.Filter) *bun.SelectQuery {
+	if f.OrganizationID != "" || len(f.Holders) == 0 {
+		return inOrganizations(q, "am.organization_id", f.OrganizationID, f.OrganizationIDs)
+	}
+	var whole, only []string
+	for _, org := range f.OrganizationIDs {
+		if _, ok := f.Holders[org]; ok {
+			only = append(only, org)
+		} else {
+			whole = append(whole, org)
+		}
+	}
+	if len(only) == 0 {
+		return inOrganizations(q, "am.organization_id", "", whole)
+	}
+	return q.WhereGroup(" AND ", func(q *bun.SelectQuery) *bun.SelectQuery {
+		if len(whole) > 0 {
+			q = q.WhereOr("am.organization_id IN (?)", bun.List(whole))
+		}
+		for _, org := range only {
+			q = q.WhereGroup(" OR ", func(q *bun.SelectQuery) *bun.SelectQuery {
+				return q.Where("am.organization_id = ?", org).WhereGroup(" AND ", held(f.Holders[org]))
+			})
+		}
+		return q
+	})
 }

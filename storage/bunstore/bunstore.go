@@ -574,7 +574,9 @@ func (b base) one(op string, err error) error {
 // page runs q as one page of a list: narrowed by the request's conditions
 // (through cols, the list's allowlist of attributes), counted when asked,
 // after the cursor or offset of pr, in the order of its sort keys then by
-// the id column of alias, at most pr.Size() items, mapped by conv.
+// the id column of alias, at most pr.Size() items, mapped by conv. A nil q
+// is a list known to be empty (see inOrganizations): the request is
+// checked as any other, and no query runs.
 func page[R, T any](ctx context.Context, b base, op string, q *bun.SelectQuery, rows *[]R, alias string, cols columns,
 	pr resource.PageRequest, conv func(*R) T, id func(T) string) (resource.Page[T], error) {
 	if err := pr.CheckQuery(); err != nil {
@@ -582,6 +584,13 @@ func page[R, T any](ctx context.Context, b base, op string, q *bun.SelectQuery, 
 	}
 	after, err := pr.AfterID()
 	if err != nil {
+		return resource.Page[T]{}, err
+	}
+	if q == nil { // nothing to list: the conditions and sort keys are still checked
+		q = b.idb(ctx).NewSelect()
+		if q, err = b.where(q, pr, cols); err == nil {
+			_, err = order(q, pr, cols, alias)
+		}
 		return resource.Page[T]{}, err
 	}
 	if q, err = b.where(q, pr, cols); err != nil {

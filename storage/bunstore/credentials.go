@@ -113,7 +113,7 @@ func (s credentialStore) Get(ctx context.Context, id string) (*credential.Creden
 
 func (s credentialStore) List(ctx context.Context, f credential.Filter) (resource.Page[credential.Credential], error) {
 	var rows []credentialRow
-	q := s.idb(ctx).NewSelect().Model(&rows).Where("ac.organization_id = ? AND ac.revoked_at IS NULL", f.OrganizationID)
+	q := s.idb(ctx).NewSelect().Model(&rows).Where("ac.revoked_at IS NULL")
 	if f.Kind != "" {
 		q = q.Where("ac.kind = ?", string(f.Kind))
 	}
@@ -129,6 +129,7 @@ func (s credentialStore) List(ctx context.Context, f credential.Filter) (resourc
 	if f.RoleID != "" {
 		q = q.Where("ac.role_id = ?", f.RoleID)
 	}
+	q = inOrganizations(q, "ac.organization_id", f.OrganizationID, f.OrganizationIDs)
 	return page(ctx, s.base, "credential.List", q, &rows, "ac", credentialColumns, f.PageRequest, (*credentialRow).domain,
 		func(c credential.Credential) string { return c.ID })
 }

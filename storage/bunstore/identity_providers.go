@@ -142,7 +142,7 @@ func (s identityProviderStore) Delete(ctx context.Context, id string) error {
 
 func (s identityProviderStore) List(ctx context.Context, f idp.Filter) (resource.Page[idp.Provider], error) {
 	var rows []identityProviderRow
-	q := s.idb(ctx).NewSelect().Model(&rows).Column(publicColumns...).Where("ip.organization_id = ?", f.OrganizationID)
+	q := s.idb(ctx).NewSelect().Model(&rows).Column(publicColumns...)
 	if f.Name != "" {
 		q = q.Where("ip.name = ?", f.Name)
 	}
@@ -159,6 +159,7 @@ func (s identityProviderStore) List(ctx context.Context, f idp.Filter) (resource
 				WhereOr("ip.domains LIKE ?", "%,"+f.Domain+",%")
 		})
 	}
+	q = inOrganizations(q, "ip.organization_id", f.OrganizationID, f.OrganizationIDs)
 	return page(ctx, s.base, "idp.List", q, &rows, "ip", identityProviderColumns, f.PageRequest, (*identityProviderRow).domain,
 		func(p idp.Provider) string { return p.ID })
 }

@@ -280,7 +280,7 @@ func (s memberStore) Delete(ctx context.Context, id string) error {
 
 func (s memberStore) List(ctx context.Context, f membership.Filter) (resource.Page[membership.Membership], error) {
 	var views []membershipView
-	q := s.view(ctx, &views).Where("m.organization_id = ?", f.OrganizationID)
+	q := s.view(ctx, &views)
 	if f.Status != "" {
 		q = q.Where("m.status = ?", string(f.Status))
 	}
@@ -296,6 +296,7 @@ func (s memberStore) List(ctx context.Context, f membership.Filter) (resource.Pa
 	if f.UserEmail != "" {
 		q = q.Where("m.user_email = ?", f.UserEmail)
 	}
+	q = inOrganizations(q, "m.organization_id", f.OrganizationID, f.OrganizationIDs)
 	return page(ctx, s.base, "membership.List", q, &views, "m", membershipColumns, f.PageRequest, (*membershipView).domain,
 		func(m membership.Membership) string { return m.ID })
 }

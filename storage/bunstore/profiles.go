@@ -60,10 +60,11 @@ func (s profileStore) Delete(ctx context.Context, id string) error {
 
 func (s profileStore) List(ctx context.Context, f profile.Filter) (resource.Page[profile.Profile], error) {
 	var rows []profileRow
-	q := s.idb(ctx).NewSelect().Model(&rows).Where("mp.organization_id = ?", f.OrganizationID)
+	q := s.idb(ctx).NewSelect().Model(&rows)
 	if f.Name != "" {
 		q = q.Where("mp.name = ?", f.Name)
 	}
+	q = inOrganizations(q, "mp.organization_id", f.OrganizationID, f.OrganizationIDs)
 	return page(ctx, s.base, "profile.List", q, &rows, "mp", profileColumns, f.PageRequest, (*profileRow).domain,
 		func(p profile.Profile) string { return p.ID })
 }

@@ -282,6 +282,23 @@ func typedValue(col column, v string) (any, error) {
 	return v, nil
 }
 
+// inOrganizations narrows q, a list of organizations' resources, to the
+// list's organizations on column col (a constant of this package): the one
+// organization, or, when one is "", any organization of set. An empty set
+// returns nil, the list known to be empty (see page): never a query without
+// the organizations' condition, which would list every organization's.
+func inOrganizations(q *bun.SelectQuery, col, one string, set []string) *bun.SelectQuery {
+	switch {
+	case one != "":
+		return q.Where(col+" = ?", one)
+	case len(set) == 0:
+		return nil
+	case len(set) == 1:
+		return q.Where(col+" = ?", set[0])
+	}
+	return q.Where(col+" IN (?)", bun.List(set))
+}
+
 // order adds the request's sort keys to q, then the id; it fails on an
 // attribute that is not in cols.
 func order(q *bun.SelectQuery, pr resource.PageRequest, cols columns, alias string) (*bun.SelectQuery, error) {

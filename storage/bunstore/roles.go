@@ -74,13 +74,14 @@ func (s roleStore) UpdateRole(ctx context.Context, r *role.Role) error {
 
 func (s roleStore) ListRoles(ctx context.Context, f role.Filter) (resource.Page[role.Role], error) {
 	var rows []roleRow
-	q := s.idb(ctx).NewSelect().Model(&rows).Where("r.organization_id = ?", f.OrganizationID)
+	q := s.idb(ctx).NewSelect().Model(&rows)
 	if f.Kind != "" {
 		q = q.Where("r.kind = ?", string(f.Kind))
 	}
 	if f.Name != "" {
 		q = q.Where("r.name = ?", f.Name)
 	}
+	q = inOrganizations(q, "r.organization_id", f.OrganizationID, f.OrganizationIDs)
 	return page(ctx, s.base, "role.List", q, &rows, "r", roleColumns, f.PageRequest, (*roleRow).domain,
 		func(r role.Role) string { return r.ID })
 }
@@ -117,13 +118,14 @@ func (s roleStore) UpdatePermission(ctx context.Context, p *role.Permission) err
 
 func (s roleStore) ListPermissions(ctx context.Context, f role.PermissionFilter) (resource.Page[role.Permission], error) {
 	var rows []permissionRow
-	q := s.idb(ctx).NewSelect().Model(&rows).Where("p.organization_id = ?", f.OrganizationID)
+	q := s.idb(ctx).NewSelect().Model(&rows)
 	if f.RoleID != "" {
 		q = q.Where("p.role_id = ?", f.RoleID)
 	}
 	if f.Subject != "" {
 		q = q.Where("p.subject = ?", f.Subject)
 	}
+	q = inOrganizations(q, "p.organization_id", f.OrganizationID, f.OrganizationIDs)
 	return page(ctx, s.base, "permission.List", q, &rows, "p", permissionColumns, f.PageRequest, (*permissionRow).domain,
 		func(p role.Permission) string { return p.ID })
 }

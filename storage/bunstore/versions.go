@@ -72,7 +72,7 @@ func (s versionStore) Get(ctx context.Context, id string) (*audit.Version, error
 
 func (s versionStore) List(ctx context.Context, f audit.Filter) (resource.Page[audit.Version], error) {
 	var rows []versionRow
-	q := s.idb(ctx).NewSelect().Model(&rows).Where("v.organization_id = ?", f.OrganizationID)
+	q := s.idb(ctx).NewSelect().Model(&rows)
 	if f.ResourceType != "" {
 		q = q.Where("v.resource_type = ?", f.ResourceType)
 	}
@@ -88,6 +88,7 @@ func (s versionStore) List(ctx context.Context, f audit.Filter) (resource.Page[a
 	if !f.Until.IsZero() {
 		q = q.Where("v.created_at < ?", f.Until.UTC())
 	}
+	q = inOrganizations(q, "v.organization_id", f.OrganizationID, f.OrganizationIDs)
 	return page(ctx, s.base, "version.List", q, &rows, "v", versionColumns, f.PageRequest, (*versionRow).domain,
 		func(v audit.Version) string { return v.ID })
 }

@@ -74,6 +74,7 @@ var suite = []struct {
 	}},
 	{"MembershipRules", rulesCases},
 	{"ListQueries", queryCases},
+	{"ListsAcrossOrganizations", acrossCases},
 	{"SecurityEvents", securityCases},
 	{"IdempotencyKeys", keyCases},
 	{"Bulk", bulkCases},
