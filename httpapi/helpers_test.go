@@ -85,6 +85,12 @@ const testKeys = "k1=AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
 
 func newServer(t testing.TB, opts ...httpapi.Option) *server {
 	t.Helper()
+	return newServerWith(t, nil, opts...)
+}
+
+// newServerWith is newServer over a Provisioner with more options.
+func newServerWith(t testing.TB, popts []provisioning.Option, opts ...httpapi.Option) *server {
+	t.Helper()
 	ctx := context.Background()
 	db, err := sqlite.Open(ctx, t.TempDir()+"/api.db")
 	if err != nil {
@@ -103,7 +109,7 @@ func newServer(t testing.TB, opts ...httpapi.Option) *server {
 		t.Fatal(err)
 	}
 	mail := &mailbox{}
-	p, err := provisioning.New(store, provisioning.WithKeyProvider(keys), provisioning.WithNotifier(mail))
+	p, err := provisioning.New(store, append([]provisioning.Option{provisioning.WithKeyProvider(keys), provisioning.WithNotifier(mail)}, popts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
