@@ -209,34 +209,14 @@ func (y *System) SetSubscription(ctx context.Context, orgID string, sub organiza
 	if err := y.s.p.knownPlan(op, "plan_type", sub.PlanType); err != nil {
 		return nil, err
 	}
-	var out *organization.Organization
-	err := y.s.tx(ctx, func(ctx context.Context) error {
-		o, err := y.s.p.b.Organizations().Lock(ctx, orgID)
-		if err != nil {
-			return fault.Wrap(op, err)
-		}
-		ch := resource.Changes{}
-		before := o.Subscription
-		resource.SetField(ch, "subscription_info.plan_type", &o.Subscription.PlanType, &sub.PlanType)
-		resource.SetField(ch, "subscription_info.limits.memberships", &o.Subscription.Limits.Memberships, &sub.Limits.Memberships)
-		resource.SetField(ch, "subscription_info.limits.organizations", &o.Subscription.Limits.Organizations, &sub.Limits.Organizations)
-		resource.SetField(ch, "subscription_info.limits.api_credentials", &o.Subscription.Limits.APICredentials, &sub.Limits.APICredentials)
-		resource.SetField(ch, "subscription_info.limits.roles", &o.Subscription.Limits.Roles, &sub.Limits.Roles)
-		resource.SetField(ch, "can_switch_live", &o.Subscription.CanSwitchLive, &sub.CanSwitchLive)
-		out = o
-		if o.Subscription == before {
-			return nil
-		}
-		o.UpdatedAt = y.s.now()
-		if err := y.s.p.b.Organizations().Update(ctx, o); err != nil {
-			return fault.Wrap(op, err)
-		}
-		return y.s.record(ctx, o.ID, typeOrganizations, o.ID, audit.Update, ch)
+	return y.changeSubscription(ctx, op, orgID, func(o *organization.Subscription, ch resource.Changes) {
+		resource.SetField(ch, "subscription_info.plan_type", &o.PlanType, &sub.PlanType)
+		resource.SetField(ch, "subscription_info.limits.memberships", &o.Limits.Memberships, &sub.Limits.Memberships)
+		resource.SetField(ch, "subscription_info.limits.organizations", &o.Limits.Organizations, &sub.Limits.Organizations)
+		resource.SetField(ch, "subscription_info.limits.api_credentials", &o.Limits.APICredentials, &sub.Limits.APICredentials)
+		resource.SetField(ch, "subscription_info.limits.roles", &o.Limits.Roles, &sub.Limits.Roles)
+		resource.SetField(ch, "can_switch_live", &o.CanSwitchLive, &sub.CanSwitchLive)
 	})
-	if err != nil {
-		return nil, err
-	}
-	return out, fault.Wrap(op, y.s.countTotals(ctx, out))
 }
 
 // OrganizationIDs lists, by id, the ids of the caller's own organizations:

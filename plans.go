@@ -154,6 +154,16 @@ func (y *System) SetPlan(ctx context.Context, orgID, name string) (*organization
 	if err := y.s.p.knownPlan(op, "plan_type", name); err != nil {
 		return nil, err
 	}
+	return y.changeSubscription(ctx, op, orgID, func(o *organization.Subscription, ch resource.Changes) {
+		resource.SetField(ch, "subscription_info.plan_type", &o.PlanType, &name)
+	})
+}
+
+// changeSubscription changes an organization's subscription with set (which
+// records in ch what it changes) under the organization's row lock: a
+// change writes the organization and its version, none writes nothing. It
+// returns the organization with its totals and plan.
+func (y *System) changeSubscription(ctx context.Context, op, orgID string, set func(*organization.Subscription, resource.Changes)) (*organization.Organization, error) {
 	var out *organization.Organization
 	err := y.s.tx(ctx, func(ctx context.Context) error {
 		o, err := y.s.p.b.Organizations().Lock(ctx, orgID)
@@ -162,7 +172,7 @@ func (y *System) SetPlan(ctx context.Context, orgID, name string) (*organization
 		}
 		out = o
 		ch := resource.Changes{}
-		resource.SetField(ch, "subscription_info.plan_type", &o.Subscription.PlanType, &name)
+		set(&o.Subscription, ch)
 		if len(ch) == 0 {
 			return nil
 		}

@@ -11,6 +11,7 @@ import (
 	"github.com/provisionkit/provisioning/credential"
 	"github.com/provisionkit/provisioning/fault"
 	"github.com/provisionkit/provisioning/idp"
+	"github.com/provisionkit/provisioning/membership"
 	"github.com/provisionkit/provisioning/organization"
 	"github.com/provisionkit/provisioning/role"
 	"github.com/provisionkit/provisioning/storage/storagetest"
@@ -152,7 +153,7 @@ func TestPlanGatesFeatures(t *testing.T) {
 func TestPlanLimits(t *testing.T) {
 	ctx := context.Background()
 	limited := organization.Plan{Name: "team", Features: organization.Features(),
-		Limits: organization.Limits{APICredentials: 3, Roles: 1}}
+		Limits: organization.Limits{APICredentials: 3, Roles: 1, Memberships: 2, Organizations: 1}}
 	for name, open := range storagetest.Backends() {
 		t.Run(name, func(t *testing.T) {
 			e := newEnvOn(t, open(t), provisioning.WithPlans("team", limited))
@@ -170,8 +171,16 @@ func TestPlanLimits(t *testing.T) {
 				_, err := own.CreateRole(ctx, role.Create{OrganizationID: org.ID, Name: n})
 				return err
 			}
-			// The two built-in admin credentials count: one more fits.
+			invite := func(address string) error {
+				_, err := own.Invite(ctx, membership.Invite{OrganizationID: org.ID, UserEmail: address, RoleID: ro.ID})
+				return err
+			}
+			// The two built-in admin credentials count: one more fits; the
+			// owner's membership counts: one more fits.
 			if err := cred("third"); err != nil {
+				t.Fatal(err)
+			}
+			if err := invite("a@example.com"); err != nil {
 				t.Fatal(err)
 			}
 			if err := customRole("first"); err != nil {
@@ -183,6 +192,11 @@ func TestPlanLimits(t *testing.T) {
 			}{
 				{"a fourth credential", "api_credentials", "provisioning_api_credentials", func() error { return cred("fourth") }},
 				{"a second custom role", "roles", "provisioning_roles", func() error { return customRole("second") }},
+				{"a third membership", "memberships", "provisioning_memberships", func() error { return invite("b@example.com") }},
+				{"a second organization", "organizations", "provisioning_organizations", func() error {
+					_, err := own.CreateOrganization(ctx, organization.Create{Name: "Second"})
+					return err
+				}},
 			} {
 				rows, versions := e.count(t, tt.table, "1 = 1"), e.count(t, "provisioning_versions", "1 = 1")
 				err := tt.call()
