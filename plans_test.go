@@ -3,7 +3,9 @@ package provisioning_test
 import (
 	"context"
 	"errors"
+	"reflect"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/provisionkit/provisioning"
@@ -338,5 +340,43 @@ func TestPlanCatalogueValidation(t *testing.T) {
 	if _, err := provisioning.New(e.store, provisioning.WithPlans("growth", growthPlan, enterprisePlan),
 		provisioning.WithSubscription(organization.Subscription{PlanType: "enterprise"})); err != nil {
 		t.Errorf("a valid catalogue: %v", err)
+	}
+}
+
+// TestOnlyTheHostSetsPlans: no call a member makes can set a plan or a
+// subscription: the session has no such method and an organization's
+// update has no such field, so the plan is for the System handle alone.
+func TestOnlyTheHostSetsPlans(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		typ  reflect.Type
+		list func(reflect.Type) []string
+	}{
+		{"Session method", reflect.TypeOf(&provisioning.Session{}), func(tp reflect.Type) []string {
+			var out []string
+			for i := range tp.NumMethod() {
+				out = append(out, tp.Method(i).Name)
+			}
+			return out
+		}},
+		{"organization.Update field", reflect.TypeOf(organization.Update{}), func(tp reflect.Type) []string {
+			var out []string
+			for i := range tp.NumField() {
+				out = append(out, tp.Field(i).Name)
+			}
+			return out
+		}},
+	} {
+		for _, name := range tt.list(tt.typ) {
+			if strings.Contains(name, "Plan") || strings.Contains(name, "Subscription") || strings.Contains(name, "Limit") {
+				t.Errorf("%s %s would let a member set the plan", tt.name, name)
+			}
+		}
+	}
+	sys := reflect.TypeOf(&provisioning.System{})
+	for _, name := range []string{"SetPlan", "SetSubscription"} {
+		if _, ok := sys.MethodByName(name); !ok {
+			t.Errorf("System.%s is missing", name)
+		}
 	}
 }

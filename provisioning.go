@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -205,11 +206,12 @@ func WithSubscription(sub organization.Subscription) Option {
 func WithPlans(defaultPlan string, plans ...organization.Plan) Option {
 	return optionFunc(func(p *Provisioner) {
 		p.plans = make(map[string]organization.Plan, len(plans))
-		for _, pl := range plans {
-			p.plans[pl.Name] = pl
+		p.catalogue = make([]organization.Plan, len(plans))
+		for i, pl := range plans {
+			pl.Features = slices.Clone(pl.Features) // the host's slices stay the host's
+			p.plans[pl.Name], p.catalogue[i] = pl, pl
 		}
 		p.defaultPlan = organization.Plan{Name: defaultPlan}
-		p.catalogue = plans
 	})
 }
 
