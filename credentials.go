@@ -28,12 +28,13 @@ func Credential(id string) Principal { return Principal{Kind: access.KindCredent
 // CreateCredential creates an API credential (admins) and returns it with
 // its client secret, in clear this once: only its hash is stored. Its role
 // must be one whose rights the caller holds (only the owner gives the admin
-// role), so that a credential never exceeds its creator.
+// role), so that a credential never exceeds its creator; the
+// organization's plan bounds how many it holds (fault.ErrLimitReached).
 func (s *Session) CreateCredential(ctx context.Context, in credential.Create) (*credential.Issued, error) {
 	const op = "provisioning.CreateCredential"
 	var out *credential.Issued
 	err := s.tx(ctx, func(ctx context.Context) error {
-		d, err := s.lockOrg(ctx, op, in.OrganizationID, typeCredentials, role.ActionCreate)
+		org, d, err := s.lockedOrg(ctx, op, in.OrganizationID, typeCredentials, role.ActionCreate)
 		if err != nil {
 			return err
 		}
@@ -52,6 +53,9 @@ func (s *Session) CreateCredential(ctx context.Context, in credential.Create) (*
 			return err
 		}
 		if err := s.mayHandOut(ctx, op, in.OrganizationID, d, in.RoleID); err != nil {
+			return err
+		}
+		if err := s.withinCredentialLimit(ctx, op, org); err != nil {
 			return err
 		}
 		creator := ""

@@ -213,11 +213,24 @@
 // credential); a user working through it (Principal.App set to the
 // credential's id) holds only those roles there, read through the profile at
 // every change. Those who manage application memberships see them all, other
-// members their own. An organization's plan (Organization.Subscription,
-// subscription_info on the wire) limits its memberships and its owner's
-// organizations: WithSubscription sets the plan of new organizations,
-// System.SetSubscription changes one, and a call past a limit fails with
-// fault.ErrLimitReached.
+// members their own.
+//
+// An organization is on a plan of the host's catalogue (WithPlans): the
+// features it grants (organization.CustomRoles, organization.IdentityProviders,
+// which Commerce Layer keeps to Enterprise) and the limits it sets
+// (memberships, organizations per owner, API credentials, custom roles).
+// Organization.Plan is the plan in force, computed on read;
+// Organization.Subscription names it (PlanType) and may set the
+// organization's own limits in place of the plan's. Only the host changes
+// them (System.SetPlan, System.SetSubscription; WithSubscription for new
+// organizations). A call that needs a feature the plan lacks (creating a
+// custom role or a permission, turning a right on, creating or changing an
+// identity provider) fails with fault.ErrPlanRestricted, writes nothing and
+// is recorded as a security event; a call past a limit fails with
+// fault.ErrLimitReached. Taking rights away and deleting identity providers
+// always work, and what an organization already holds stays. Without
+// WithPlans every organization is on organization.DefaultPlan: every
+// feature, no limit but its Subscription's.
 //
 // # Authorization questions
 //

@@ -9,6 +9,7 @@ import (
 	"github.com/provisionkit/provisioning/audit"
 	"github.com/provisionkit/provisioning/fault"
 	"github.com/provisionkit/provisioning/idp"
+	"github.com/provisionkit/provisioning/organization"
 	"github.com/provisionkit/provisioning/resource"
 	"github.com/provisionkit/provisioning/role"
 )
@@ -36,24 +37,27 @@ func (s *Session) authorizeOwner(ctx context.Context, op, orgID string, act role
 }
 
 // lockIdentityProvider loads a provider, locks its organization, authorizes
-// act for the owner and reads the provider again under the lock.
-func (s *Session) lockIdentityProvider(ctx context.Context, op, id string, act role.Action) (*idp.Provider, error) {
+// act for the owner and reads the provider again under the lock; it
+// returns the organization too.
+func (s *Session) lockIdentityProvider(ctx context.Context, op, id string, act role.Action) (*idp.Provider, *organization.Organization, error) {
 	p, err := preRead(ctx, s, op, func(ctx context.Context) (*idp.Provider, error) { return s.p.b.IdentityProviders().Get(ctx, id) })
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	if _, err := s.lockOrgRow(ctx, op, p.OrganizationID); err != nil {
-		return nil, err
+	org, err := s.lockOrgRow(ctx, op, p.OrganizationID)
+	if err != nil {
+		return nil, nil, err
 	}
 	if err := s.authorizeOwner(ctx, op, p.OrganizationID, act); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	p, err = s.p.b.IdentityProviders().Get(ctx, id)
-	return p, fault.Wrap(op, err)
+	return p, org, fault.Wrap(op, err)
 }
 
 // CreateIdentityProvider creates an organization's identity provider (the
-// owner only). It starts pending, with a fresh TXT record to publish on
+// owner only, on a plan that grants organization.IdentityProviders, else
+// fault.ErrPlanRestricted; UpdateIdentityProvider needs it too). It starts pending, with a fresh TXT record to publish on
 // every domain (then call VerifyIdentityProvider). The client secret is
 // sealed with the current key of the KeyProvider (WithKeyProvider; without
 // one the call fails with idp.ErrNoKeyProvider) and never returned: the
@@ -63,10 +67,14 @@ func (s *Session) CreateIdentityProvider(ctx context.Context, in idp.Create) (*i
 	const op = "provisioning.CreateIdentityProvider"
 	var out *idp.Provider
 	err := s.tx(ctx, func(ctx context.Context) error {
-		if _, err := s.lockOrgRow(ctx, op, in.OrganizationID); err != nil {
+		org, err := s.lockOrgRow(ctx, op, in.OrganizationID)
+		if err != nil {
 			return err
 		}
 		if err := s.authorizeOwner(ctx, op, in.OrganizationID, role.ActionCreate); err != nil {
+			return err
+		}
+		if err := s.requireFeature(ctx, op, org, typeIdentityProviders, organization.IdentityProviders); err != nil {
 			return err
 		}
 		in, err := in.Validate()
@@ -128,8 +136,11 @@ func (s *Session) UpdateIdentityProvider(ctx context.Context, id string, u idp.U
 	const op = "provisioning.UpdateIdentityProvider"
 	var out *idp.Provider
 	err := s.tx(ctx, func(ctx context.Context) error {
-		p, err := s.lockIdentityProvider(ctx, op, id, role.ActionUpdate)
+		p, org, err := s.lockIdentityProvider(ctx, op, id, role.ActionUpdate)
 		if err != nil {
+			return err
+		}
+		if err := s.requireFeature(ctx, op, org, typeIdentityProviders, organization.IdentityProviders); err != nil {
 			return err
 		}
 		u, err := u.Validate()
@@ -164,11 +175,13 @@ func (s *Session) UpdateIdentityProvider(ctx context.Context, id string, u idp.U
 	return out, nil
 }
 
-// DeleteIdentityProvider deletes an identity provider (the owner only).
+// DeleteIdentityProvider deletes an identity provider (the owner only),
+// whatever the organization's plan: one that no longer grants
+// organization.IdentityProviders still lets the owner remove them.
 func (s *Session) DeleteIdentityProvider(ctx context.Context, id string) error {
 	const op = "provisioning.DeleteIdentityProvider"
 	return s.tx(ctx, func(ctx context.Context) error {
-		p, err := s.lockIdentityProvider(ctx, op, id, role.ActionDestroy)
+		p, _, err := s.lockIdentityProvider(ctx, op, id, role.ActionDestroy)
 		if err != nil {
 			return err
 		}
@@ -204,7 +217,7 @@ func (s *Session) VerifyIdentityProvider(ctx context.Context, id string) (*idp.P
 	}
 	var out *idp.Provider
 	err = s.tx(ctx, func(ctx context.Context) error {
-		p, err := s.lockIdentityProvider(ctx, op, id, role.ActionUpdate)
+		p, _, err := s.lockIdentityProvider(ctx, op, id, role.ActionUpdate)
 		if err != nil {
 			return err
 		}
@@ -261,7 +274,7 @@ func (y *System) reencrypt(ctx context.Context, op, id string) (done bool, unrea
 	}
 	err = s.tx(ctx, func(ctx context.Context) error {
 		done, unreadable = false, nil
-		p, err := s.lockIdentityProvider(ctx, op, id, role.ActionUpdate)
+		p, _, err := s.lockIdentityProvider(ctx, op, id, role.ActionUpdate)
 		if err != nil {
 			return err
 		}

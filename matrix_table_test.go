@@ -550,6 +550,10 @@ func matrixRules() []matrixRule {
 			_, err := c.w.p.System().SetSubscription(c.ctx, c.org(), organization.Subscription{PlanType: "growth"})
 			return err
 		}},
+		{op: "System.SetPlan", scope: host, mutates: true, hostWant: map[matrixTarget]outcome{sameOrg: ok, otherOrg: ok, missing: fault.NotFound}, call: func(c *matrixCall) error {
+			_, err := c.w.p.System().SetPlan(c.ctx, c.org(), "enterprise")
+			return err
+		}},
 		{op: "System.VerifyIdentityProvider", scope: host, mutates: true, hostWant: map[matrixTarget]outcome{sameOrg: ok, otherOrg: ok, missing: fault.NotFound}, call: func(c *matrixCall) error {
 			_, _, err := c.w.p.System().VerifyIdentityProvider(c.ctx, c.id(func(f *matrixFixtures) string { return f.provider.ID }))
 			return err

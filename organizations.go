@@ -67,7 +67,7 @@ func (s *Session) CreateOrganization(ctx context.Context, in organization.Create
 			org, err = replay(ctx, op, id, err, s.p.b.Organizations().Get)
 			return err
 		}
-		if limit := s.p.plan.Limits.Organizations; limit > 0 {
+		if limit := s.p.planOf(s.p.plan).Limits.Organizations; limit > 0 {
 			n, err := s.p.b.Organizations().CountOwned(ctx, u.ID)
 			if err != nil {
 				return fault.Wrap(op, err)
@@ -140,7 +140,7 @@ func (s *Session) CreateOrganization(ctx context.Context, in organization.Create
 	if err != nil {
 		return nil, err
 	}
-	return org, nil
+	return s.p.described(org), nil
 }
 
 // GetOrganization returns an organization the caller is an active member of.
@@ -156,8 +156,9 @@ func (s *Session) GetOrganization(ctx context.Context, id string) (*organization
 	return o, fault.Wrap(op, s.countTotals(ctx, o))
 }
 
-// countTotals fills the organization's subscription totals.
+// countTotals fills the organization's subscription totals, and its plan.
 func (s *Session) countTotals(ctx context.Context, o *organization.Organization) error {
+	s.p.described(o)
 	n, err := s.p.b.Memberships().Count(ctx, o.ID)
 	if err != nil {
 		return err
@@ -185,7 +186,7 @@ func (s *Session) withinMembershipLimit(ctx context.Context, op string, org *org
 // membershipRoom returns how many more memberships the organization's plan
 // lets it hold (-1 for no limit); the caller holds the organization's lock.
 func (s *Session) membershipRoom(ctx context.Context, op string, org *organization.Organization) (int, error) {
-	limit := org.Subscription.Limits.Memberships
+	limit := s.p.planOf(org.Subscription).Limits.Memberships
 	if limit <= 0 {
 		return -1, nil
 	}
@@ -205,32 +206,17 @@ func (y *System) SetSubscription(ctx context.Context, orgID string, sub organiza
 	if err := sub.Validate(); err != nil {
 		return nil, err
 	}
-	var out *organization.Organization
-	err := y.s.tx(ctx, func(ctx context.Context) error {
-		o, err := y.s.p.b.Organizations().Lock(ctx, orgID)
-		if err != nil {
-			return fault.Wrap(op, err)
-		}
-		ch := resource.Changes{}
-		before := o.Subscription
-		resource.SetField(ch, "subscription_info.plan_type", &o.Subscription.PlanType, &sub.PlanType)
-		resource.SetField(ch, "subscription_info.limits.memberships", &o.Subscription.Limits.Memberships, &sub.Limits.Memberships)
-		resource.SetField(ch, "subscription_info.limits.organizations", &o.Subscription.Limits.Organizations, &sub.Limits.Organizations)
-		resource.SetField(ch, "can_switch_live", &o.Subscription.CanSwitchLive, &sub.CanSwitchLive)
-		out = o
-		if o.Subscription == before {
-			return nil
-		}
-		o.UpdatedAt = y.s.now()
-		if err := y.s.p.b.Organizations().Update(ctx, o); err != nil {
-			return fault.Wrap(op, err)
-		}
-		return y.s.record(ctx, o.ID, typeOrganizations, o.ID, audit.Update, ch)
-	})
-	if err != nil {
+	if err := y.s.p.knownPlan(op, "plan_type", sub.PlanType); err != nil {
 		return nil, err
 	}
-	return out, fault.Wrap(op, y.s.countTotals(ctx, out))
+	return y.changeSubscription(ctx, op, orgID, func(o *organization.Subscription, ch resource.Changes) {
+		resource.SetField(ch, "subscription_info.plan_type", &o.PlanType, &sub.PlanType)
+		resource.SetField(ch, "subscription_info.limits.memberships", &o.Limits.Memberships, &sub.Limits.Memberships)
+		resource.SetField(ch, "subscription_info.limits.organizations", &o.Limits.Organizations, &sub.Limits.Organizations)
+		resource.SetField(ch, "subscription_info.limits.api_credentials", &o.Limits.APICredentials, &sub.Limits.APICredentials)
+		resource.SetField(ch, "subscription_info.limits.roles", &o.Limits.Roles, &sub.Limits.Roles)
+		resource.SetField(ch, "can_switch_live", &o.CanSwitchLive, &sub.CanSwitchLive)
+	})
 }
 
 // OrganizationIDs lists, by id, the ids of the caller's own organizations:
@@ -332,7 +318,7 @@ func (s *Session) UpdateOrganization(ctx context.Context, id string, u organizat
 	if err != nil {
 		return nil, err
 	}
-	return org, nil
+	return s.p.described(org), nil
 }
 
 // TransferOwnership makes the active member with the given email the owner of

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -127,6 +128,12 @@ type Provisioner struct {
 	keys          idp.KeyProvider // seals identity provider secrets; nil: none can be created
 	resolver      idp.Resolver    // verifies identity provider domains
 	plan          organization.Subscription
+	// plans is the host's catalogue by name (WithPlans), nil for the
+	// default one; defaultPlan is the plan of an organization whose plan
+	// type names none of it.
+	plans       map[string]organization.Plan
+	defaultPlan organization.Plan
+	catalogue   []organization.Plan // as given, to validate in New
 	// tokens is the backend's bearer token store, when it has one (see
 	// TokenBackend): a deleted credential's tokens go with it.
 	tokens token.Store
@@ -187,6 +194,29 @@ func WithEmailChangeTTL(d time.Duration) Option {
 // organization's plan.
 func WithSubscription(sub organization.Subscription) Option {
 	return optionFunc(func(p *Provisioner) { p.plan = sub })
+}
+
+// WithPlans sets the catalogue of plans: what each grants (features such
+// as organization.CustomRoles) and the limits it sets. An organization is on
+// the plan its Subscription.PlanType names, set by the host
+// (System.SetPlan, System.SetSubscription); an organization whose plan
+// type names no plan of the catalogue (existing organizations: none) is on
+// defaultPlan, which must be one of plans. A limit the organization's
+// Subscription sets (non-zero) replaces its plan's.
+//
+// Without WithPlans, every organization is on organization.DefaultPlan:
+// every feature and no limit but its Subscription's, and any plan type is
+// accepted as a label.
+func WithPlans(defaultPlan string, plans ...organization.Plan) Option {
+	return optionFunc(func(p *Provisioner) {
+		p.plans = make(map[string]organization.Plan, len(plans))
+		p.catalogue = make([]organization.Plan, len(plans))
+		for i, pl := range plans {
+			pl.Features = slices.Clone(pl.Features) // the host's slices stay the host's
+			p.plans[pl.Name], p.catalogue[i] = pl, pl
+		}
+		p.defaultPlan = organization.Plan{Name: defaultPlan}
+	})
 }
 
 // WithAuthorizer sets the authorizer (the default is authz.New with the
@@ -256,6 +286,9 @@ func New(b Backend, opts ...Option) (*Provisioner, error) {
 	}
 	if err := p.plan.Validate(); err != nil {
 		return nil, fmt.Errorf("provisioning: WithSubscription: %w", err)
+	}
+	if err := p.checkPlans(); err != nil {
+		return nil, err
 	}
 	subjects, err := role.NewSubjects(p.extraSubjects...)
 	if err != nil {

@@ -3,27 +3,40 @@ package provisioning
 import (
 	"context"
 	"errors"
+	"maps"
+	"slices"
 
 	"github.com/provisionkit/provisioning/access"
 	"github.com/provisionkit/provisioning/audit"
 	"github.com/provisionkit/provisioning/fault"
+	"github.com/provisionkit/provisioning/organization"
 	"github.com/provisionkit/provisioning/resource"
 	"github.com/provisionkit/provisioning/role"
 )
 
-// CreateRole creates a custom role (admins). Roles are never deleted.
+// CreateRole creates a custom role (admins), when the organization's plan
+// grants organization.CustomRoles (else fault.ErrPlanRestricted) and its
+// roles limit leaves room (else fault.ErrLimitReached). Roles are never
+// deleted.
 func (s *Session) CreateRole(ctx context.Context, in role.Create) (*role.Role, error) {
 	const op = "provisioning.CreateRole"
 	var out *role.Role
 	err := s.tx(ctx, func(ctx context.Context) error {
-		if _, err := s.lockOrg(ctx, op, in.OrganizationID, typeRoles, role.ActionCreate); err != nil {
+		org, _, err := s.lockedOrg(ctx, op, in.OrganizationID, typeRoles, role.ActionCreate)
+		if err != nil {
 			return err
 		}
 		if id, err := s.replayed(ctx, op, in.OrganizationID); err != nil || id != "" {
 			out, err = replay(ctx, op, id, err, s.p.b.Roles().GetRole)
 			return err
 		}
+		if err := s.requireFeature(ctx, op, org, typeRoles, organization.CustomRoles); err != nil {
+			return err
+		}
 		if err := in.Validate(); err != nil {
+			return err
+		}
+		if err := s.withinRoleLimit(ctx, op, org); err != nil {
 			return err
 		}
 		now := s.now()
@@ -63,16 +76,18 @@ func (s *Session) ListRoles(ctx context.Context, f role.Filter) (resource.Page[r
 	return page, fault.Wrap(op, err)
 }
 
-// lockRole loads a role, locks its organization and authorizes act on subject.
-func (s *Session) lockRole(ctx context.Context, op, id, subject string, act role.Action) (*role.Role, error) {
+// lockRole loads a role, locks its organization and authorizes act on
+// subject; it returns the organization too, read under the lock.
+func (s *Session) lockRole(ctx context.Context, op, id, subject string, act role.Action) (*role.Role, *organization.Organization, error) {
 	r, err := preRead(ctx, s, op, func(ctx context.Context) (*role.Role, error) { return s.p.b.Roles().GetRole(ctx, id) })
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	if _, err := s.lockOrg(ctx, op, r.OrganizationID, subject, act); err != nil {
-		return nil, err
+	org, _, err := s.lockedOrg(ctx, op, r.OrganizationID, subject, act)
+	if err != nil {
+		return nil, nil, err
 	}
-	return r, nil
+	return r, org, nil
 }
 
 // UpdateRole renames a role or changes its common attributes (admins);
@@ -83,7 +98,7 @@ func (s *Session) UpdateRole(ctx context.Context, id string, u role.Update) (*ro
 	const op = "provisioning.UpdateRole"
 	var out *role.Role
 	err := s.tx(ctx, func(ctx context.Context) error {
-		r, err := s.lockRole(ctx, op, id, typeRoles, role.ActionUpdate)
+		r, org, err := s.lockRole(ctx, op, id, typeRoles, role.ActionUpdate)
 		if err != nil {
 			return err
 		}
@@ -95,7 +110,7 @@ func (s *Session) UpdateRole(ctx context.Context, id string, u role.Update) (*ro
 			if _, err := s.authorize(ctx, op, r.OrganizationID, typePermissions, role.ActionCreate); err != nil {
 				return err
 			}
-			if err := s.addMissingBase(ctx, op, r); err != nil {
+			if err := s.addMissingBase(ctx, op, org, r); err != nil {
 				return err
 			}
 		}
@@ -122,12 +137,12 @@ func (s *Session) AddMissingBasePermissions(ctx context.Context, roleID string) 
 	const op = "provisioning.AddMissingBasePermissions"
 	var out *role.Role
 	err := s.tx(ctx, func(ctx context.Context) error {
-		r, err := s.lockRole(ctx, op, roleID, typePermissions, role.ActionCreate)
+		r, org, err := s.lockRole(ctx, op, roleID, typePermissions, role.ActionCreate)
 		if err != nil {
 			return err
 		}
 		out = r
-		return s.addMissingBase(ctx, op, r)
+		return s.addMissingBase(ctx, op, org, r)
 	})
 	if err != nil {
 		return nil, err
@@ -136,10 +151,14 @@ func (s *Session) AddMissingBasePermissions(ctx context.Context, roleID string) 
 }
 
 // addMissingBase adds, in the caller's transaction, the base permissions a
-// custom role lacks, each with its version.
-func (s *Session) addMissingBase(ctx context.Context, op string, r *role.Role) error {
+// custom role lacks, each with its version; permissions of custom roles
+// need a plan that grants organization.CustomRoles.
+func (s *Session) addMissingBase(ctx context.Context, op string, org *organization.Organization, r *role.Role) error {
 	if r.Kind != role.KindCustom {
 		return nil
+	}
+	if err := s.requireFeature(ctx, op, org, typePermissions, organization.CustomRoles); err != nil {
+		return err
 	}
 	have, err := s.p.b.Roles().PermissionSubjects(ctx, r.ID)
 	if err != nil {
@@ -189,12 +208,13 @@ func (s *Session) mayGrantFlags(ctx context.Context, op, orgID, subject string, 
 }
 
 // CreatePermission gives a custom role the CRUD flags on one subject
-// (admins). (role, subject) is unique; nobody grants a right they lack.
+// (admins), when the organization's plan grants organization.CustomRoles.
+// (role, subject) is unique; nobody grants a right they lack.
 func (s *Session) CreatePermission(ctx context.Context, in role.PermissionCreate) (*role.Permission, error) {
 	const op = "provisioning.CreatePermission"
 	var out *role.Permission
 	err := s.tx(ctx, func(ctx context.Context) error {
-		r, err := s.lockRole(ctx, op, in.RoleID, typePermissions, role.ActionCreate)
+		r, org, err := s.lockRole(ctx, op, in.RoleID, typePermissions, role.ActionCreate)
 		if err != nil {
 			// An unknown role and one of an organization the caller is not in look alike.
 			if fault.KindOf(err) == fault.NotFound {
@@ -207,6 +227,9 @@ func (s *Session) CreatePermission(ctx context.Context, in role.PermissionCreate
 		}
 		if r.Kind != role.KindCustom {
 			return fault.InvalidField(op, "role", "format", "must be a custom role: admin and read_only rights are built in")
+		}
+		if err := s.requireFeature(ctx, op, org, typePermissions, organization.CustomRoles); err != nil {
+			return err
 		}
 		if err := s.mayGrantFlags(ctx, op, r.OrganizationID, in.Subject, map[role.Action]bool{
 			role.ActionCreate: in.CanCreate, role.ActionRead: in.CanRead, role.ActionUpdate: in.CanUpdate, role.ActionDestroy: in.CanDestroy,
@@ -245,7 +268,8 @@ func (s *Session) ListPermissions(ctx context.Context, f role.PermissionFilter) 
 }
 
 // UpdatePermission changes the flags of a permission (admins); nobody turns
-// on a right they lack. Subject and role never change.
+// on a right they lack, nor any right when the organization's plan does not
+// grant organization.CustomRoles. Subject and role never change.
 func (s *Session) UpdatePermission(ctx context.Context, id string, u role.PermissionUpdate) (*role.Permission, error) {
 	const op = "provisioning.UpdatePermission"
 	var out *role.Permission
@@ -254,17 +278,26 @@ func (s *Session) UpdatePermission(ctx context.Context, id string, u role.Permis
 		if err != nil {
 			return err
 		}
-		if _, err := s.lockOrg(ctx, op, p.OrganizationID, typePermissions, role.ActionUpdate); err != nil {
+		org, _, err := s.lockedOrg(ctx, op, p.OrganizationID, typePermissions, role.ActionUpdate)
+		if err != nil {
 			return err
 		}
 		if err := u.Validate(); err != nil {
 			return err
 		}
 		on := func(v *bool) bool { return v != nil && *v }
-		if err := s.mayGrantFlags(ctx, op, p.OrganizationID, p.Subject, map[role.Action]bool{
+		turnedOn := map[role.Action]bool{
 			role.ActionCreate: on(u.CanCreate) && !p.CanCreate, role.ActionRead: on(u.CanRead) && !p.CanRead,
 			role.ActionUpdate: on(u.CanUpdate) && !p.CanUpdate, role.ActionDestroy: on(u.CanDestroy) && !p.CanDestroy,
-		}); err != nil {
+		}
+		if slices.Contains(slices.Collect(maps.Values(turnedOn)), true) {
+			// Turning a right off is always allowed: a plan without custom
+			// roles lets an organization take rights away, never add them.
+			if err := s.requireFeature(ctx, op, org, typePermissions, organization.CustomRoles); err != nil {
+				return err
+			}
+		}
+		if err := s.mayGrantFlags(ctx, op, p.OrganizationID, p.Subject, turnedOn); err != nil {
 			return err
 		}
 		out = p

@@ -294,6 +294,13 @@ func TestEveryMutatingCallWritesOneVersion(t *testing.T) {
 			_, err := w.p.System().SetSubscription(ctx, w.org.ID, organization.Subscription{PlanType: "No Good"})
 			return err
 		}},
+		{"SetPlan", func() error {
+			_, err := w.p.System().SetPlan(ctx, w.org.ID, "enterprise")
+			return err
+		}, 1, func() error {
+			_, err := w.p.System().SetPlan(ctx, w.org.ID, "No Good")
+			return err
+		}},
 		{"CreateUser", func() error {
 			_, err := w.p.System().CreateUser(ctx, user.Create{Email: "new@example.com"})
 			return err

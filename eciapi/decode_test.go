@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/provisionkit/provisioning/eciapi"
+	"github.com/provisionkit/provisioning/fault"
 	"github.com/provisionkit/provisioning/internal/httpx/httpxtest"
 )
 
@@ -53,6 +54,7 @@ func TestProblemFields(t *testing.T) {
 	}{
 		{"eci fields", httpxtest.Validation("mfa_required", "role_ids[1]"), 400, []string{"isMfaRequired", "roleIds.1"}},
 		{"missing user", httpxtest.ValidationCode("user", "not_found"), 404, nil},
+		{"plan restricted", fault.E("test", fault.Forbidden, fault.ErrPlanRestricted), 403, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

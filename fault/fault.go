@@ -97,8 +97,13 @@ var (
 	// expired or replaced by a later change, or no change is pending.
 	ErrEmailCodeInvalid = &Sentinel{NotFound, "email change code is invalid or expired"}
 	// ErrLimitReached: the organization's plan (subscription_info.limits)
-	// allows no more of what was asked (memberships, organizations).
+	// allows no more of what was asked (memberships, organizations, API
+	// credentials, custom roles).
 	ErrLimitReached = &Sentinel{Conflict, "subscription plan limit reached"}
+	// ErrPlanRestricted: the organization's plan does not grant the
+	// feature the call needs (custom roles, identity providers): the host
+	// moves the organization to a plan that does.
+	ErrPlanRestricted = &Sentinel{Forbidden, "not available on the organization's plan"}
 	// ErrMFARequired: the organization or the membership requires a second
 	// factor and the call was not made with one; ask for it and retry.
 	ErrMFARequired = &Sentinel{Forbidden, "a second authentication factor is required"}

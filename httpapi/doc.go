@@ -28,6 +28,12 @@
 // made and is read-only: a write carrying it is 400 PARAM_NOT_ALLOWED, as
 // every read-only attribute.
 //
+// An organization shows its plan, read-only as well: plan (the plan's name)
+// and subscription_info (plan_type, features, limits, totals). The host
+// sets it (System.SetPlan); a call the plan does not allow is 401
+// PLAN_RESTRICTED, whose detail names the feature, as Commerce Layer
+// answers a call its token may not make (its API has no 403).
+//
 // Every request body is read by one strict decoder, DecodeJSON (which the
 // example server uses too): a member given twice in an object, at any
 // depth, is 400 DUPLICATE_KEY whose source.pointer is the JSON Pointer of

@@ -85,16 +85,28 @@ const testKeys = "k1=AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
 
 func newServer(t testing.TB, opts ...httpapi.Option) *server {
 	t.Helper()
+	return newServerWith(t, nil, opts...)
+}
+
+// newServerWith is newServer over a Provisioner with more options.
+func newServerWith(t testing.TB, popts []provisioning.Option, opts ...httpapi.Option) *server {
+	t.Helper()
 	db, err := sqlite.Open(context.Background(), t.TempDir()+"/api.db")
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	return newServerOn(t, db, opts...)
+	return newServerOnWith(t, db, popts, opts...)
 }
 
 // newServerOn is newServer on db (a fresh database: see storagetest).
 func newServerOn(t testing.TB, db *bun.DB, opts ...httpapi.Option) *server {
+	t.Helper()
+	return newServerOnWith(t, db, nil, opts...)
+}
+
+// newServerOnWith is newServerOn over a Provisioner with more options.
+func newServerOnWith(t testing.TB, db *bun.DB, popts []provisioning.Option, opts ...httpapi.Option) *server {
 	t.Helper()
 	ctx := context.Background()
 	store, err := bunstore.New(db)
@@ -109,7 +121,7 @@ func newServerOn(t testing.TB, db *bun.DB, opts ...httpapi.Option) *server {
 		t.Fatal(err)
 	}
 	mail := &mailbox{}
-	p, err := provisioning.New(store, provisioning.WithKeyProvider(keys), provisioning.WithNotifier(mail))
+	p, err := provisioning.New(store, append([]provisioning.Option{provisioning.WithKeyProvider(keys), provisioning.WithNotifier(mail)}, popts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}

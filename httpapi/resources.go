@@ -128,8 +128,11 @@ var organizations = spec[organization.Organization]{
 			"primary_color": nullable(o.PrimaryColor), "contrast_color": nullable(o.ContrastColor),
 			"gtm_id": nullable(o.GTMID), "gtm_id_test": nullable(o.GTMIDTest), "region": o.Region, "config": jsonObject(o.Config),
 			"can_switch_live": o.Subscription.CanSwitchLive,
-			"subscription_info": map[string]any{"plan_type": nullable(o.Subscription.PlanType),
-				"limits": map[string]any{"memberships": limit(o.Subscription.Limits.Memberships), "organizations": limit(o.Subscription.Limits.Organizations)},
+			// The plan in force, read-only: the host sets it (System.SetPlan).
+			"plan": nullable(o.Plan.Name),
+			"subscription_info": map[string]any{"plan_type": nullable(o.Plan.Name), "features": features(o.Plan.Features),
+				"limits": map[string]any{"memberships": limit(o.Plan.Limits.Memberships), "organizations": limit(o.Plan.Limits.Organizations),
+					"api_credentials": limit(o.Plan.Limits.APICredentials), "roles": limit(o.Plan.Limits.Roles)},
 				"totals": map[string]any{"memberships": o.Totals.Memberships, "organizations": o.Totals.Organizations}},
 		})
 		return withCommon(a, o.Common)
@@ -161,6 +164,15 @@ var organizations = spec[organization.Organization]{
 			return s.UpdateOrganization(ctx, id, u)
 		}
 	},
+}
+
+// features lists a plan's features, [] for none.
+func features(fs []organization.Feature) []string {
+	out := make([]string, len(fs))
+	for i, f := range fs {
+		out[i] = string(f)
+	}
+	return out
 }
 
 // limit shows "no limit" (zero) as null.

@@ -9,6 +9,7 @@ import (
 	"context"
 	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -50,6 +51,11 @@ type Organization struct {
 	OwnerMembershipID string // the owner's membership; read-only, changed by TransferOwnership
 	// Subscription is the plan and its limits; set by the host (System), read-only for users.
 	Subscription Subscription
+	// Plan is the plan in force: the host's catalogue plan that
+	// Subscription.PlanType names (the default plan when it names none),
+	// with the limits Subscription sets in place of the plan's. Computed on
+	// read, never stored.
+	Plan Plan
 	// Totals counts what the limits limit; computed on read, never stored.
 	Totals Totals
 	// MFARequired requires every member to authenticate with a second
@@ -75,6 +81,95 @@ type Limits struct {
 	Memberships int
 	// Organizations is the number of organizations the owner may own.
 	Organizations int
+	// APICredentials is the number of API credentials (not revoked) the
+	// organization may hold, its two built-in admin credentials included.
+	APICredentials int
+	// Roles is the number of custom roles the organization may hold (the
+	// built-in admin and read_only roles are not counted).
+	Roles int
+}
+
+// Over returns l with each limit that o sets (non-zero) in place of l's.
+func (l Limits) Over(o Limits) Limits {
+	pick := func(own, base int) int {
+		if own != 0 {
+			return own
+		}
+		return base
+	}
+	return Limits{Memberships: pick(o.Memberships, l.Memberships), Organizations: pick(o.Organizations, l.Organizations),
+		APICredentials: pick(o.APICredentials, l.APICredentials), Roles: pick(o.Roles, l.Roles)}
+}
+
+func (l Limits) check(p *fault.Problems, prefix string) {
+	for _, f := range []struct {
+		field string
+		v     int
+	}{{"memberships", l.Memberships}, {"organizations", l.Organizations}, {"api_credentials", l.APICredentials}, {"roles", l.Roles}} {
+		if f.v < 0 || f.v > MaxLimit {
+			p.Add(prefix+f.field, "range", "must be between 0 (no limit) and "+strconv.Itoa(MaxLimit))
+		}
+	}
+}
+
+// Feature is something only some plans grant. Commerce Layer keeps custom
+// roles and identity providers to its Enterprise plan
+// (https://docs.commercelayer.io/provisioning/api-reference/roles,
+// https://docs.commercelayer.io/provisioning/api-reference/identity_providers).
+type Feature string
+
+// The features a plan may grant.
+const (
+	// CustomRoles: creating custom roles and their permissions, and
+	// changing those permissions.
+	CustomRoles Feature = "custom_roles"
+	// IdentityProviders: creating and changing identity providers (single
+	// sign-on).
+	IdentityProviders Feature = "identity_providers"
+)
+
+// Features lists every feature, in a stable order.
+func Features() []Feature { return []Feature{CustomRoles, IdentityProviders} }
+
+// Valid reports whether f is a known feature.
+func (f Feature) Valid() bool { return slices.Contains(Features(), f) }
+
+// Plan is one plan of the host's catalogue: the features it grants and
+// the limits it sets. An organization is on one plan; the host moves it
+// (System.SetPlan), its members never do.
+type Plan struct {
+	// Name is the plan's name (plan_type on the wire), e.g. "growth" or
+	// "enterprise": lower-case letters, digits, - or _.
+	Name     string
+	Features []Feature
+	Limits   Limits
+}
+
+// DefaultPlan is the default of the default catalogue: every feature and no
+// limit, what every organization could do before plans. Its name is empty:
+// an organization on it shows no plan type.
+func DefaultPlan() Plan { return Plan{Features: Features()} }
+
+// Has reports whether the plan grants f.
+func (p Plan) Has(f Feature) bool { return slices.Contains(p.Features, f) }
+
+// Validate checks a plan of a catalogue: a name, known features each named
+// once, limits in range.
+func (p Plan) Validate() error {
+	var pr fault.Problems
+	if !planRE.MatchString(p.Name) {
+		pr.Add("name", "format", "must be lower-case letters, digits, - or _ (at most 64)")
+	}
+	seen := map[Feature]bool{}
+	for _, f := range p.Features {
+		if !f.Valid() || seen[f] {
+			pr.Add("features", "enum", "must name each of custom_roles, identity_providers at most once")
+			break
+		}
+		seen[f] = true
+	}
+	p.Limits.check(&pr, "limits.")
+	return pr.Err("organization.Plan")
 }
 
 // Totals are the counts the limits bound: the organization's memberships
@@ -94,14 +189,7 @@ func (s Subscription) Validate() error {
 	if s.PlanType != "" && !planRE.MatchString(s.PlanType) {
 		p.Add("plan_type", "format", "must be lower-case letters, digits, - or _ (at most 64)")
 	}
-	for _, l := range []struct {
-		field string
-		v     int
-	}{{"limits.memberships", s.Limits.Memberships}, {"limits.organizations", s.Limits.Organizations}} {
-		if l.v < 0 || l.v > MaxLimit {
-			p.Add(l.field, "range", "must be between 0 (no limit) and "+strconv.Itoa(MaxLimit))
-		}
-	}
+	s.Limits.check(&p, "limits.")
 	return p.Err("organization.Subscription")
 }
 

@@ -66,6 +66,7 @@ func TestProblemFields(t *testing.T) {
 		{"missing organization", httpxtest.ValidationCode("organization", "not_found"), 404, nil},
 		{"user of another code", httpxtest.ValidationCode("user", "taken"), 422, []string{"user"}},
 		{"forbidden", errForbidden(), 403, nil},
+		{"plan restricted", errPlanRestricted(), 403, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -78,3 +79,5 @@ func TestProblemFields(t *testing.T) {
 }
 
 func errForbidden() error { return fault.E("test", fault.Forbidden, nil) }
+
+func errPlanRestricted() error { return fault.E("test", fault.Forbidden, fault.ErrPlanRestricted) }

@@ -101,6 +101,12 @@ var named = []struct {
 	{fault.ErrAlreadyExists, http.StatusConflict, "RECORD_NOT_UNIQUE", "Record not unique"},
 	{fault.ErrLastOwner, http.StatusConflict, "LAST_OWNER", "Organization must keep its owner"},
 	{fault.ErrLimitReached, http.StatusConflict, "LIMIT_REACHED", "Subscription plan limit reached"},
+	// Commerce Layer answers a call its token may not make with 401, and
+	// keeps custom roles and identity providers to Enterprise plans
+	// (https://docs.commercelayer.io/core/handling-errors,
+	// https://docs.commercelayer.io/provisioning/api-reference/roles): a
+	// plan that lacks the feature is such a refusal, with its own code.
+	{fault.ErrPlanRestricted, http.StatusUnauthorized, "PLAN_RESTRICTED", "Not available on the organization's plan"},
 	{fault.ErrNotPending, http.StatusConflict, "NOT_PENDING", "Membership is not pending"},
 	{fault.ErrMFARequired, http.StatusUnauthorized, "MFA_REQUIRED", "Second factor required"},
 	{fault.ErrIPRefused, http.StatusUnauthorized, "IP_NOT_ALLOWED", "Address not allowed"},
@@ -131,6 +137,9 @@ func ErrorObjects(err error, w Where) (status int, objs []*Error, internal bool)
 			var fe *fault.Error
 			if errors.As(err, &fe) && fe.Field != "" {
 				e.Pointer, e.Parameter = w.Source(fe.Field)
+			}
+			if fe != nil && fe.Err != nil && fe.Err != n.err && errors.Is(fe.Err, n.err) {
+				e.Detail = fe.Err.Error() // the case's words and what it adds (the feature a plan lacks)
 			}
 			return n.status, []*Error{e}, false
 		}

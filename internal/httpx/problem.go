@@ -86,8 +86,8 @@ type InvalidField struct {
 // ErrorObjects, as for JSON:API; the dialect differs in three places only,
 // all here:
 //   - a refusal (Forbidden, ErrIPRefused, ErrMFARequired,
-//     ErrEmailUnverified, ErrEmailChangeUnavailable) is 403, as both
-//     APIs document, where Commerce Layer's API has 401 FORBIDDEN;
+//     ErrEmailUnverified, ErrEmailChangeUnavailable, ErrPlanRestricted)
+//     is 403, as both APIs document, where Commerce Layer's API has 401;
 //   - a user or organization that does not exist is 404 even when the
 //     library reports it as the invalid field "user" (it is named by the
 //     path, or by ECI's userId, which ECI answers with 404);
@@ -98,7 +98,7 @@ func (d *Dialect) ProblemOf(err error) (Problem, bool) {
 	}
 	status, objs, internal := ErrorObjects(err, d)
 	switch objs[0].Code {
-	case "FORBIDDEN", "MFA_REQUIRED", "IP_NOT_ALLOWED", "EMAIL_NOT_VERIFIED", "EMAIL_CHANGE_UNAVAILABLE":
+	case "FORBIDDEN", "MFA_REQUIRED", "IP_NOT_ALLOWED", "EMAIL_NOT_VERIFIED", "EMAIL_CHANGE_UNAVAILABLE", "PLAN_RESTRICTED":
 		status = http.StatusForbidden
 	}
 	p := Problem{Type: "about:blank", Status: status, Code: objs[0].Code, Detail: objs[0].Detail}

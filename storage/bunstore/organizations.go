@@ -20,6 +20,7 @@ func toOrgRow(o *organization.Organization) *orgRow {
 		ContrastColor: o.ContrastColor, GTMID: o.GTMID, GTMIDTest: o.GTMIDTest, Region: o.Region,
 		Config: jsonObject(o.Config), OwnerMembershipID: o.OwnerMembershipID, PlanType: o.Subscription.PlanType,
 		LimitMemberships: o.Subscription.Limits.Memberships, LimitOrgs: o.Subscription.Limits.Organizations,
+		LimitCredentials: o.Subscription.Limits.APICredentials, LimitRoles: o.Subscription.Limits.Roles,
 		MFARequired: o.MFARequired, CanSwitchLive: o.Subscription.CanSwitchLive, commonCols: fromCommon(o.Common)}
 }
 
@@ -29,7 +30,8 @@ func (r *orgRow) domain() organization.Organization {
 		ContrastColor: r.ContrastColor, GTMID: r.GTMID, GTMIDTest: r.GTMIDTest, Region: r.Region,
 		Config: map[string]any(r.Config), OwnerMembershipID: r.OwnerMembershipID,
 		Subscription: organization.Subscription{PlanType: r.PlanType,
-			Limits:        organization.Limits{Memberships: r.LimitMemberships, Organizations: r.LimitOrgs},
+			Limits: organization.Limits{Memberships: r.LimitMemberships, Organizations: r.LimitOrgs,
+				APICredentials: r.LimitCredentials, Roles: r.LimitRoles},
 			CanSwitchLive: r.CanSwitchLive},
 		MFARequired: r.MFARequired, Common: r.common()}
 }

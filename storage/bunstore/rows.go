@@ -177,6 +177,8 @@ type orgRow struct {
 	PlanType          string     `bun:"plan_type,notnull"`
 	LimitMemberships  int        `bun:"limit_memberships,notnull"`
 	LimitOrgs         int        `bun:"limit_organizations,notnull"`
+	LimitCredentials  int        `bun:"limit_api_credentials,notnull"`
+	LimitRoles        int        `bun:"limit_roles,notnull"`
 	MFARequired       bool       `bun:"mfa_required,notnull"`
 	CanSwitchLive     bool       `bun:"can_switch_live,notnull"`
 	commonCols

@@ -13,7 +13,7 @@ import (
 // testPlanRoundTrip: the subscription is stored and read back, and Update
 // changes it.
 func testPlanRoundTrip(t *testing.T, e *env) {
-	sub := organization.Subscription{PlanType: "growth", Limits: organization.Limits{Memberships: 5, Organizations: 2}, CanSwitchLive: true}
+	sub := organization.Subscription{PlanType: "growth", Limits: organization.Limits{Memberships: 5, Organizations: 2, APICredentials: 7, Roles: 3}, CanSwitchLive: true}
 	o := e.newOrg(t, func(o *organization.Organization) { o.Subscription = sub })
 	got, err := e.s.Organizations().Get(t.Context(), o.ID)
 	must(t, err)
