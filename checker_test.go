@@ -4,10 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
 	"testing"
 
 	"github.com/provisionkit/provisioning"
+	"github.com/provisionkit/provisioning/access"
 	"github.com/provisionkit/provisioning/fault"
+	"github.com/provisionkit/provisioning/membership"
 	"github.com/provisionkit/provisioning/role"
 )
 
@@ -23,15 +26,7 @@ func TestCheckerAnswersAsCan(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Checker(%s) as %s: %v", org, pr.ID, err)
 			}
-			for _, subj := range []string{"projects", "memberships", "versions", "orders"} {
-				for _, act := range role.Actions {
-					want, wantErr := s.Can(ctx, org, subj, act)
-					got, err := c.Can(ctx, subj, act)
-					if got != want || (err == nil) != (wantErr == nil) {
-						t.Errorf("%s in %s: Checker.Can(%s, %s) = %v, %v; Session.Can = %v, %v", pr.ID, org, subj, act, got, err, want, wantErr)
-					}
-				}
-			}
+			sameAnswers(t, s, c, org)
 			if _, err := c.Can(ctx, "unicorns", role.ActionRead); !errors.Is(err, fault.ErrInvalid) {
 				t.Errorf("Can on an unregistered subject: %v, want invalid", err)
 			}
@@ -42,6 +37,52 @@ func TestCheckerAnswersAsCan(t *testing.T) {
 	}
 	if _, err := w.p.As(provisioning.Principal{}).Checker(ctx, w.org.ID); !errors.Is(err, fault.ErrUnauthenticated) {
 		t.Errorf("Checker without a principal: %v, want unauthenticated", err)
+	}
+}
+
+// sameAnswers checks that c, made by s for org, answers every question as
+// s.Can does, with the same error.
+func sameAnswers(t *testing.T, s *provisioning.Session, c *provisioning.Checker, org string) {
+	t.Helper()
+	ctx := context.Background()
+	for _, subj := range []string{"projects", "memberships", "versions", "orders"} {
+		for _, act := range role.Actions {
+			want, wantErr := s.Can(ctx, org, subj, act)
+			got, err := c.Can(ctx, subj, act)
+			if got != want || fault.KindOf(err) != fault.KindOf(wantErr) || errors.Is(err, fault.ErrIPRefused) != errors.Is(wantErr, fault.ErrIPRefused) ||
+				errors.Is(err, fault.ErrMFARequired) != errors.Is(wantErr, fault.ErrMFARequired) || (err == nil) != (wantErr == nil) {
+				t.Errorf("%+v in %s: Checker.Can(%s, %s) = %v, %v; Session.Can = %v, %v", s.Principal(), org, subj, act, got, err, want, wantErr)
+			}
+		}
+	}
+}
+
+// TestCheckerAttributeRules: under an address allowlist and a second factor
+// required, which a Checker applies once when it is made, its answers and
+// errors are still Session.Can's, with and without the request's facts.
+func TestCheckerAttributeRules(t *testing.T) {
+	ctx := context.Background()
+	w := newHostWorld(t)
+	ips, mfa := []string{"9.9.9.0/24"}, true
+	if _, err := w.p.As(w.owner).UpdateMembership(ctx, w.leadMembership.ID, membership.Update{AllowedIPs: &ips, MFARequired: &mfa}); err != nil {
+		t.Fatal(err)
+	}
+	in, out := netip.MustParseAddr("9.9.9.9"), netip.MustParseAddr("8.8.8.8")
+	for _, pr := range []provisioning.Principal{
+		{Kind: access.KindUser, ID: w.lead.ID, IP: in, MFA: true},
+		{Kind: access.KindUser, ID: w.lead.ID, IP: in},
+		{Kind: access.KindUser, ID: w.lead.ID, IP: out, MFA: true},
+		{Kind: access.KindUser, ID: w.lead.ID, MFA: true},
+	} {
+		s := w.p.As(pr)
+		c, err := s.Checker(ctx, w.org.ID)
+		if err != nil {
+			t.Fatalf("Checker as %+v: %v", pr, err)
+		}
+		sameAnswers(t, s, c, w.org.ID)
+	}
+	if ok, err := w.p.As(provisioning.Principal{Kind: access.KindUser, ID: w.lead.ID, IP: in, MFA: true}).Can(ctx, w.org.ID, "projects", role.ActionUpdate); !ok || err != nil {
+		t.Errorf("the lead, from an allowed address with a second factor: %v, %v; want allowed", ok, err)
 	}
 }
 
@@ -103,6 +144,21 @@ func BenchmarkChecker(b *testing.B) {
 			}
 		})
 	}
+	// One question of a Checker already made: the cost that the 100 ÷ 1
+	// ratio adds per question, apart from the revision read.
+	b.Run("question", func(b *testing.B) {
+		c, err := lead.Checker(ctx, w.org.ID)
+		if err != nil {
+			b.Fatal(err)
+		}
+		i := 0
+		for b.Loop() {
+			if ok, err := c.Can(ctx, subjects[i%len(subjects)], role.ActionRead); !ok || err != nil {
+				b.Fatal(ok, err)
+			}
+			i++
+		}
+	})
 	b.Run("session-can/questions=100", func(b *testing.B) {
 		for b.Loop() {
 			for i := range 100 {

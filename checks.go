@@ -110,13 +110,21 @@ func (p *Provisioner) question(op string, principal Principal, subject string, a
 // asked checks what a question asks: one of the four actions on a
 // registered subject.
 func (p *Provisioner) asked(op, subject string, act role.Action) error {
-	switch {
-	case !act.Valid():
-		return fault.InvalidField(op, "action", "enum", "must be create, read, update or destroy")
-	case !p.subjects.Has(subject):
-		return fault.InvalidField(op, "subject", "enum", "is not a registered subject")
+	_, err := p.askedSubject(op, subject, act)
+	return err
+}
+
+// askedSubject is asked that also returns the subject as the authorizer
+// indexes it.
+func (p *Provisioner) askedSubject(op, subject string, act role.Action) (authz.Subject, error) {
+	if !act.Valid() {
+		return authz.Subject{}, fault.InvalidField(op, "action", "enum", "must be create, read, update or destroy")
 	}
-	return nil
+	obj, ok := p.objects[subject]
+	if !ok {
+		return authz.Subject{}, fault.InvalidField(op, "subject", "enum", "is not a registered subject")
+	}
+	return obj, nil
 }
 
 // Checker answers many questions of a session's principal in one
@@ -185,7 +193,8 @@ func (s *Session) Checker(ctx context.Context, orgID string) (*Checker, error) {
 // recorded as a security event, on ctx.
 func (c *Checker) Can(ctx context.Context, subject string, act role.Action) (bool, error) {
 	const op = "provisioning.Checker.Can"
-	if err := c.s.p.asked(op, subject, act); err != nil {
+	obj, err := c.s.p.askedSubject(op, subject, act)
+	if err != nil {
 		return false, err
 	}
 	switch {
@@ -197,8 +206,11 @@ func (c *Checker) Can(ctx context.Context, subject string, act role.Action) (boo
 	case c.rights == nil: // the system principal
 		return true, nil
 	}
-	d := c.rights.Decide(subject, act)
-	err := refusal(op, d)
+	d := c.rights.DecideSubject(obj, act)
+	if d.Allowed {
+		return true, nil
+	}
+	err = refusal(op, d)
 	if err != nil {
 		c.s.refused(ctx, op, c.orgID, subject, act, d.Reason)
 	}

@@ -114,14 +114,17 @@ type EmailChange struct {
 // Every call is made through a handle: As(principal) for a caller, or
 // System() for trusted bootstrap code.
 type Provisioner struct {
-	b             Backend
-	authz         *authz.Authorizer
-	ownsAuthz     bool // authz was made by New, and is closed by Close
-	clock         Clock
-	ids           IDGenerator
-	notifier      Notifier
-	log           *slog.Logger
-	subjects      *role.Subjects
+	b         Backend
+	authz     *authz.Authorizer
+	ownsAuthz bool // authz was made by New, and is closed by Close
+	clock     Clock
+	ids       IDGenerator
+	notifier  Notifier
+	log       *slog.Logger
+	subjects  *role.Subjects
+	// objects are the registered subjects as the authorizer indexes them:
+	// a Checker's question looks its subject up once, here.
+	objects       map[string]authz.Subject
 	extraSubjects []string
 	invitationTTL time.Duration
 	emailCodeTTL  time.Duration
@@ -295,6 +298,12 @@ func New(b Backend, opts ...Option) (*Provisioner, error) {
 		return nil, err
 	}
 	p.subjects = subjects
+	p.objects = make(map[string]authz.Subject, len(subjects.List()))
+	for _, name := range subjects.List() {
+		if p.objects[name], err = authz.SubjectOf(name); err != nil {
+			return nil, fmt.Errorf("provisioning: subject %q: %w", name, err)
+		}
+	}
 	if p.authz == nil {
 		p.authz = authz.New(authz.WithClock(p.clock.Now))
 		p.ownsAuthz = true

@@ -95,6 +95,9 @@ func runAttrCases(t *testing.T, tests []attrCase) {
 			if got := rights.Decide("orders", role.ActionUpdate); got != tt.want {
 				t.Errorf("Rights.Decide = %+v, want %+v", got, tt.want)
 			}
+			if got := rights.DecideSubject(mustSubject(t, "orders"), role.ActionUpdate); got != tt.want {
+				t.Errorf("Rights.DecideSubject = %+v, want %+v", got, tt.want)
+			}
 		})
 	}
 }
@@ -119,6 +122,66 @@ func TestAttributeExpiry(t *testing.T) {
 		{"credential expiring after now", credExpires(attrNow.Add(time.Hour)), api(), decision(true, false, authz.Granted)},
 		{"member's expiry does not touch the credential", memberExpires(attrNow.Add(-time.Hour)), api(), decision(true, false, authz.Granted)},
 	})
+}
+
+// TestRightsSeeAnExpiryAfterTheyAreMade: Rights made before a membership
+// expires answer Expired once the clock passes the expiry, as Check does.
+func TestRightsSeeAnExpiryAfterTheyAreMade(t *testing.T) {
+	st := newStore(t, attrOrg(memberExpires(attrNow.Add(time.Minute))))
+	now := attrNow
+	a := authz.New(authz.WithClock(func() time.Time { return now }))
+	rights, err := a.Rights(context.Background(), st, ann(), "attr")
+	if err != nil {
+		t.Fatal(err)
+	}
+	orders := mustSubject(t, "orders")
+	if got, want := rights.DecideSubject(orders, role.ActionUpdate), decision(true, true, authz.Granted); got != want {
+		t.Errorf("before the expiry: %+v, want %+v", got, want)
+	}
+	now = attrNow.Add(time.Minute)
+	want := mustCheck(t, a, st, ann(), "attr", "orders", role.ActionUpdate)
+	if want != decision(false, false, authz.Expired) {
+		t.Fatalf("Check at the expiry = %+v, want expired", want)
+	}
+	if got := rights.DecideSubject(orders, role.ActionUpdate); got != want {
+		t.Errorf("Rights.DecideSubject at the expiry = %+v, want Check's %+v", got, want)
+	}
+	if got := rights.Decide("orders", role.ActionUpdate); got != want {
+		t.Errorf("Rights.Decide at the expiry = %+v, want Check's %+v", got, want)
+	}
+}
+
+// TestSubjectOf: a well-formed name gives its Subject, a malformed one an
+// invalid error; the zero Subject is never allowed.
+func TestSubjectOf(t *testing.T) {
+	if s := mustSubject(t, "orders"); s.Name() != "orders" {
+		t.Errorf("Name() = %q, want orders", s.Name())
+	}
+	for _, give := range []string{"", "*", "Orders", "or ders", "orders!"} {
+		if _, err := authz.SubjectOf(give); !errors.Is(err, fault.ErrInvalid) {
+			t.Errorf("SubjectOf(%q): error %v, want invalid", give, err)
+		}
+	}
+	st := newStore(t, attrOrg(nil))
+	rights, err := authz.New(authz.WithClock(func() time.Time { return attrNow })).Rights(context.Background(), st, ann(), "attr")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := rights.DecideSubject(authz.Subject{}, role.ActionUpdate), (authz.Decision{Reason: authz.NoGrant, Revision: "attr-1"}); got != want {
+		t.Errorf("DecideSubject of the zero Subject = %+v, want %+v", got, want)
+	}
+	if got := rights.DecideSubject(mustSubject(t, "orders"), "*"); got.Allowed || got.Reason != authz.NoGrant {
+		t.Errorf("DecideSubject of action * = %+v, want refused, no grant", got)
+	}
+}
+
+func mustSubject(tb testing.TB, name string) authz.Subject {
+	tb.Helper()
+	s, err := authz.SubjectOf(name)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return s
 }
 
 func memberIPs(nets []netip.Prefix) func(*access.Snapshot) {

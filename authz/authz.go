@@ -188,11 +188,21 @@ func (a *Authorizer) Decide(p access.Principal, orgID, rev, subject string, act 
 
 // Rights are one principal's rights in one organization at one policy
 // revision: many questions answered with a single read of the revision, as
-// rules that compare rights (no escalation) need.
+// rules that compare rights (no escalation) need. The principal's row is
+// found, and the attribute rules that the request facts decide (address,
+// second factor, application) applied, once, when the Rights are made; only
+// an expiry is compared with the clock at each question, as Check does.
 type Rights struct {
 	p   access.Principal
 	sh  *shard
+	pr  principal // p's row in sh; the zero principal when p has none
 	now func() time.Time
+	// admitted is the decision of the attribute rules other than the
+	// expiry; ok reports that none refused, and app is then the lines p
+	// reaches in its application's domain, when it acts for one.
+	admitted Decision
+	app      *grant
+	ok       bool
 }
 
 // Rights returns the rights of principal p in orgID, reading the revision
@@ -207,7 +217,24 @@ func (a *Authorizer) Rights(ctx context.Context, src access.Store, p access.Prin
 	if err != nil {
 		return nil, fault.Wrap(op, err)
 	}
-	return &Rights{p: p, sh: sh, now: a.now}, nil
+	r := &Rights{p: p, sh: sh, pr: sh.principal(kindOf(p.Kind), p.ID), now: a.now}
+	r.admitted, r.app, r.ok = admit(r.pr, p, sh.revision, nil)
+	return r, nil
+}
+
+// decide answers as decide does for an object (known: interned) with the
+// attribute rules applied when r was made.
+func (r *Rights) decide(o uint32, known bool, bit mask) Decision {
+	if r.pr.expired(r.now) {
+		return Decision{Reason: Expired, Revision: r.sh.revision}
+	}
+	if !r.ok {
+		return r.admitted
+	}
+	d := r.admitted
+	d.Reason = reason(r.pr.row, r.app, o, known, bit)
+	d.Allowed = d.Reason == Granted
+	return d
 }
 
 // Allows reports whether the principal may do act on subject; a malformed
@@ -221,13 +248,49 @@ func (r *Rights) Decide(subject string, act role.Action) Decision {
 	if !role.ValidSubject(subject) || !act.Valid() {
 		return Decision{Reason: NoGrant, Revision: r.sh.revision}
 	}
-	return r.sh.decide(r.p, subject, bitOf(string(act)), r.now)
+	o, known := objectOf(subject)
+	return r.decide(o, known, bitOf(string(act)))
+}
+
+// Subject is a permission subject as the policy indexes it, found once by
+// SubjectOf so that a question about it needs no lookup by name.
+type Subject struct {
+	name string
+	obj  uint32
+}
+
+// SubjectOf returns the Subject of a well-formed subject name (lower-case
+// snake_case), adding it to the process's table of subjects if needed (the
+// table that every organization's policy shares, bounded at 2^24 subjects).
+// Find the subjects a host asks about once, when it starts.
+func SubjectOf(name string) (Subject, error) {
+	const op = "authz.SubjectOf"
+	if !role.ValidSubject(name) {
+		return Subject{}, fault.InvalidField(op, "subject", "format", "must be lower-case snake_case")
+	}
+	n, err := intern(name)
+	if err != nil {
+		return Subject{}, fault.E(op, fault.Internal, err)
+	}
+	return Subject{name: name, obj: n}, nil
+}
+
+// Name returns the subject's name.
+func (s Subject) Name() string { return s.name }
+
+// DecideSubject answers as Decide(s.Name(), act) does, without looking the
+// subject up; the zero Subject is never allowed.
+func (r *Rights) DecideSubject(s Subject, act role.Action) Decision {
+	if s.name == "" || !act.Valid() {
+		return Decision{Reason: NoGrant, Revision: r.sh.revision}
+	}
+	return r.decide(s.obj, true, bitOf(string(act)))
 }
 
 // Member reports whether the principal is a user with an active, unexpired
 // membership.
 func (r *Rights) Member() bool {
-	return r.p.Kind == access.KindUser && r.sh.decide(r.p, "", 0, r.now).Member
+	return r.p.Kind == access.KindUser && decide(r.pr, r.p, r.sh.revision, "", 0, r.now).Member
 }
 
 // Owner reports whether the principal is the organization's owner.

@@ -392,6 +392,9 @@ func differ(tb testing.TB, a *authz.Authorizer, st *fakeStore, w *world, o *orac
 		problems = append(problems, fmt.Sprintf("Rights: Allows=%v Member=%v Owner=%v Decide=%+v",
 			rights.Allows(q.subject, q.act), rights.Member(), rights.Owner(), rights.Decide(q.subject, q.act)))
 	}
+	if subj, serr := authz.SubjectOf(q.subject); known && err == nil && serr == nil && rights.DecideSubject(subj, q.act) != got {
+		problems = append(problems, fmt.Sprintf("Rights.DecideSubject = %+v", rights.DecideSubject(subj, q.act)))
+	}
 
 	if problems == nil {
 		return ""

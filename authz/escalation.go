@@ -74,10 +74,10 @@ func (g *grant) denies(bit mask) bool {
 
 // reached returns the principal's lines when no attribute rule refuses it.
 func (r *Rights) reached() (*grant, bool) {
-	d := r.sh.decide(r.p, "", 0, r.now)
+	d := decide(r.pr, r.p, r.sh.revision, "", 0, r.now)
 	if d.Reason != NoGrant { // NoGrant: past the attribute rules, nothing asked
 		return nil, false
 	}
-	g := r.sh.principal(kindOf(r.p.Kind), r.p.ID).reached(r.p.App)
+	g := r.pr.reached(r.p.App)
 	return g, g != nil
 }

@@ -546,43 +546,59 @@ func (s *shard) decide(p access.Principal, obj string, bit mask, now func() time
 // decide answers one question for the row pr of principal p (the zero
 // principal when p has none) in a shard at revision rev.
 func decide(pr principal, p access.Principal, rev, obj string, bit mask, now func() time.Time) Decision {
-	d := Decision{Revision: rev}
-	if pr.row == "" {
-		d.Reason = NotMember
+	d, app, ok := admit(pr, p, rev, now)
+	if !ok {
 		return d
-	}
-	if pr.expired(now) {
-		d.Reason = Expired
-		return d
-	}
-	d.Member, d.Owner = pr.row.has(rowMember), pr.row.has(rowOwner)
-	switch {
-	case pr.row.has(rowFence) && !allowedIP(pr.extra.ips, p.IP):
-		d.Reason = IPRefused
-		return d
-	case pr.row.has(rowMFA) && !p.MFA:
-		d.Reason = MFARequired
-		return d
-	}
-	var app *grant
-	if p.App != "" {
-		if app = pr.app(p.App); app == nil {
-			d.Reason = NoGrant
-			return d
-		}
 	}
 	o, known := objectOf(obj)
 	if !known && !role.ValidSubject(obj) { // a malformed subject is never allowed, even by "*"
 		d.Reason = NoGrant
 		return d
 	}
-	if app != nil {
-		d.Reason = app.verdict(o, known, bit)
-	} else {
-		d.Reason = pr.row.verdict(o, known, bit)
-	}
+	d.Reason = reason(pr.row, app, o, known, bit)
 	d.Allowed = d.Reason == Granted
 	return d
+}
+
+// admit applies the attribute rules that the request facts decide: ok is
+// false when one refuses p (d.Reason says which). app is the lines p reaches
+// in its application's domain, when p acts for one. A nil now leaves the
+// expiry out (Rights compares it at each question).
+func admit(pr principal, p access.Principal, rev string, now func() time.Time) (d Decision, app *grant, ok bool) {
+	d = Decision{Revision: rev}
+	if pr.row == "" {
+		d.Reason = NotMember
+		return d, nil, false
+	}
+	if now != nil && pr.expired(now) {
+		d.Reason = Expired
+		return d, nil, false
+	}
+	d.Member, d.Owner = pr.row.has(rowMember), pr.row.has(rowOwner)
+	switch {
+	case pr.row.has(rowFence) && !allowedIP(pr.extra.ips, p.IP):
+		d.Reason = IPRefused
+		return d, nil, false
+	case pr.row.has(rowMFA) && !p.MFA:
+		d.Reason = MFARequired
+		return d, nil, false
+	}
+	if p.App != "" {
+		if app = pr.app(p.App); app == nil {
+			d.Reason = NoGrant
+			return d, nil, false
+		}
+	}
+	return d, app, true
+}
+
+// reason is the verdict on object o (known: o is interned) of the lines the
+// principal reaches: app's when set, else its row's.
+func reason(r row, app *grant, o uint32, known bool, bit mask) Reason {
+	if app != nil {
+		return app.verdict(o, known, bit)
+	}
+	return r.verdict(o, known, bit)
 }
 
 // app returns the lines the principal reaches in an application's domain,

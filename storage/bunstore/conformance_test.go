@@ -6,19 +6,20 @@ import (
 	"github.com/provisionkit/provisioning/storage/storagetest"
 )
 
-// TestConformance runs the storage conformance suite on every backend:
-// SQLite always; PostgreSQL and MySQL (MariaDB) when their DSN variables
-// are set, skipped visibly otherwise (CI sets both and fails on a skip).
+// TestConformance runs the storage conformance suite on bunstore over every
+// backend, through the suite's factory of stores: SQLite always; PostgreSQL
+// and MySQL (MariaDB) when their DSN variables are set, skipped visibly
+// otherwise (CI sets both and fails on a skip).
 func TestConformance(t *testing.T) {
 	backends := []struct {
-		name string
-		open storagetest.Opener
+		name     string
+		newStore storagetest.Factory
 	}{
-		{"sqlite", storagetest.SQLite},
-		{"postgres", storagetest.Postgres},
-		{"mysql", storagetest.MySQL},
+		{"sqlite", storagetest.Bun(storagetest.SQLite)},
+		{"postgres", storagetest.Bun(storagetest.Postgres)},
+		{"mysql", storagetest.Bun(storagetest.MySQL)},
 	}
 	for _, b := range backends {
-		t.Run(b.name, func(t *testing.T) { storagetest.Run(t, b.open) })
+		t.Run(b.name, func(t *testing.T) { storagetest.Run(t, b.newStore) })
 	}
 }

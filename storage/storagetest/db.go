@@ -2,6 +2,18 @@
 // and the helpers that give each test its own database on SQLite,
 // PostgreSQL or MySQL.
 //
+// Run takes a Factory of the storage contract (Store), not a database: an
+// adapter or a decorator over one (caching, tracing) is proven by the same
+// suite. What the suite checks behind the contract's back (rows counted or
+// deleted in the database, several stores over one database, whether a
+// context carries a transaction) are optional capabilities of the stores the
+// factory makes (BunDB, Sharer, TxReporter). Bun(open) is the factory of
+// bunstore stores, with every capability:
+//
+//	func TestConformance(t *testing.T) {
+//		storagetest.Run(t, storagetest.Bun(storagetest.SQLite))
+//	}
+//
 // PostgreSQL and MySQL tests run when PROVISIONING_TEST_POSTGRES_DSN and
 // PROVISIONING_TEST_MYSQL_DSN are set, and skip otherwise; CI sets both and
 // fails on any skip.

@@ -17,7 +17,6 @@ import (
 	"github.com/provisionkit/provisioning/organization"
 	"github.com/provisionkit/provisioning/resource"
 	"github.com/provisionkit/provisioning/role"
-	"github.com/provisionkit/provisioning/storage/bunstore"
 	"github.com/provisionkit/provisioning/user"
 )
 
@@ -667,14 +666,14 @@ func testTxCommit(t *testing.T, e *env) {
 	tn := e.newTenant(t)
 	var check func(testing.TB, bool)
 	must(t, e.s.InTx(t.Context(), func(ctx context.Context) error {
-		if !bunstore.InTransaction(ctx) {
+		if in, known := inTransaction(ctx, e.s); known && !in {
 			t.Error("InTransaction is false inside InTx")
 		}
 		check = e.writeAll(t, ctx, tn)
 		return nil
 	}))
 	check(t, true)
-	if bunstore.InTransaction(t.Context()) {
+	if in, _ := inTransaction(t.Context(), e.s); in {
 		t.Error("InTransaction is true outside InTx")
 	}
 }
@@ -702,7 +701,7 @@ func testTxNested(t *testing.T, e *env) {
 	err := e.s.InTx(t.Context(), func(ctx context.Context) error {
 		outer = e.writeAll(t, ctx, tn)
 		err := e.s.InTx(ctx, func(ctx context.Context) error {
-			if !bunstore.InTransaction(ctx) {
+			if in, known := inTransaction(ctx, e.s); known && !in {
 				t.Error("InTransaction is false in the inner InTx")
 			}
 			inner = e.writeAll(t, ctx, tn)
