@@ -125,6 +125,7 @@ type Provisioner struct {
 	emailCodeTTL  time.Duration
 	keys          idp.KeyProvider // seals identity provider secrets; nil: none can be created
 	resolver      idp.Resolver    // verifies identity provider domains
+	retry         idp.Retry       // the background verification's schedule
 	plan          organization.Subscription
 	// tokens is the backend's bearer token store, when it has one (see
 	// TokenBackend): a deleted credential's tokens go with it.
@@ -231,7 +232,7 @@ func New(b Backend, opts ...Option) (*Provisioner, error) {
 		return nil, errors.New("provisioning: nil backend")
 	}
 	p := &Provisioner{b: b, clock: systemClock{}, ids: processIDs, log: slog.New(slog.DiscardHandler), invitationTTL: 7 * 24 * time.Hour,
-		emailCodeTTL: 24 * time.Hour}
+		emailCodeTTL: 24 * time.Hour, retry: idp.DefaultRetry}
 	for _, o := range opts {
 		o.apply(p)
 	}
@@ -249,6 +250,9 @@ func New(b Backend, opts ...Option) (*Provisioner, error) {
 	}
 	if p.emailCodeTTL <= 0 {
 		return nil, errors.New("provisioning: email change TTL must be positive")
+	}
+	if err := p.retry.Validate(); err != nil {
+		return nil, fmt.Errorf("provisioning: WithVerificationRetry: %w", err)
 	}
 	if err := p.plan.Validate(); err != nil {
 		return nil, fmt.Errorf("provisioning: WithSubscription: %w", err)

@@ -258,6 +258,13 @@ func TestEveryMutatingCallWritesOneVersion(t *testing.T) {
 		}},
 		{"VerifyIdentityProvider", func() error { _, _, err := own.VerifyIdentityProvider(ctx, prov.ID); return err }, 1,
 			func() error { _, _, err := reader.VerifyIdentityProvider(ctx, prov.ID); return err }},
+		{"VerifyPendingIdentityProviders", func() error {
+			bg := w.provider(t, "Background SSO", "bg.example")
+			w.dns.publish(bg)
+			_, err := w.p.System().VerifyPendingIdentityProviders(ctx, 10)
+			return err
+		}, 2, /* the new provider's creation and its verification; "Second SSO" stays pending: no version */
+			func() error { _, err := w.p.System().VerifyPendingIdentityProviders(ctx, 0); return err }},
 		{"ReencryptIdentityProviderSecret", func() error {
 			w.useKeys(t, idpKeys(t, "k2", "k1"))
 			_, err := w.p.System().ReencryptIdentityProviderSecret(ctx, prov.ID)
