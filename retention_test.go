@@ -167,7 +167,9 @@ func TestRetentionRunsUntilStopped(t *testing.T) {
 	if err := r.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
-	old := func() int { return w.count(t, "provisioning_versions", "created_at < ?", w.clock.Now().Add(-provisioning.DefaultVersionRetention)) }
+	old := func() int {
+		return w.count(t, "provisioning_versions", "created_at < ?", w.clock.Now().Add(-provisioning.DefaultVersionRetention))
+	}
 	deadline := time.Now().Add(10 * time.Second)
 	for old() != 0 { // batches of 7, one after another while more remain: no wait for the hour
 		if time.Now().After(deadline) {
