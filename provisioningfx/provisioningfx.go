@@ -15,16 +15,29 @@ import (
 // that NewProvisioner applies.
 const OptionsGroup = "provisioning_options"
 
-// Module provides *bunstore.Store and *provisioning.Provisioner from the
-// host's *bun.DB, and migrates the schema on start. See the package
-// documentation for its optional dependencies.
+// Module provides *bunstore.Store, *provisioning.Provisioner and
+// *provisioning.Verifier from the host's *bun.DB, migrates the schema on
+// start, and runs the background verification of identity providers from
+// start to stop. See the package documentation for its optional
+// dependencies.
 var Module = fx.Module("provisioning",
 	fx.Provide(
 		NewStore,
 		NewProvisioner,
+		NewVerifier,
 	),
-	// Build the store even when nothing asks for it, so the migration runs.
-	fx.Invoke(func(*bunstore.Store) {}),
+	// Build the store and the verifier even when nothing asks for them, so
+	// that the migration and the verification run.
+	fx.Invoke(func(*bunstore.Store, *provisioning.Verifier) {}),
+)
+
+// Retention provides *provisioning.Retention and runs it from start to
+// stop: versions older than the retention age are purged on schedule. Add
+// it beside Module; the host may provide a provisioning.RetentionConfig
+// (the defaults otherwise: a year, every hour).
+var Retention = fx.Module("provisioning_retention",
+	fx.Provide(NewRetention),
+	fx.Invoke(func(*provisioning.Retention) {}),
 )
 
 // Options adds opts to the value group the Provisioner is built with.
@@ -116,4 +129,61 @@ func NewProvisioner(p ProvisionerParams) (*provisioning.Provisioner, error) {
 		},
 	})
 	return prov, nil
+}
+
+// starter is a background job of the library.
+type starter interface {
+	Start(ctx context.Context) error
+	Stop(ctx context.Context) error
+}
+
+// runFromStartToStop appends the hook that starts job on start and stops it on stop.
+func runFromStartToStop(lc fx.Lifecycle, job starter) {
+	if lc == nil { // built by hand, without a lifecycle: the host runs it
+		return
+	}
+	lc.Append(fx.Hook{OnStart: job.Start, OnStop: job.Stop})
+}
+
+// VerifierParams are the dependencies of NewVerifier.
+type VerifierParams struct {
+	fx.In
+
+	Lifecycle   fx.Lifecycle
+	Provisioner *provisioning.Provisioner
+	Config      provisioning.VerifierConfig `optional:"true"`
+}
+
+// NewVerifier builds the background verification of identity providers
+// (provisioning.NewVerifier, with the host's VerifierConfig if it provides
+// one) and runs it from start to stop. Outside fx, call
+// provisioning.NewVerifier and Start and Stop it yourself.
+func NewVerifier(p VerifierParams) (*provisioning.Verifier, error) {
+	v, err := provisioning.NewVerifier(p.Provisioner, p.Config)
+	if err != nil {
+		return nil, err
+	}
+	runFromStartToStop(p.Lifecycle, v)
+	return v, nil
+}
+
+// RetentionParams are the dependencies of NewRetention.
+type RetentionParams struct {
+	fx.In
+
+	Lifecycle   fx.Lifecycle
+	Provisioner *provisioning.Provisioner
+	Config      provisioning.RetentionConfig `optional:"true"`
+}
+
+// NewRetention builds the purge of old versions (provisioning.NewRetention,
+// with the host's RetentionConfig if it provides one) and runs it from
+// start to stop.
+func NewRetention(p RetentionParams) (*provisioning.Retention, error) {
+	r, err := provisioning.NewRetention(p.Provisioner, p.Config)
+	if err != nil {
+		return nil, err
+	}
+	runFromStartToStop(p.Lifecycle, r)
+	return r, nil
 }
