@@ -145,6 +145,7 @@ var suite = []struct {
 		{"RoundTrip", testVersionRoundTrip},
 		{"List", testVersionList},
 		{"SinceUntil", testVersionSinceUntil},
+		{"Purge", testVersionPurge},
 	}},
 	{"Access", []testCase{
 		{"Revision", testAccessRevision},
