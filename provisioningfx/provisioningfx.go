@@ -8,6 +8,7 @@ import (
 	"go.uber.org/fx"
 
 	"github.com/provisionkit/provisioning"
+	"github.com/provisionkit/provisioning/internal/worker"
 	"github.com/provisionkit/provisioning/storage/bunstore"
 )
 
@@ -106,27 +107,12 @@ func NewProvisioner(p ProvisionerParams) (*provisioning.Provisioner, error) {
 	if p.Lifecycle == nil { // built by hand, without a lifecycle: no watcher
 		return prov, nil
 	}
-	var stop context.CancelFunc
-	done := make(chan struct{})
+	var watcher worker.Handle
 	p.Lifecycle.Append(fx.Hook{
-		OnStart: func(context.Context) error {
-			var ctx context.Context
-			ctx, stop = context.WithCancel(context.Background())
-			go func() {
-				defer close(done)
-				prov.WatchPolicy(ctx, 0)
-			}()
-			return nil
+		OnStart: func(ctx context.Context) error {
+			return watcher.Start(ctx, func(ctx context.Context) { prov.WatchPolicy(ctx, 0) })
 		},
-		OnStop: func(ctx context.Context) error {
-			stop()
-			select {
-			case <-done:
-				return nil
-			case <-ctx.Done():
-				return ctx.Err()
-			}
-		},
+		OnStop: watcher.Stop,
 	})
 	return prov, nil
 }
@@ -135,14 +121,6 @@ func NewProvisioner(p ProvisionerParams) (*provisioning.Provisioner, error) {
 type starter interface {
 	Start(ctx context.Context) error
 	Stop(ctx context.Context) error
-}
-
-// runFromStartToStop appends the hook that starts job on start and stops it on stop.
-func runFromStartToStop(lc fx.Lifecycle, job starter) {
-	if lc == nil { // built by hand, without a lifecycle: the host runs it
-		return
-	}
-	lc.Append(fx.Hook{OnStart: job.Start, OnStop: job.Stop})
 }
 
 // VerifierParams are the dependencies of NewVerifier.
@@ -159,12 +137,7 @@ type VerifierParams struct {
 // one) and runs it from start to stop. Outside fx, call
 // provisioning.NewVerifier and Start and Stop it yourself.
 func NewVerifier(p VerifierParams) (*provisioning.Verifier, error) {
-	v, err := provisioning.NewVerifier(p.Provisioner, p.Config)
-	if err != nil {
-		return nil, err
-	}
-	runFromStartToStop(p.Lifecycle, v)
-	return v, nil
+	return runJob(p.Lifecycle, provisioning.NewVerifier, p.Provisioner, p.Config)
 }
 
 // RetentionParams are the dependencies of NewRetention.
@@ -180,10 +153,17 @@ type RetentionParams struct {
 // with the host's RetentionConfig if it provides one) and runs it from
 // start to stop.
 func NewRetention(p RetentionParams) (*provisioning.Retention, error) {
-	r, err := provisioning.NewRetention(p.Provisioner, p.Config)
-	if err != nil {
-		return nil, err
+	return runJob(p.Lifecycle, provisioning.NewRetention, p.Provisioner, p.Config)
+}
+
+// runJob builds a background job with build and appends the hooks that
+// start it on start and stop it on stop (none without a lifecycle: built
+// by hand, the host runs it).
+func runJob[C any, J starter](lc fx.Lifecycle, build func(*provisioning.Provisioner, C) (J, error), p *provisioning.Provisioner, cfg C) (J, error) {
+	job, err := build(p, cfg)
+	if err != nil || lc == nil {
+		return job, err
 	}
-	runFromStartToStop(p.Lifecycle, r)
-	return r, nil
+	lc.Append(fx.Hook{OnStart: job.Start, OnStop: job.Stop})
+	return job, nil
 }

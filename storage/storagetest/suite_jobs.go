@@ -19,7 +19,9 @@ var longAgo = time.Date(1990, 1, 2, 3, 4, 5, 0, time.UTC)
 func testIDPClaimDue(t *testing.T, e *env) {
 	ctx := t.Context()
 	tn := e.newTenant(t)
-	at := func(d time.Duration) func(*idp.Provider) { return func(p *idp.Provider) { p.NextVerifyAt = longAgo.Add(d) } }
+	at := func(d time.Duration) func(*idp.Provider) {
+		return func(p *idp.Provider) { p.NextVerifyAt = longAgo.Add(d) }
+	}
 	second := e.newProvider(t, tn.org.ID, tn.owner.ID, at(-time.Minute))
 	first := e.newProvider(t, tn.org.ID, tn.owner.ID, at(-time.Hour))
 	e.newProvider(t, tn.org.ID, tn.owner.ID, at(time.Minute)) // not due
