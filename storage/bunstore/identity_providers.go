@@ -184,7 +184,7 @@ func (s identityProviderStore) ClaimDue(ctx context.Context, now, until time.Tim
 			return nil
 		}
 		_, err := s.idb(ctx).NewUpdate().Model((*identityProviderRow)(nil)).Set("verify_next_at = ?", until.UTC()).
-			Where("id IN (?)", bun.In(ids)).Exec(ctx)
+			Where("id IN (?)", bun.List(ids)).Exec(ctx)
 		return s.err(op, err)
 	})
 	return ids, err

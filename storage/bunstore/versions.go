@@ -127,7 +127,7 @@ func (s versionStore) Purge(ctx context.Context, cutoff time.Time, limit int) (i
 		if len(ids) == 0 {
 			return nil
 		}
-		res, err := s.idb(ctx).NewDelete().Model((*versionRow)(nil)).Where("id IN (?)", bun.In(ids)).Exec(ctx)
+		res, err := s.idb(ctx).NewDelete().Model((*versionRow)(nil)).Where("id IN (?)", bun.List(ids)).Exec(ctx)
 		if err != nil {
 			return s.err(op, err)
 		}
