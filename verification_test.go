@@ -349,3 +349,24 @@ func TestVerifierRunsUntilStopped(t *testing.T) {
 		}
 	}
 }
+
+// TestBackgroundVerificationJitters: providers that fail together are not
+// all tried again at the same time.
+func TestBackgroundVerificationJitters(t *testing.T) {
+	w := newIDPWorld(t)
+	w.withRetry(t, testRetry)
+	var provs []*idp.Provider
+	for i := range 10 {
+		provs = append(provs, w.provider(t, fmt.Sprintf("Herd SSO %d", i), fmt.Sprintf("herd%d.example", i)))
+	}
+	if n := w.pass(t); n != 10 {
+		t.Fatalf("claimed %d, want 10", n)
+	}
+	next := map[time.Time]bool{}
+	for _, p := range provs {
+		next[w.get(t, p.ID).NextVerifyAt] = true
+	}
+	if len(next) < 2 {
+		t.Errorf("10 providers all retry at %v", next)
+	}
+}
