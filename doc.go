@@ -206,6 +206,25 @@
 // and retire the old key once System.IdentityProviderSecretKeys counts no
 // provider under it.
 //
+// A pending provider is also verified in the background: a Verifier (which
+// provisioningfx runs from start to stop) calls
+// System.VerifyPendingIdentityProviders on an interval; each pass claims the
+// providers that are due, with a lease, so that several processes never look
+// one up at once, and retries one that does not verify after waits that
+// double, with jitter, up to a cap, until its attempts are spent or an
+// answer is definitive: then its status becomes error (idp.Retry,
+// WithVerificationRetry). Each change of status writes a version, by the
+// system.
+//
+// # Versions retention
+//
+// Versions older than the retention age (a year by default,
+// DefaultVersionRetention, as Commerce Layer keeps them) are purged by
+// System.PurgeVersions, in bounded batches that say whether more remain, or
+// on a schedule by a Retention. Purges from several processes at once take
+// disjoint versions. Each purge that deletes versions is recorded as a
+// security event of kind audit.VersionsPurged and an Info log line.
+//
 // # Application memberships and plans
 //
 // Session.CreateAppMembership gives a membership, or every member of a

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"time"
 
 	"github.com/provisionkit/provisioning/access"
 	"github.com/provisionkit/provisioning/audit"
@@ -201,12 +202,37 @@ func (s *Session) DeleteIdentityProvider(ctx context.Context, id string) error {
 // returns the provider and the outcome of each domain. The lookups run
 // outside the transaction; should the domains change meanwhile, their
 // outcome is dropped and the provider is returned as it is, with no checks.
-// A status that does not change writes no version.
+// A status that does not change writes no version. This is the verification
+// on demand, whose answer is final at once; the background one
+// (VerifyPendingIdentityProviders, Verifier) retries a pending provider
+// before it gives up. A provider that stays pending keeps its place in the
+// background schedule; one that becomes pending again (from error) is due
+// there at once; one verified or in error leaves it.
 func (s *Session) VerifyIdentityProvider(ctx context.Context, id string) (*idp.Provider, []idp.DomainCheck, error) {
-	const op = "provisioning.VerifyIdentityProvider"
+	return s.verifyIdentityProvider(ctx, "provisioning.VerifyIdentityProvider", id, false,
+		func(p *idp.Provider, ch resource.Changes, status idp.Status, _ []idp.DomainCheck, now time.Time) {
+			p.SetStatus(ch, status, now)
+		})
+}
+
+// settleFunc records the outcome of a verification on p, the changes of
+// its attributes in ch.
+type settleFunc func(p *idp.Provider, ch resource.Changes, status idp.Status, checks []idp.DomainCheck, now time.Time)
+
+// verifyIdentityProvider looks up the domains of provider id and settles
+// the outcome on it: the lookups outside any transaction, then, under the
+// organization's lock, the outcome, unless the domains or the TXT record
+// changed meanwhile (then checks is nil). With scheduled, a provider that
+// is not pending is left alone (nil, nil, nil), before and after the
+// lookups, and the schedule is stored even when no attribute changed. A
+// version is written when an attribute (the status) changed.
+func (s *Session) verifyIdentityProvider(ctx context.Context, op, id string, scheduled bool, settle settleFunc) (*idp.Provider, []idp.DomainCheck, error) {
 	before, err := preRead(ctx, s, op, func(ctx context.Context) (*idp.Provider, error) { return s.p.b.IdentityProviders().Get(ctx, id) })
 	if err != nil {
 		return nil, nil, err
+	}
+	if scheduled && before.Status != idp.Pending {
+		return nil, nil, nil
 	}
 	if err := s.authorizeOwner(ctx, op, before.OrganizationID, role.ActionUpdate); err != nil {
 		return nil, nil, err
@@ -222,18 +248,23 @@ func (s *Session) VerifyIdentityProvider(ctx context.Context, id string) (*idp.P
 			return err
 		}
 		out = p
-		if !slices.Equal(p.Domains, before.Domains) || p.TXTRecord != before.TXTRecord {
+		if !slices.Equal(p.Domains, before.Domains) || p.TXTRecord != before.TXTRecord || scheduled && p.Status != idp.Pending {
 			checks = nil // checked what is no longer there
 			return nil
 		}
-		ch := resource.Changes{}
-		resource.SetField(ch, "status", &p.Status, &status)
-		if len(ch) == 0 {
+		ch, now := resource.Changes{}, s.now()
+		settle(p, ch, status, checks, now)
+		if len(ch) == 0 && !scheduled {
 			return nil
 		}
-		p.UpdatedAt = s.now()
+		if len(ch) > 0 {
+			p.UpdatedAt = now
+		}
 		if err := s.p.b.IdentityProviders().Update(ctx, p); err != nil {
 			return fault.Wrap(op, err)
+		}
+		if len(ch) == 0 {
+			return nil
 		}
 		return s.record(ctx, p.OrganizationID, typeIdentityProviders, p.ID, audit.Update, ch)
 	})

@@ -558,6 +558,14 @@ func matrixRules() []matrixRule {
 			_, _, err := c.w.p.System().VerifyIdentityProvider(c.ctx, c.id(func(f *matrixFixtures) string { return f.provider.ID }))
 			return err
 		}},
+		{op: "System.VerifyPendingIdentityProviders", scope: host, mutates: true, hostWant: map[matrixTarget]outcome{noTarget: ok}, call: func(c *matrixCall) error {
+			_, err := c.w.p.System().VerifyPendingIdentityProviders(c.ctx, 10)
+			return err
+		}},
+		{op: "System.PurgeVersions", scope: host, mutates: true, hostWant: map[matrixTarget]outcome{noTarget: ok}, call: func(c *matrixCall) error {
+			_, _, err := c.w.p.System().PurgeVersions(c.ctx, provisioning.DefaultVersionRetention, 10)
+			return err
+		}},
 		{op: "System.ReencryptIdentityProviderSecret", scope: host, mutates: true, hostWant: map[matrixTarget]outcome{sameOrg: ok, otherOrg: ok, missing: fault.NotFound}, call: func(c *matrixCall) error {
 			_, err := c.w.p.System().ReencryptIdentityProviderSecret(c.ctx, c.id(func(f *matrixFixtures) string { return f.provider.ID }))
 			return err

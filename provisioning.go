@@ -130,6 +130,7 @@ type Provisioner struct {
 	emailCodeTTL  time.Duration
 	keys          idp.KeyProvider // seals identity provider secrets; nil: none can be created
 	resolver      idp.Resolver    // verifies identity provider domains
+	retry         idp.Retry       // the background verification's schedule
 	plan          organization.Subscription
 	// plans is the host's catalogue by name (WithPlans), nil for the
 	// default one; defaultPlan is the plan of an organization whose plan
@@ -268,7 +269,7 @@ func New(b Backend, opts ...Option) (*Provisioner, error) {
 		return nil, errors.New("provisioning: nil backend")
 	}
 	p := &Provisioner{b: b, clock: systemClock{}, ids: NewIDGenerator(), log: slog.New(slog.DiscardHandler), invitationTTL: 7 * 24 * time.Hour,
-		emailCodeTTL: 24 * time.Hour}
+		emailCodeTTL: 24 * time.Hour, retry: idp.DefaultRetry}
 	for _, o := range opts {
 		o.apply(p)
 	}
@@ -286,6 +287,9 @@ func New(b Backend, opts ...Option) (*Provisioner, error) {
 	}
 	if p.emailCodeTTL <= 0 {
 		return nil, errors.New("provisioning: email change TTL must be positive")
+	}
+	if err := p.retry.Validate(); err != nil {
+		return nil, fmt.Errorf("provisioning: WithVerificationRetry: %w", err)
 	}
 	if err := p.plan.Validate(); err != nil {
 		return nil, fmt.Errorf("provisioning: WithSubscription: %w", err)

@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/provisionkit/provisioning"
 	"github.com/provisionkit/provisioning/access"
@@ -21,7 +22,7 @@ import (
 
 // mutatingPrefixes name the calls that change something.
 var mutatingPrefixes = []string{"Create", "Update", "Delete", "Invite", "Accept", "Resend", "Transfer",
-	"Rotate", "Set", "Add", "Verify", "Reencrypt"}
+	"Rotate", "Set", "Add", "Verify", "Reencrypt", "Purge"}
 
 // TestEveryMutatingCallWritesOneVersion walks every mutating call of Session
 // and System: each success writes exactly one version (one per item for the
@@ -258,6 +259,13 @@ func TestEveryMutatingCallWritesOneVersion(t *testing.T) {
 		}},
 		{"VerifyIdentityProvider", func() error { _, _, err := own.VerifyIdentityProvider(ctx, prov.ID); return err }, 1,
 			func() error { _, _, err := reader.VerifyIdentityProvider(ctx, prov.ID); return err }},
+		{"VerifyPendingIdentityProviders", func() error {
+			bg := w.provider(t, "Background SSO", "bg.example")
+			w.dns.publish(bg)
+			_, err := w.p.System().VerifyPendingIdentityProviders(ctx, 10)
+			return err
+		}, 2, /* the new provider's creation and its verification; "Second SSO" stays pending: no version */
+			func() error { _, err := w.p.System().VerifyPendingIdentityProviders(ctx, 0); return err }},
 		{"ReencryptIdentityProviderSecret", func() error {
 			w.useKeys(t, idpKeys(t, "k2", "k1"))
 			_, err := w.p.System().ReencryptIdentityProviderSecret(ctx, prov.ID)
@@ -276,6 +284,12 @@ func TestEveryMutatingCallWritesOneVersion(t *testing.T) {
 			_, err := w.p.System().ReencryptIdentityProviderSecrets(cancelled, 10)
 			return err
 		}},
+		// A purge writes no version (it is recorded as a security event);
+		// none is a year old here, so none goes either.
+		{"PurgeVersions", func() error {
+			_, _, err := w.p.System().PurgeVersions(ctx, provisioning.DefaultVersionRetention, 100)
+			return err
+		}, 0, func() error { _, _, err := w.p.System().PurgeVersions(ctx, time.Hour, 100); return err }},
 		{"DeleteIdentityProvider", func() error { return w.as(w.owner).DeleteIdentityProvider(ctx, prov.ID) }, 1,
 			func() error { return w.as(w.reader).DeleteIdentityProvider(ctx, prov.ID) }},
 		{"DeleteCredential", func() error { return w.as(w.owner).DeleteCredential(ctx, app.Credential.ID) }, 1,

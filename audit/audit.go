@@ -66,11 +66,22 @@ func (f Filter) Validate() error {
 	return p.Err("audit.List")
 }
 
-// Store is the storage contract for versions: append and read, nothing else.
+// Store is the storage contract for versions: append and read, nothing else
+// (the one deletion there is, of versions past their retention, is Purger's).
 type Store interface {
 	Append(ctx context.Context, v *Version) error
 	// AppendMany appends versions in as few statements as the backend can.
 	AppendMany(ctx context.Context, vs []*Version) error
 	Get(ctx context.Context, id string) (*Version, error)
 	List(ctx context.Context, f Filter) (resource.Page[Version], error)
+}
+
+// Purger is the optional capability of a Store that purges versions past
+// their retention: the only deletion of versions there is.
+type Purger interface {
+	// Purge deletes at most limit versions created before cutoff, oldest
+	// first, and returns how many it deleted and whether versions created
+	// before cutoff remain. Concurrent purges delete disjoint versions:
+	// none is counted twice.
+	Purge(ctx context.Context, cutoff time.Time, limit int) (n int, more bool, err error)
 }

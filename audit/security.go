@@ -29,18 +29,22 @@ const (
 	// BadToken: a bearer token did not authenticate (recorded by the host
 	// or the HTTP wrapper through System.RecordSecurityEvent).
 	BadToken SecurityKind = "bad_token"
+	// VersionsPurged: versions past their retention were deleted (the
+	// detail tells how many, and the cutoff).
+	VersionsPurged SecurityKind = "versions_purged"
 )
 
 // Valid reports whether k is a known kind.
 func (k SecurityKind) Valid() bool {
 	switch k {
-	case AuthorizationRefused, LastOwnerRefused, BadCredentials, BadToken:
+	case AuthorizationRefused, LastOwnerRefused, BadCredentials, BadToken, VersionsPurged:
 		return true
 	}
 	return false
 }
 
-// SecurityEvent records a refusal that matters to security. Unlike a
+// SecurityEvent records a refusal that matters to security, or a purge of
+// the audit trail (VersionsPurged). Unlike a
 // version, it is written even though (because) the call changed nothing:
 // after the refused call's transaction has ended, on its own. It never
 // holds a secret, and its text fields are escaped (see Escape).

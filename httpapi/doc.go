@@ -60,6 +60,11 @@
 // attribute, no relationship); PATCH
 // /api/organizations/{id}/transfer_ownership takes new_owner_email in
 // data.attributes or, as the CLI sends it, in data (then nothing else).
+// POST /api/identity_providers/{id}/verify, an action of this library (the
+// Commerce Layer API verifies in the background only), looks the provider's
+// domains up now, for the owner only (it is an update of the provider), and
+// answers 200 with the provider and its new status; its body is as
+// resend's.
 // A data.type of another type is 400 TYPE_MISMATCH (it may be absent in
 // those short bodies), a data.id other than the URL's 400
 // KEY_NOT_INCLUDED_IN_URL, as on every PATCH.

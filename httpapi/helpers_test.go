@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -41,6 +42,18 @@ type server struct {
 	logs       *syncBuffer
 	db         *bun.DB
 	mail       *mailbox
+	dns        *txtRecords
+}
+
+// txtRecords is the servers' DNS: TXT records by domain, set by the test;
+// any other domain does not exist.
+type txtRecords struct{ m sync.Map }
+
+func (d *txtRecords) LookupTXT(_ context.Context, name string) ([]string, error) {
+	if v, ok := d.m.Load(name); ok {
+		return []string{v.(string)}, nil
+	}
+	return nil, &net.DNSError{Err: "no such host", Name: name, IsNotFound: true}
 }
 
 // mailbox records the email changes the server sends.
@@ -120,12 +133,13 @@ func newServerOnWith(t testing.TB, db *bun.DB, popts []provisioning.Option, opts
 	if err != nil {
 		t.Fatal(err)
 	}
-	mail := &mailbox{}
-	p, err := provisioning.New(store, append([]provisioning.Option{provisioning.WithKeyProvider(keys), provisioning.WithNotifier(mail)}, popts...)...)
+	mail, dns := &mailbox{}, &txtRecords{}
+	p, err := provisioning.New(store, append([]provisioning.Option{provisioning.WithKeyProvider(keys), provisioning.WithNotifier(mail),
+		provisioning.WithResolver(dns)}, popts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &server{p: p, tokens: token.NewIssuer(store.Tokens(), nil), logs: &syncBuffer{}, db: db, mail: mail}
+	s := &server{p: p, tokens: token.NewIssuer(store.Tokens(), nil), logs: &syncBuffer{}, db: db, mail: mail, dns: dns}
 	opts = append([]httpapi.Option{httpapi.WithLogger(slog.New(slog.NewTextHandler(s.logs, nil))),
 		httpapi.WithTokenEndpoint(s.tokens, time.Hour)}, opts...)
 	h, err := httpapi.New(p, httpapi.Tokens(s.tokens), opts...)

@@ -44,6 +44,9 @@ func (h *Handler) routes() {
 		return c.confirmEmail(ctx, users)
 	})
 	h.handle(http.MethodPost, "/api/memberships/{id}/resend", func(ctx context.Context, c *call) (int, *document, error) { return c.resend(ctx) })
+	h.handle(http.MethodPost, "/api/identity_providers/{id}/verify", func(ctx context.Context, c *call) (int, *document, error) {
+		return c.verifyProvider(ctx)
+	})
 	h.handle(http.MethodPost, "/api/api_credentials/{id}/rotate", func(ctx context.Context, c *call) (int, *document, error) { return c.rotate(ctx) })
 	h.handle(http.MethodPatch, "/api/organizations/{id}/transfer_ownership", func(ctx context.Context, c *call) (int, *document, error) {
 		return c.transferOwnership(ctx)
@@ -240,24 +243,58 @@ func (c *call) confirmEmail(ctx context.Context, k *kind) (int, *document, error
 // memberships, a data.id other than the URL's, attributes or relationships
 // are refused.
 func (c *call) resend(ctx context.Context) (int, *document, error) {
-	if err := c.singleOnly(); err != nil {
+	id, err := c.bareAction(c.h.kinds[typeMemberships])
+	if err != nil {
 		return 0, nil, err
+	}
+	return c.accepted("", c.s.ResendInvitation(ctx, id))
+}
+
+// bareAction reads the request of an action that takes nothing on a
+// resource of kind k, and returns the resource's id: the body may be empty;
+// one carries nothing, but is read as any other (a member given twice, a
+// data.type other than k's, a data.id other than the URL's, attributes or
+// relationships are refused).
+func (c *call) bareAction(k *kind) (string, error) {
+	if err := c.singleOnly(); err != nil {
+		return "", err
 	}
 	id := c.r.PathValue("id")
 	b, err := c.readBody()
 	if err != nil {
-		return 0, nil, err
+		return "", err
 	}
 	if len(bytes.TrimSpace(b)) > 0 {
-		d, err := c.actionData(c.h.kinds[typeMemberships], id, b)
+		d, err := c.actionData(k, id, b)
 		if err != nil {
-			return 0, nil, err
+			return "", err
 		}
 		if err := d.nothingElse(""); err != nil {
-			return 0, nil, err
+			return "", err
 		}
 	}
-	return c.accepted("", c.s.ResendInvitation(ctx, id))
+	return id, nil
+}
+
+// verifyProvider serves POST /api/identity_providers/<id>/verify: the
+// provider's domains are looked up now (the owner only, as an update of the
+// provider) and the provider is answered 200 with its new status. The body
+// is as resend's: empty, {"data":{}} or the provider's identifier.
+func (c *call) verifyProvider(ctx context.Context) (int, *document, error) {
+	k := c.h.kinds[typeProviders]
+	if err := c.q.bindShape(c.h.kinds, k); err != nil {
+		return 0, nil, err
+	}
+	id, err := c.bareAction(k)
+	if err != nil {
+		return 0, nil, err
+	}
+	p, _, err := c.s.VerifyIdentityProvider(ctx, id)
+	if err != nil {
+		return 0, nil, err
+	}
+	c.touch(p.OrganizationID) // its status, which lists filter on
+	return c.single(ctx, k, p, http.StatusOK)
 }
 
 // actionData decodes the body of an action on resource id of kind k and

@@ -104,6 +104,12 @@ type Provider struct {
 	DisabledAt            time.Time // zero while enabled
 	HasClientSecret       bool
 	ClientSecretLast4     string // "" when the secret is shorter than 16 bytes
+	// VerifyAttempts counts the background lookups that did not verify the
+	// provider since it last became pending (see Retry).
+	VerifyAttempts int
+	// NextVerifyAt is when the background verification looks the provider
+	// up next: set while it is pending, zero once verified or in error.
+	NextVerifyAt time.Time
 	resource.Common
 }
 
@@ -176,7 +182,7 @@ func (c Create) New(id, userID, txtRecord string, now time.Time) *Provider {
 		Issuer: c.Issuer, Status: Pending, Domains: slices.Clone(c.Domains), TokenURL: c.TokenURL,
 		AuthorizeURL: c.AuthorizeURL, JWKSURL: c.JWKSURL, TXTRecord: txtRecord,
 		AuthorizeOrganization: c.AuthorizeOrganization, HasClientSecret: true,
-		ClientSecretLast4: c.ClientSecret.Last4(), Common: c.CommonInput.New(now)}
+		ClientSecretLast4: c.ClientSecret.Last4(), NextVerifyAt: now, Common: c.CommonInput.New(now)}
 	if c.Disable {
 		p.DisabledAt = now
 	}
@@ -279,7 +285,7 @@ func (u Update) Validate() (Update, error) {
 // Apply sets the fields of a valid update on pr and returns what changed. A
 // new client secret is recorded as SecretChanged and sets
 // ClientSecretLast4; sealing it is the caller's job. A change of domains
-// sets the status back to Pending.
+// sets the status back to Pending, due for verification at once.
 func (u Update) Apply(pr *Provider, now time.Time) resource.Changes {
 	ch := resource.Changes{}
 	resource.SetField(ch, "name", &pr.Name, u.Name)
@@ -288,8 +294,8 @@ func (u Update) Apply(pr *Provider, now time.Time) resource.Changes {
 	if u.Domains != nil && !slices.Equal(pr.Domains, *u.Domains) {
 		ch.Record("domains", FormatDomains(pr.Domains), FormatDomains(*u.Domains))
 		pr.Domains = slices.Clone(*u.Domains)
-		st := Pending
-		resource.SetField(ch, "status", &pr.Status, &st)
+		pr.SetStatus(ch, Pending, now)
+		pr.VerifyAttempts, pr.NextVerifyAt = 0, now // new domains, a new round of attempts
 	}
 	resource.SetField(ch, "token_url", &pr.TokenURL, u.TokenURL)
 	resource.SetField(ch, "authorize_url", &pr.AuthorizeURL, u.AuthorizeURL)
@@ -360,8 +366,14 @@ type Store interface {
 	Get(ctx context.Context, id string) (*Provider, error)
 	// Secret returns the sealed secret of a provider.
 	Secret(ctx context.Context, id string) (Sealed, error)
-	// Update stores every attribute but the secret.
+	// Update stores every attribute but the secret, the verification
+	// schedule (VerifyAttempts, NextVerifyAt) included.
 	Update(ctx context.Context, p *Provider) error
+	// ClaimDue claims at most limit pending providers due at now
+	// (NextVerifyAt not after now), soonest first, by moving their
+	// NextVerifyAt to until, and returns their ids. A provider is claimed by
+	// one caller only, however many claim at once, until until passes.
+	ClaimDue(ctx context.Context, now, until time.Time, limit int) ([]string, error)
 	// SetSecret replaces the sealed secret.
 	SetSecret(ctx context.Context, id string, secret Sealed) error
 	Delete(ctx context.Context, id string) error

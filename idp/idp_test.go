@@ -244,7 +244,7 @@ func TestNew(t *testing.T) {
 	p := c.New("idp1", "user1", "provisioning-verification=abc", now)
 	want := idp.Provider{ID: "idp1", OrganizationID: "org1", UserID: "user1", Name: "Acme SSO", ClientID: "client-1",
 		Issuer: c.Issuer, Status: idp.Pending, Domains: c.Domains, TokenURL: c.TokenURL, AuthorizeURL: c.AuthorizeURL,
-		JWKSURL: c.JWKSURL, TXTRecord: "provisioning-verification=abc", HasClientSecret: true, ClientSecretLast4: "6789",
+		JWKSURL: c.JWKSURL, TXTRecord: "provisioning-verification=abc", HasClientSecret: true, ClientSecretLast4: "6789", NextVerifyAt: now, // due for verification at once
 		Common: resource.Common{CreatedAt: now, UpdatedAt: now}}
 	if fmt.Sprint(*p) != fmt.Sprint(want) {
 		t.Errorf("New =\n%+v\nwant\n%+v", *p, want)

@@ -42,6 +42,16 @@
 //		fx.ResultTags(`group:"provisioning_options,flatten"`),
 //	))
 //
+// # Background jobs
+//
+// Module also runs the background verification of identity providers
+// (provisioning.Verifier) from start to stop; provide a
+// provisioning.VerifierConfig to set its interval and batch. Retention, an
+// option of its own, purges versions past their retention on schedule
+// (provisioning.Retention); provide a provisioning.RetentionConfig to set
+// the age, the interval and the batch. Both stop on the app's stop, and run
+// safely in several processes over one database.
+//
 // # Migration
 //
 // The schema is migrated in an OnStart hook that the Store's constructor

@@ -8,6 +8,7 @@ import (
 	"go.uber.org/fx"
 
 	"github.com/provisionkit/provisioning"
+	"github.com/provisionkit/provisioning/internal/worker"
 	"github.com/provisionkit/provisioning/storage/bunstore"
 )
 
@@ -15,16 +16,29 @@ import (
 // that NewProvisioner applies.
 const OptionsGroup = "provisioning_options"
 
-// Module provides *bunstore.Store and *provisioning.Provisioner from the
-// host's *bun.DB, and migrates the schema on start. See the package
-// documentation for its optional dependencies.
+// Module provides *bunstore.Store, *provisioning.Provisioner and
+// *provisioning.Verifier from the host's *bun.DB, migrates the schema on
+// start, and runs the background verification of identity providers from
+// start to stop. See the package documentation for its optional
+// dependencies.
 var Module = fx.Module("provisioning",
 	fx.Provide(
 		NewStore,
 		NewProvisioner,
+		NewVerifier,
 	),
-	// Build the store even when nothing asks for it, so the migration runs.
-	fx.Invoke(func(*bunstore.Store) {}),
+	// Build the store and the verifier even when nothing asks for them, so
+	// that the migration and the verification run.
+	fx.Invoke(func(*bunstore.Store, *provisioning.Verifier) {}),
+)
+
+// Retention provides *provisioning.Retention and runs it from start to
+// stop: versions older than the retention age are purged on schedule. Add
+// it beside Module; the host may provide a provisioning.RetentionConfig
+// (the defaults otherwise: a year, every hour).
+var Retention = fx.Module("provisioning_retention",
+	fx.Provide(NewRetention),
+	fx.Invoke(func(*provisioning.Retention) {}),
 )
 
 // Options adds opts to the value group the Provisioner is built with.
@@ -93,27 +107,68 @@ func NewProvisioner(p ProvisionerParams) (*provisioning.Provisioner, error) {
 	if p.Lifecycle == nil { // built by hand, without a lifecycle: no watcher
 		return prov, nil
 	}
-	var stop context.CancelFunc
-	done := make(chan struct{})
+	var watcher worker.Handle
 	p.Lifecycle.Append(fx.Hook{
-		OnStart: func(context.Context) error {
-			var ctx context.Context
-			ctx, stop = context.WithCancel(context.Background())
-			go func() {
-				defer close(done)
-				prov.WatchPolicy(ctx, 0)
-			}()
-			return nil
+		OnStart: func(ctx context.Context) error {
+			return watcher.Start(ctx, func(ctx context.Context) { prov.WatchPolicy(ctx, 0) })
 		},
 		OnStop: func(ctx context.Context) error {
-			stop()
-			select {
-			case <-done:
-				return prov.Close()
-			case <-ctx.Done():
-				return ctx.Err()
+			if err := watcher.Stop(ctx); err != nil {
+				return err
 			}
+			return prov.Close()
 		},
 	})
 	return prov, nil
+}
+
+// starter is a background job of the library.
+type starter interface {
+	Start(ctx context.Context) error
+	Stop(ctx context.Context) error
+}
+
+// VerifierParams are the dependencies of NewVerifier.
+type VerifierParams struct {
+	fx.In
+
+	Lifecycle   fx.Lifecycle
+	Provisioner *provisioning.Provisioner
+	Config      provisioning.VerifierConfig `optional:"true"`
+}
+
+// NewVerifier builds the background verification of identity providers
+// (provisioning.NewVerifier, with the host's VerifierConfig if it provides
+// one) and runs it from start to stop. Outside fx, call
+// provisioning.NewVerifier and Start and Stop it yourself.
+func NewVerifier(p VerifierParams) (*provisioning.Verifier, error) {
+	return runJob(p.Lifecycle, provisioning.NewVerifier, p.Provisioner, p.Config)
+}
+
+// RetentionParams are the dependencies of NewRetention.
+type RetentionParams struct {
+	fx.In
+
+	Lifecycle   fx.Lifecycle
+	Provisioner *provisioning.Provisioner
+	Config      provisioning.RetentionConfig `optional:"true"`
+}
+
+// NewRetention builds the purge of old versions (provisioning.NewRetention,
+// with the host's RetentionConfig if it provides one) and runs it from
+// start to stop.
+func NewRetention(p RetentionParams) (*provisioning.Retention, error) {
+	return runJob(p.Lifecycle, provisioning.NewRetention, p.Provisioner, p.Config)
+}
+
+// runJob builds a background job with build and appends the hooks that
+// start it on start and stop it on stop (none without a lifecycle: built
+// by hand, the host runs it).
+func runJob[C any, J starter](lc fx.Lifecycle, build func(*provisioning.Provisioner, C) (J, error), p *provisioning.Provisioner, cfg C) (J, error) {
+	job, err := build(p, cfg)
+	if err != nil || lc == nil {
+		return job, err
+	}
+	lc.Append(fx.Hook{OnStart: job.Start, OnStop: job.Stop})
+	return job, nil
 }

@@ -21,6 +21,11 @@
 // `head -c 32 /dev/urandom | base64`). Without it a key is made for this
 // process only, and the secrets it sealed cannot be read after a restart.
 //
+// In the background it verifies pending identity providers
+// (-verify-interval, 30s by default) and purges versions older than
+// -versions-retention (a year by default) every -purge-interval (an hour);
+// an interval of 0 turns a job off, and both stop with the server.
+//
 // Besides the Provisioning API, it serves POST /invitations/accept (the
 // signed-in user accepts an invitation with its token) and, with -dev
 // (development), logs each invitation with its token instead of mailing
@@ -71,6 +76,8 @@ type config struct {
 	addr, db, postgres, ownerEmail, baseURL string
 	tokenTTL, ownerTokenTTL                 time.Duration
 	dev                                     bool
+	// The background jobs: an interval of 0 turns one off.
+	retention, purgeInterval, verifyInterval time.Duration
 }
 
 func parseFlags(args []string) (config, error) {
@@ -84,6 +91,9 @@ func parseFlags(args []string) (config, error) {
 	fs.DurationVar(&c.tokenTTL, "token-ttl", 2*time.Hour, "lifetime of tokens issued at /oauth/token")
 	fs.DurationVar(&c.ownerTokenTTL, "owner-token-ttl", 30*24*time.Hour, "lifetime of the owner's token, when one is printed")
 	fs.BoolVar(&c.dev, "dev", false, "development mode: log invitations with their token, serve GET /dev/mail and POST /dev/users")
+	fs.DurationVar(&c.retention, "versions-retention", provisioning.DefaultVersionRetention, "age past which versions are purged (at least 24h)")
+	fs.DurationVar(&c.purgeInterval, "purge-interval", time.Hour, "how often versions past their retention are purged (0: never)")
+	fs.DurationVar(&c.verifyInterval, "verify-interval", 30*time.Second, "how often pending identity providers are looked for and verified (0: never)")
 	return c, fs.Parse(args)
 }
 
@@ -128,6 +138,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 	defer p.Close()
+	stopJobs, err := startJobs(ctx, p, cfg)
+	if err != nil {
+		return err
+	}
+	defer stopJobs()
 	tokens := token.NewIssuer(store.Tokens(), nil)
 	if err := ownerToken(ctx, p, tokens, cfg, getenv("PROVISIONING_OWNER_TOKEN"), stdout, log); err != nil {
 		return err
@@ -165,6 +180,48 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 	return nil
+}
+
+// job is a background job of the library: the verification of identity
+// providers, the purge of old versions.
+type job interface {
+	Start(ctx context.Context) error
+	Stop(ctx context.Context) error
+}
+
+// startJobs starts the background jobs the flags turn on and returns the
+// function that stops them (waiting for each at most 10 seconds).
+func startJobs(ctx context.Context, p *provisioning.Provisioner, cfg config) (func(), error) {
+	var jobs []job
+	stop := func() {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		for _, j := range jobs {
+			_ = j.Stop(ctx)
+		}
+	}
+	if cfg.verifyInterval > 0 {
+		v, err := provisioning.NewVerifier(p, provisioning.VerifierConfig{Interval: cfg.verifyInterval})
+		if err != nil {
+			return nil, fmt.Errorf("-verify-interval: %w", err)
+		}
+		jobs = append(jobs, v)
+	}
+	if cfg.purgeInterval > 0 {
+		r, err := provisioning.NewRetention(p, provisioning.RetentionConfig{Age: cfg.retention, Interval: cfg.purgeInterval})
+		if err != nil {
+			return nil, fmt.Errorf("-versions-retention, -purge-interval: %w", err)
+		}
+		jobs = append(jobs, r)
+	}
+	for i, j := range jobs {
+		if err := j.Start(ctx); err != nil {
+			jobs = jobs[:i]
+			stop()
+			return nil, err
+		}
+	}
+	return stop, nil
 }
 
 func open(ctx context.Context, cfg config) (*bun.DB, error) {

@@ -555,8 +555,23 @@ func (b base) idb(ctx context.Context) bun.IDB { return b.s.idb(ctx) }
 // dialect has row locks (SQLite transactions take the database write lock
 // at BEGIN, IMMEDIATE, instead).
 func (b base) forUpdate(ctx context.Context, q *bun.SelectQuery) *bun.SelectQuery {
+	return b.lockRows(ctx, q, "UPDATE")
+}
+
+// skipLocked locks the selected rows until the transaction ends and leaves
+// out those another transaction holds (FOR UPDATE SKIP LOCKED: PostgreSQL,
+// MySQL 8, MariaDB 10.6), so that concurrent callers take disjoint rows
+// without waiting for each other. SQLite has one writer: its transactions
+// take the database at BEGIN, IMMEDIATE, and never meet.
+func (b base) skipLocked(ctx context.Context, q *bun.SelectQuery) *bun.SelectQuery {
+	return b.lockRows(ctx, q, "UPDATE SKIP LOCKED")
+}
+
+// lockRows adds the locking clause FOR lock in a transaction of a dialect
+// with row locks.
+func (b base) lockRows(ctx context.Context, q *bun.SelectQuery, lock string) *bun.SelectQuery {
 	if b.s.dialect != dialect.SQLite && InTransaction(ctx) {
-		q = q.For("UPDATE")
+		q = q.For(lock)
 	}
 	return q
 }

@@ -34,6 +34,8 @@ type identityProviderRow struct {
 	TXTRecord              string    `bun:"txt_record,notnull"`
 	AuthorizeOrganization  string    `bun:"authorize_organization,nullzero"`
 	DisabledAt             time.Time `bun:"disabled_at,nullzero"`
+	VerifyAttempts         int       `bun:"verify_attempts,notnull"`
+	VerifyNextAt           time.Time `bun:"verify_next_at,nullzero"`
 	commonCols
 }
 
@@ -44,7 +46,7 @@ var secretColumns = []string{"client_secret_ciphertext", "client_secret_nonce", 
 // the ciphertext and the nonce.
 var publicColumns = []string{"id", "organization_id", "user_id", "name", "client_id", "client_secret_key_id",
 	"client_secret_last4", "issuer", "status", "domains", "token_url", "authorize_url", "jwks_url", "txt_record",
-	"authorize_organization", "disabled_at", "reference", "reference_origin", "metadata", "created_at", "updated_at"}
+	"authorize_organization", "disabled_at", "verify_attempts", "verify_next_at", "reference", "reference_origin", "metadata", "created_at", "updated_at"}
 
 type identityProviderStore struct{ base }
 
@@ -55,7 +57,7 @@ func toIdentityProviderRow(p *idp.Provider) *identityProviderRow {
 		ClientID: p.ClientID, ClientSecretLast4: p.ClientSecretLast4, Issuer: p.Issuer, Status: string(p.Status),
 		Domains: idp.FormatDomains(p.Domains), TokenURL: p.TokenURL, AuthorizeURL: p.AuthorizeURL, JWKSURL: p.JWKSURL,
 		TXTRecord: p.TXTRecord, AuthorizeOrganization: p.AuthorizeOrganization, DisabledAt: idpTime(p.DisabledAt),
-		commonCols: fromCommon(p.Common)}
+		VerifyAttempts: p.VerifyAttempts, VerifyNextAt: idpTime(p.NextVerifyAt), commonCols: fromCommon(p.Common)}
 }
 
 func (r *identityProviderRow) domain() idp.Provider {
@@ -67,7 +69,7 @@ func (r *identityProviderRow) domain() idp.Provider {
 		Issuer: r.Issuer, Status: idp.Status(r.Status), Domains: domains, TokenURL: r.TokenURL,
 		AuthorizeURL: r.AuthorizeURL, JWKSURL: r.JWKSURL, TXTRecord: r.TXTRecord,
 		AuthorizeOrganization: r.AuthorizeOrganization, DisabledAt: idpTime(r.DisabledAt),
-		HasClientSecret: r.ClientSecretKeyID != "", ClientSecretLast4: r.ClientSecretLast4, Common: r.common()}
+		VerifyAttempts: r.VerifyAttempts, NextVerifyAt: idpTime(r.VerifyNextAt), HasClientSecret: r.ClientSecretKeyID != "", ClientSecretLast4: r.ClientSecretLast4, Common: r.common()}
 }
 
 func idpTime(t time.Time) time.Time {
@@ -162,6 +164,31 @@ func (s identityProviderStore) List(ctx context.Context, f idp.Filter) (resource
 	q = inOrganizations(q, "ip.organization_id", f.OrganizationID, f.OrganizationIDs)
 	return page(ctx, s.base, "idp.List", q, &rows, "ip", identityProviderColumns, f.PageRequest, (*identityProviderRow).domain,
 		func(p idp.Provider) string { return p.ID })
+}
+
+// ClaimDue selects the due providers and moves their next attempt in one
+// transaction; on PostgreSQL and MySQL the selection locks them and skips
+// those another claim holds (FOR UPDATE SKIP LOCKED), and a claim that
+// committed first has moved theirs past now; SQLite has one writer.
+func (s identityProviderStore) ClaimDue(ctx context.Context, now, until time.Time, limit int) ([]string, error) {
+	const op = "idp.ClaimDue"
+	var ids []string
+	err := s.s.InTx(ctx, func(ctx context.Context) error {
+		ids = nil
+		q := s.idb(ctx).NewSelect().Model((*identityProviderRow)(nil)).Column("ip.id").
+			Where("ip.status = ?", string(idp.Pending)).Where("ip.verify_next_at <= ?", now.UTC()).
+			OrderExpr("ip.verify_next_at ASC, ip.id ASC").Limit(int64(max(limit, 1)))
+		if err := s.skipLocked(ctx, q).Scan(ctx, &ids); err != nil {
+			return s.err(op, err)
+		}
+		if len(ids) == 0 {
+			return nil
+		}
+		_, err := s.idb(ctx).NewUpdate().Model((*identityProviderRow)(nil)).Set("verify_next_at = ?", until.UTC()).
+			Where("id IN (?)", bun.List(ids)).Exec(ctx)
+		return s.err(op, err)
+	})
+	return ids, err
 }
 
 func (s identityProviderStore) SealedWithOtherKey(ctx context.Context, keyID, afterID string, limit int) ([]string, error) {

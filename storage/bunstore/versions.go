@@ -3,6 +3,9 @@ package bunstore
 import (
 	"context"
 	"encoding/json"
+	"time"
+
+	"github.com/uptrace/bun"
 
 	"github.com/provisionkit/provisioning/audit"
 	"github.com/provisionkit/provisioning/fault"
@@ -10,6 +13,11 @@ import (
 )
 
 type versionStore struct{ base }
+
+var (
+	_ audit.Store  = versionStore{}
+	_ audit.Purger = versionStore{}
+)
 
 func (r *versionRow) domain() audit.Version {
 	changes := resource.Changes{}
@@ -91,4 +99,45 @@ func (s versionStore) List(ctx context.Context, f audit.Filter) (resource.Page[a
 	q = inOrganizations(q, "v.organization_id", f.OrganizationID, f.OrganizationIDs)
 	return page(ctx, s.base, "version.List", q, &rows, "v", versionColumns, f.PageRequest, (*versionRow).domain,
 		func(v audit.Version) string { return v.ID })
+}
+
+// Purge selects the oldest versions before cutoff and deletes them by id in
+// one transaction; on PostgreSQL and MySQL the selection locks them and
+// skips those a concurrent purge holds (FOR UPDATE SKIP LOCKED), so that two
+// purges take disjoint versions and never wait for each other; SQLite has
+// one writer. One more version than limit is selected, to tell whether any
+// remain.
+func (s versionStore) Purge(ctx context.Context, cutoff time.Time, limit int) (int, bool, error) {
+	const op = "version.Purge"
+	limit = max(limit, 1)
+	var (
+		n    int
+		more bool
+	)
+	err := s.s.InTx(ctx, func(ctx context.Context) error {
+		n, more = 0, false
+		var ids []string
+		q := s.idb(ctx).NewSelect().Model((*versionRow)(nil)).Column("v.id").Where("v.created_at < ?", cutoff.UTC()).
+			OrderExpr("v.created_at ASC, v.id ASC").Limit(int64(limit + 1))
+		if err := s.skipLocked(ctx, q).Scan(ctx, &ids); err != nil {
+			return s.err(op, err)
+		}
+		if more = len(ids) > limit; more {
+			ids = ids[:limit]
+		}
+		if len(ids) == 0 {
+			return nil
+		}
+		res, err := s.idb(ctx).NewDelete().Model((*versionRow)(nil)).Where("id IN (?)", bun.List(ids)).Exec(ctx)
+		if err != nil {
+			return s.err(op, err)
+		}
+		deleted, err := res.RowsAffected()
+		n = int(deleted)
+		return s.err(op, err)
+	})
+	if err != nil {
+		return 0, false, err
+	}
+	return n, more, nil
 }

@@ -147,6 +147,7 @@ var suite = []struct {
 		{"RoundTrip", testVersionRoundTrip},
 		{"List", testVersionList},
 		{"SinceUntil", testVersionSinceUntil},
+		{"Purge", testVersionPurge},
 	}},
 	{"Access", []testCase{
 		{"Revision", testAccessRevision},

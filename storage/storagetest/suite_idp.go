@@ -23,6 +23,7 @@ var idpCases = []testCase{
 	{"List", testIDPList},
 	{"Filters", testIDPFilters},
 	{"SealedWithOtherKey", testIDPSealedWithOtherKey},
+	{"ClaimDue", testIDPClaimDue},
 	{"NotFound", testIDPNotFound},
 	{"ForeignKeys", testIDPForeignKeys},
 }
