@@ -64,5 +64,5 @@ func (h *Handler) failProblem(w http.ResponseWriter, r *http.Request, d *httpx.D
 	if internal {
 		h.log.ErrorContext(r.Context(), "httpapi: request failed", "error", err, "request_id", w.Header().Get("X-Request-Id"))
 	}
-	httpx.WriteProblem(w, r, p)
+	d.WriteProblem(w, r, p)
 }
