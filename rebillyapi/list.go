@@ -185,6 +185,27 @@ func (lq *listQuery) sorted(s string, bad func(field, message string)) {
 	}
 }
 
+// query reads a request's query as Rebilly's clients write it: pairs
+// joined by "&" only, since a filter's clauses are joined by ";", which
+// url.ParseQuery refuses as a separator (and Request.URL.Query drops the
+// pair that holds one). A pair that does not decode is 422 naming it.
+func query(raw string) (url.Values, error) {
+	out := url.Values{}
+	for _, pair := range strings.Split(raw, "&") {
+		if pair == "" {
+			continue
+		}
+		k, v, _ := strings.Cut(pair, "=")
+		key, err1 := url.QueryUnescape(k)
+		value, err2 := url.QueryUnescape(v)
+		if err1 != nil || err2 != nil {
+			return nil, rebilly.InvalidField(cmp.Or(key, "query"), "is not a percent-encoded query parameter")
+		}
+		out.Add(key, value)
+	}
+	return out, nil
+}
+
 // listMemberships serves Rebilly's GET /memberships: the memberships of one
 // organization (organization.id in filter, otherwise the caller's current
 // one: a user's default organization, an API credential's own), limit at
@@ -192,7 +213,11 @@ func (lq *listQuery) sorted(s string, bad func(field, message string)) {
 // facade's pages (of resource.MaxPageLimit at most) are walked with the
 // cursor from the offset on, or by offset when the list is sorted.
 func listMemberships(ctx context.Context, c *httpx.Call) (int, any, error) {
-	lq, err := parseList(c.R.URL.Query())
+	q, err := query(c.R.URL.RawQuery)
+	if err != nil {
+		return 0, nil, err
+	}
+	lq, err := parseList(q)
 	if err != nil {
 		return 0, nil, err
 	}

@@ -141,7 +141,11 @@ func upsertMembership(ctx context.Context, c *httpx.Call) (int, any, error) {
 // getMembership serves Rebilly's GET of one membership; expand=roles
 // embeds its roles.
 func getMembership(ctx context.Context, c *httpx.Call) (int, any, error) {
-	roles, err := expandRoles(c.R.URL.Query())
+	q, err := query(c.R.URL.RawQuery)
+	if err != nil {
+		return 0, nil, err
+	}
+	roles, err := expandRoles(q)
 	if err != nil {
 		return 0, nil, err
 	}
