@@ -85,12 +85,18 @@ const testKeys = "k1=AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
 
 func newServer(t testing.TB, opts ...httpapi.Option) *server {
 	t.Helper()
-	ctx := context.Background()
-	db, err := sqlite.Open(ctx, t.TempDir()+"/api.db")
+	db, err := sqlite.Open(context.Background(), t.TempDir()+"/api.db")
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
+	return newServerOn(t, db, opts...)
+}
+
+// newServerOn is newServer on db, a fresh database.
+func newServerOn(t testing.TB, db *bun.DB, opts ...httpapi.Option) *server {
+	t.Helper()
+	ctx := context.Background()
 	store, err := bunstore.New(db)
 	if err != nil {
 		t.Fatal(err)

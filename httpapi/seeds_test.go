@@ -37,7 +37,13 @@ type seeds struct {
 
 func newSeeds(t testing.TB, opts ...httpapi.Option) *seeds {
 	t.Helper()
-	s := &seeds{server: newServer(t, opts...)}
+	return seedsOn(t, newServer(t, opts...))
+}
+
+// seedsOn adds the seeds to a new server.
+func seedsOn(t testing.TB, srv *server) *seeds {
+	t.Helper()
+	s := &seeds{server: srv}
 	ctx := context.Background()
 	own := s.p.As(provisioning.User(s.owner.ID))
 	s.adminUser, s.adminToken = s.user(t, "admin@example.com")

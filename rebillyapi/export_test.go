@@ -38,3 +38,11 @@ func ParseList(rawQuery string) (ListQuery, error) {
 	lq, err := parseList(q)
 	return ListQuery{lq.orgID, lq.limit, lq.offset, lq.where, lq.sort, lq.roles}, err
 }
+
+// ListRefusal is the problem of a facade refusal of the list rawQuery
+// asks for.
+func ListRefusal(rawQuery string, err error) httpxtest.Problem {
+	q, _ := query(rawQuery)
+	lq, _ := parseList(q)
+	return ProblemOf(lq.named(err))
+}

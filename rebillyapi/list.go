@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/provisionkit/provisioning/access"
+	"github.com/provisionkit/provisioning/fault"
 	"github.com/provisionkit/provisioning/internal/httpx"
 	"github.com/provisionkit/provisioning/membership"
 	"github.com/provisionkit/provisioning/resource"
@@ -65,6 +66,27 @@ type listQuery struct {
 	where         []resource.Condition
 	sort          []resource.SortKey
 	roles         bool // expand=roles
+	// whereOf and sortOf name the Rebilly field of each condition and
+	// sort key, for the facade's refusals.
+	whereOf, sortOf []listField
+}
+
+// named names the fields of the facade's refusal of the list's
+// conditions (filter[i]) and sort keys (sort[i]) as Rebilly does: the
+// parameter, with a message that names its field.
+func (lq *listQuery) named(err error) error {
+	return mapFields(err, func(f fault.FieldError) fault.FieldError {
+		for _, p := range []struct {
+			param  string
+			fields []listField
+		}{{"filter", lq.whereOf}, {"sort", lq.sortOf}} {
+			if i, ok := indexOf(f.Field, p.param); ok && i < len(p.fields) {
+				lf := p.fields[i]
+				f.Field, f.Message = p.param, lf.name+": "+strings.TrimPrefix(f.Message, lf.attr+": ")
+			}
+		}
+		return f
+	})
 }
 
 // parseList reads limit, offset, filter, sort and expand; each bad one is
@@ -138,6 +160,9 @@ func (lq *listQuery) filter(s string, bad func(field, message string)) {
 			continue
 		}
 		lq.where = append(lq.where, conds...)
+		for range conds {
+			lq.whereOf = append(lq.whereOf, f)
+		}
 	}
 }
 
@@ -182,6 +207,7 @@ func (lq *listQuery) sorted(s string, bad func(field, message string)) {
 			continue
 		}
 		lq.sort = append(lq.sort, resource.SortKey{Field: f.attr, Desc: desc})
+		lq.sortOf = append(lq.sortOf, f)
 	}
 }
 
@@ -233,7 +259,7 @@ func listMemberships(ctx context.Context, c *httpx.Call) (int, any, error) {
 	for {
 		page, err := c.S.ListMemberships(ctx, f)
 		if err != nil {
-			return 0, nil, err
+			return 0, nil, lq.named(err)
 		}
 		if f.Count {
 			total, f.Count = page.Total, false

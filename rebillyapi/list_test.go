@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/provisionkit/provisioning/fault"
 	"github.com/provisionkit/provisioning/rebillyapi"
 	"github.com/provisionkit/provisioning/resource"
 )
@@ -74,5 +75,17 @@ func TestParseList(t *testing.T) {
 				t.Errorf("problem %+v (%v); want 422 on %v mentioning %q", p, err, tt.wantFields, tt.wantMessage)
 			}
 		})
+	}
+}
+
+// TestListRefusal checks that the facade's refusal of a condition or a
+// sort key names the parameter and Rebilly's field.
+func TestListRefusal(t *testing.T) {
+	err := &fault.ValidationError{Fields: []fault.FieldError{
+		{Field: "filter[2]", Message: "owner: takes true or false"}, {Field: "sort[1]", Message: "user_email: cannot sort"}, {Field: "page"}}}
+	got := rebillyapi.ListRefusal("filter=user.id:a..b;isOwner:x&sort=isOwner,-user.email", err)
+	wantFields, wantMessages := []string{"filter", "sort", "page"}, []string{"isOwner: takes true or false", "user.email: cannot sort", ""}
+	if !slices.Equal(got.Fields, wantFields) || !slices.Equal(got.Messages, wantMessages) {
+		t.Errorf("fields %v, messages %q; want %v %q", got.Fields, got.Messages, wantFields, wantMessages)
 	}
 }

@@ -115,17 +115,31 @@ func permissionsIn(perms []string) (out []string, origin []int, err error) {
 // renumber names the permissions a facade error points at (permissions[i]
 // of the expanded list) by their entry in the body.
 func renumber(err error, origin []int) error {
+	return mapFields(err, func(f fault.FieldError) fault.FieldError {
+		if n, ok := indexOf(f.Field, "permissions"); ok && n < len(origin) {
+			f.Field = "permissions[" + strconv.Itoa(origin[n]) + "]"
+		}
+		return f
+	})
+}
+
+// indexOf reads the index of a field name[i].
+func indexOf(field, name string) (int, bool) {
+	rest, ok := strings.CutPrefix(field, name+"[")
+	n, err := strconv.Atoi(strings.TrimSuffix(rest, "]"))
+	return n, ok && err == nil && n >= 0 && strings.HasSuffix(rest, "]")
+}
+
+// mapFields returns a validation error with each field as fn maps it;
+// other errors as they are.
+func mapFields(err error, fn func(fault.FieldError) fault.FieldError) error {
 	var ve *fault.ValidationError
 	if !errors.As(err, &ve) {
 		return err
 	}
 	out := &fault.ValidationError{Op: ve.Op, Fields: slices.Clone(ve.Fields)}
 	for i, f := range out.Fields {
-		rest, ok := strings.CutPrefix(f.Field, "permissions[")
-		n, err := strconv.Atoi(strings.TrimSuffix(rest, "]"))
-		if ok && err == nil && n >= 0 && n < len(origin) {
-			out.Fields[i].Field = "permissions[" + strconv.Itoa(origin[n]) + "]"
-		}
+		out.Fields[i] = fn(f)
 	}
 	return out
 }

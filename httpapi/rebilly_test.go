@@ -1,0 +1,240 @@
+package httpapi_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/provisionkit/provisioning"
+	"github.com/provisionkit/provisioning/membership"
+	"github.com/provisionkit/provisioning/resource"
+	"github.com/provisionkit/provisioning/storage/storagetest"
+)
+
+// listed is the answer of Rebilly's GET /memberships: its status, headers
+// and items (each read as a response), or the problem.
+type listed struct {
+	response
+	items []response
+}
+
+// rebillyList sends GET /memberships?query.
+func (s *server) rebillyList(t testing.TB, query, tok string) listed {
+	t.Helper()
+	req, err := http.NewRequest("GET", s.URL+"/memberships?"+query, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Accept", "application/json")
+	if tok != "" {
+		req.Header.Set("Authorization", "Bearer "+tok)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := listed{response: response{status: res.StatusCode, header: res.Header, raw: string(b)}}
+	if res.StatusCode != http.StatusOK {
+		if err := json.Unmarshal(b, &out.doc); err != nil {
+			t.Fatalf("%s: %s", req.URL, b)
+		}
+		return out
+	}
+	var items []map[string]any
+	if err := json.Unmarshal(b, &items); err != nil || items == nil {
+		t.Fatalf("%s: not a JSON array: %s", req.URL, b)
+	}
+	for _, it := range items {
+		out.items = append(out.items, response{doc: it})
+	}
+	return out
+}
+
+// emails are the user.email of the items.
+func (l listed) emails() []string {
+	var out []string
+	for _, it := range l.items {
+		out = append(out, it.str("user.email"))
+	}
+	return out
+}
+
+// members are the emails of the organization's active memberships, in
+// creation (id) order, read through the facade.
+func (s *seeds) members(t testing.TB) []string {
+	t.Helper()
+	var out []string
+	f := membership.Filter{OrganizationID: s.org.ID, Status: membership.Active, PageRequest: resource.PageRequest{Limit: resource.MaxPageLimit}}
+	for {
+		page, err := s.p.As(provisioning.User(s.owner.ID)).ListMemberships(context.Background(), f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range page.Items {
+			out = append(out, m.UserEmail)
+		}
+		if page.Next == "" {
+			return out
+		}
+		f.After = page.Next
+	}
+}
+
+// addMembers makes n more users read-only members (m000@example.com, ...).
+func (s *seeds) addMembers(t testing.TB, n int) {
+	t.Helper()
+	own := s.p.As(provisioning.User(s.owner.ID))
+	for i := range n {
+		u, _ := s.user(t, fmt.Sprintf("m%03d@example.com", i))
+		if _, _, err := own.UpsertMembership(context.Background(), membership.Upsert{OrganizationID: s.org.ID, UserID: u.ID,
+			RoleIDs: []string{s.readOnly.ID}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func sortedEmails(in []string, desc bool) []string {
+	out := slices.Clone(in)
+	slices.Sort(out)
+	if desc {
+		slices.Reverse(out)
+	}
+	return out
+}
+
+// TestRebillyList checks GET /memberships on every backend: limit, offset,
+// filter, sort, expand and the Pagination-* headers, over more members
+// than one facade page holds, and the 422 of what it does not take.
+func TestRebillyList(t *testing.T) {
+	for name, open := range storagetest.Backends() {
+		t.Run(name, func(t *testing.T) {
+			s := seedsOn(t, newServerOn(t, open(t)))
+			s.addMembers(t, 130)
+			all := s.members(t) // owner, admin, reader, m000..m129
+			if len(all) != 133 {
+				t.Fatalf("%d members", len(all))
+			}
+			byEmail := sortedEmails(all, false)
+			org := "filter=organization.id:" + s.org.ID
+			tests := []struct {
+				name       string
+				giveQuery  string
+				giveToken  string
+				want       []string
+				wantTotal  int
+				wantLimit  int
+				wantOffset int
+			}{
+				{"defaults", "", s.ownerToken, all[:100], 133, 100, 0},
+				{"a page", "limit=3&offset=2", s.ownerToken, all[2:5], 133, 3, 2},
+				{"across facade pages", "limit=120&offset=10", s.ownerToken, all[10:130], 133, 120, 10},
+				{"past the end", "limit=1000&offset=100", s.ownerToken, all[100:], 133, 1000, 100},
+				{"no item", "limit=0", s.ownerToken, nil, 133, 0, 0},
+				{"the owner", org + ";isOwner:true", s.ownerToken, all[:1], 1, 100, 0},
+				{"values", org + ";isOwner:false;user.email:READER@example.com,admin@example.com,nobody@example.com",
+					s.ownerToken, []string{"admin@example.com", "reader@example.com"}, 2, 100, 0},
+				{"negated", "filter=user.email:!m000@example.com,m001@example.com&limit=2", s.ownerToken, all[:2], 131, 2, 0},
+				{"a range", "filter=user.email:m010@example.com..m012@example.com", s.ownerToken,
+					[]string{"m010@example.com", "m011@example.com", "m012@example.com"}, 3, 100, 0},
+				{"an open range", "filter=user.email:!..m128@example.com", s.ownerToken,
+					[]string{"owner@example.com", "reader@example.com", "m129@example.com"}, 3, 100, 0},
+				{"sorted", "sort=-user.email&limit=3", s.ownerToken, sortedEmails(all, true)[:3], 133, 3, 0},
+				{"sorted across facade pages", "sort=user.email&limit=110&offset=5", s.ownerToken, byEmail[5:115], 133, 110, 5},
+				{"sorted by two", "sort=-isOwner,user.email&limit=2", s.ownerToken, []string{"owner@example.com", "admin@example.com"}, 133, 2, 0},
+				{"semicolon encoded", "filter=" + strings.ReplaceAll("user.email:admin@example.com;isOwner:false", ";", "%3B"), s.ownerToken,
+					[]string{"admin@example.com"}, 1, 100, 0},
+				{"a member's default organization", "", s.readerToken, all[:100], 133, 100, 0},
+				{"another caller's", "", s.strangerToken, []string{"stranger@example.com"}, 1, 100, 0},
+			}
+			for _, tt := range tests {
+				t.Run(tt.name, func(t *testing.T) {
+					r := s.rebillyList(t, tt.giveQuery, tt.giveToken)
+					if r.status != 200 || r.header.Get("Content-Type") != "application/json" {
+						t.Fatalf("status %d %s: %s", r.status, r.header.Get("Content-Type"), r.raw)
+					}
+					if got := r.emails(); !slices.Equal(got, tt.want) {
+						t.Errorf("%d items %v; want %d %v", len(got), got, len(tt.want), tt.want)
+					}
+					h := r.header
+					if h.Get("Pagination-Total") != strconv.Itoa(tt.wantTotal) || h.Get("Pagination-Limit") != strconv.Itoa(tt.wantLimit) ||
+						h.Get("Pagination-Offset") != strconv.Itoa(tt.wantOffset) {
+						t.Errorf("headers total %s, limit %s, offset %s; want %d %d %d", h.Get("Pagination-Total"), h.Get("Pagination-Limit"),
+							h.Get("Pagination-Offset"), tt.wantTotal, tt.wantLimit, tt.wantOffset)
+					}
+				})
+			}
+		})
+	}
+}
+
+// TestRebillyListShape checks the items of the list (the Membership
+// objects of GET, with acl and, with expand=roles, _embedded.roles) and
+// its refusals.
+func TestRebillyListShape(t *testing.T) {
+	s := newSeeds(t)
+	r := s.rebillyList(t, "filter=user.email:reader@example.com&expand=roles", s.ownerToken)
+	if r.status != 200 || len(r.items) != 1 {
+		t.Fatalf("status %d: %s", r.status, r.raw)
+	}
+	one := s.json(t, "GET", "/memberships/"+s.org.ID+"/"+s.reader.ID+"?expand=roles", s.ownerToken, "").want(t, 200, "")
+	if !equalJSONValue(r.items[0].doc, one.doc) {
+		t.Errorf("the list's item %v differs from the GET's %v", r.items[0].raw, one.raw)
+	}
+	want := map[string]any{"user.id": s.reader.ID, "_embedded.roles.0.id": s.readOnly.ID, "_embedded.roles.0.name": "Read-only",
+		"acl.0.scope.organizationId.0": s.org.ID, "acl.0.permissions.0": "GetOrganizationCollection",
+		"_links.0.href": s.URL + "/memberships/" + s.org.ID + "/" + s.reader.ID}
+	for k, v := range want {
+		if got := r.items[0].get(k); got != v {
+			t.Errorf("%s = %v; want %v", k, got, v)
+		}
+	}
+	tests := []struct {
+		name       string
+		giveQuery  string
+		giveToken  string
+		wantStatus int
+		wantFields []string
+	}{
+		{"unknown filter field", "filter=name:bob;user.id:x", s.ownerToken, 422, []string{"filter"}},
+		{"unknown sort field", "sort=-createdTime", s.ownerToken, 422, []string{"sort"}},
+		{"limit too large", "limit=1001&offset=2000", s.ownerToken, 422, []string{"limit", "offset"}},
+		{"unknown expansion", "expand=users", s.ownerToken, 422, []string{"expand"}},
+		{"a value of the wrong type", "filter=isOwner:maybe", s.ownerToken, 422, []string{"filter"}},
+		{"another organization", "filter=organization.id:" + s.otherOrg.ID, s.ownerToken, 404, nil},
+		{"no current organization", "", s.bobToken(t), 422, []string{"filter"}},
+		{"no token", "", "", 401, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s.rebillyList(t, tt.giveQuery, tt.giveToken).problem(t, tt.wantStatus, tt.wantFields...)
+		})
+	}
+}
+
+// bobToken is a token of bob, who belongs to no organization.
+func (s *seeds) bobToken(t testing.TB) string {
+	t.Helper()
+	secret, _, err := s.tokens.Issue(context.Background(), provisioning.User(s.bob.ID), time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return secret
+}
+
+func equalJSONValue(a, b any) bool {
+	x, err1 := json.Marshal(a)
+	y, err2 := json.Marshal(b)
+	return err1 == nil && err2 == nil && string(x) == string(y)
+}
