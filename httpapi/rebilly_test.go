@@ -14,6 +14,7 @@ import (
 
 	"github.com/provisionkit/provisioning"
 	"github.com/provisionkit/provisioning/membership"
+	"github.com/provisionkit/provisioning/rebillyapi"
 	"github.com/provisionkit/provisioning/resource"
 	"github.com/provisionkit/provisioning/storage/storagetest"
 )
@@ -237,4 +238,132 @@ func equalJSONValue(a, b any) bool {
 	x, err1 := json.Marshal(a)
 	y, err2 := json.Marshal(b)
 	return err1 == nil && err2 == nil && string(x) == string(y)
+}
+
+// strs reads a list of strings of a document.
+func (r response) strs(path string) []string {
+	out := []string{}
+	for i := range r.count(path) {
+		out = append(out, r.str(path+"."+strconv.Itoa(i)))
+	}
+	return out
+}
+
+// TestRebillyPermissions checks Rebilly's permissions on every backend: a
+// PUT's operation ids become the library's grants, the answer spells them
+// as ids again (the library's form for the rest), the answer sent back
+// changes nothing, and unknown ids are 422 naming each, writing nothing.
+func TestRebillyPermissions(t *testing.T) {
+	for name, open := range storagetest.Backends() {
+		t.Run(name, func(t *testing.T) {
+			s := seedsOn(t, newServerOn(t, open(t)))
+			path := "/memberships/" + s.org.ID + "/" + s.bob.ID
+			r := s.json(t, "PUT", path, s.ownerToken, `{"permissions":["GetMembership","PutMembership","orders:read"]}`).want(t, 201, "")
+			want := []string{"GetMembershipCollection", "GetMembership", "PutMembership", "orders:read"}
+			if got := r.strs("permissions"); !slices.Equal(got, want) {
+				t.Errorf("permissions %v; want %v", got, want)
+			}
+			m := s.memberOf(t, s.bob.ID)
+			if stored := []string{"memberships:create", "memberships:read", "memberships:update", "orders:read"}; !slices.Equal(m.Permissions, stored) {
+				t.Errorf("stored %v; want %v", m.Permissions, stored)
+			}
+			versions := s.versions(t, m.ID)
+			back, err := json.Marshal(map[string]any{"permissions": r.strs("permissions"), "roleIds": r.strs("roleIds"), "allowedIps": nil})
+			if err != nil {
+				t.Fatal(err)
+			}
+			s.json(t, "PUT", path, s.ownerToken, string(back)).want(t, 200, "")
+			if got := s.versions(t, m.ID); got != versions {
+				t.Errorf("the answer sent back wrote %d versions", got-versions)
+			}
+			before := s.versions(t, "")
+			for _, tt := range []struct {
+				name       string
+				giveBody   string
+				wantFields []string
+			}{
+				{"unknown ids", `{"permissions":["GetMembership","GetTransactionCollection","putMembership"]}`, []string{"permissions.1", "permissions.2"}},
+				{"the library's form, after ids", `{"permissions":["PutRole","nosuch:read"]}`, []string{"permissions.1"}},
+			} {
+				t.Run(tt.name, func(t *testing.T) {
+					s.json(t, "PUT", path, s.ownerToken, tt.giveBody).problem(t, 422, tt.wantFields...)
+				})
+			}
+			if got := s.versions(t, ""); got != before {
+				t.Errorf("%d versions after the refusals; want %d", got, before)
+			}
+		})
+	}
+}
+
+// TestRebillyRoleIDs checks roleIds left out, as Rebilly's Membership
+// allows: a new member gets the read_only role, an existing one keeps its
+// roles; an empty list is still refused.
+func TestRebillyRoleIDs(t *testing.T) {
+	for name, open := range storagetest.Backends() {
+		t.Run(name, func(t *testing.T) {
+			s := seedsOn(t, newServerOn(t, open(t)))
+			path := "/memberships/" + s.org.ID + "/" + s.bob.ID
+			steps := []struct {
+				name       string
+				giveBody   string
+				wantStatus int
+				wantRoles  []string
+			}{
+				{"created without roles", `{}`, 201, []string{s.readOnly.ID}},
+				{"roles set", `{"roleIds":["` + s.admin.ID + `","` + s.readOnly.ID + `"]}`, 200, []string{s.admin.ID, s.readOnly.ID}},
+				{"roles absent", `{"permissions":["GetMembership"]}`, 200, []string{s.admin.ID, s.readOnly.ID}},
+				{"roles null", `{"roleIds":null}`, 200, []string{s.admin.ID, s.readOnly.ID}},
+			}
+			for _, st := range steps {
+				r := s.json(t, "PUT", path, s.ownerToken, st.giveBody).want(t, st.wantStatus, "")
+				if got := r.strs("roleIds"); !slices.Equal(got, st.wantRoles) || !slices.Equal(s.memberOf(t, s.bob.ID).RoleIDs, st.wantRoles) {
+					t.Errorf("%s: roleIds %v (stored %v); want %v", st.name, got, s.memberOf(t, s.bob.ID).RoleIDs, st.wantRoles)
+				}
+			}
+			s.json(t, "PUT", path, s.ownerToken, `{"roleIds":[]}`).problem(t, 422, "roleIds")
+		})
+	}
+}
+
+// TestRebillyACL checks each member's acl: the operations whose every
+// grant the member holds by policy, in the organization's scope.
+func TestRebillyACL(t *testing.T) {
+	s := newSeeds(t)
+	ctx := context.Background()
+	reads := []string{"GetOrganizationCollection", "GetOrganization", "GetMembershipCollection", "GetMembership",
+		"GetRoleCollection", "GetRole", "GetApiKeyCollection", "GetApiKey"}
+	var every []string
+	for _, op := range rebillyapi.Operations() {
+		every = append(every, op.ID)
+	}
+	// The reader must use a second factor: the acl is by policy, so it is
+	// the same.
+	yes := true
+	if _, err := s.p.As(provisioning.User(s.owner.ID)).UpdateMembership(ctx, s.memberOf(t, s.reader.ID).ID, membership.Update{MFARequired: &yes}); err != nil {
+		t.Fatal(err)
+	}
+	s.json(t, "PUT", "/memberships/"+s.org.ID+"/"+s.bob.ID, s.ownerToken, `{"permissions":["DeleteMembership"]}`).want(t, 201, "")
+	tests := []struct {
+		name     string
+		giveUser string
+		want     []string
+	}{
+		{"owner", s.owner.ID, every},
+		{"admin", s.adminUser.ID, every},
+		{"read-only, second factor required", s.reader.ID, reads},
+		{"read-only with a direct permission", s.bob.ID, append(slices.Clone(reads)[:4], append([]string{"DeleteMembership"}, reads[4:]...)...)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := s.json(t, "GET", "/memberships/"+s.org.ID+"/"+tt.giveUser, s.ownerToken, "").want(t, 200, "")
+			if r.count("acl") != 1 || !slices.Equal(r.strs("acl.0.scope.organizationId"), []string{s.org.ID}) || !slices.Equal(r.strs("acl.0.permissions"), tt.want) {
+				t.Errorf("acl %v; want %v in %s", r.get("acl"), tt.want, s.org.ID)
+			}
+			if r.get("_embedded") != nil {
+				t.Errorf("_embedded without expand: %v", r.get("_embedded"))
+			}
+		})
+	}
+	s.json(t, "GET", "/memberships/"+s.org.ID+"/"+s.reader.ID+"?expand=users", s.ownerToken, "").problem(t, 422, "expand")
 }
