@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"slices"
 	"strconv"
@@ -37,17 +36,9 @@ func (s *server) rebillyList(t testing.TB, query, tok string) listed {
 	if tok != "" {
 		req.Header.Set("Authorization", "Bearer "+tok)
 	}
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	b, err := io.ReadAll(res.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := listed{response: response{status: res.StatusCode, header: res.Header, raw: string(b)}}
-	if res.StatusCode != http.StatusOK {
+	r, b := exchange(t, req)
+	out := listed{response: r}
+	if r.status != http.StatusOK {
 		if err := json.Unmarshal(b, &out.doc); err != nil {
 			t.Fatalf("%s: %s", req.URL, b)
 		}
