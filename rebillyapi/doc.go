@@ -89,5 +89,9 @@
 // 422 naming it. The answer is a JSON array with Pagination-Total,
 // Pagination-Limit and Pagination-Offset; it is read in pages of
 // resource.MaxPageLimit, by the keyset cursor after the first (by offset
-// when sorted).
+// when sorted), each page in its own read: a write between two pages may
+// move an item across them. The query is split at "&" alone, so a raw ";"
+// between a filter's fields works (Go's http.Server logs a warning for
+// it; clients may send it as %3B), and a handler wrapped in
+// http.AllowQuerySemicolons would break such filters.
 package rebillyapi

@@ -265,7 +265,7 @@ func listMemberships(ctx context.Context, c *httpx.Call) (int, any, error) {
 			total, f.Count = page.Total, false
 		}
 		items = append(items, page.Items[:min(len(page.Items), lq.limit-len(items))]...)
-		if len(items) >= lq.limit || len(page.Items) < f.Limit {
+		if len(items) >= lq.limit || len(page.Items) < f.Limit || len(lq.sort) == 0 && page.Next == "" {
 			break
 		}
 		if len(lq.sort) > 0 {
