@@ -108,8 +108,10 @@ func parseList(q url.Values) (listQuery, error) {
 	}
 	number("limit", MaxLimit, &lq.limit)
 	number("offset", MaxOffset, &lq.offset)
-	if f := q.Get("filter"); f != "" {
-		lq.filter(f, bad)
+	for _, v := range q["filter"] { // several filters must all hold, as one's fields do
+		if v != "" {
+			lq.filter(v, bad)
+		}
 	}
 	for _, v := range q["sort"] {
 		lq.sorted(v, bad)

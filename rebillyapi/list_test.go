@@ -36,6 +36,9 @@ func TestParseList(t *testing.T) {
 				q.Where = []resource.Condition{cond("user_id", resource.In, "u1", "u2"), cond("owner", resource.NotIn, "true"),
 					cond("user_email", resource.In, "bob@example.com")}
 			}), nil, ""},
+		{"two filters", "filter=user.id:u1&filter=isOwner:false", with(func(q *rebillyapi.ListQuery) {
+			q.Where = []resource.Condition{cond("user_id", resource.In, "u1"), cond("owner", resource.In, "false")}
+		}), nil, ""},
 		{"percent-encoded", "filter=user.id%3Au1%3Bisowner", def, []string{"filter"}, `"isowner"`},
 		{"ranges", "filter=user.id:a..b;user.email:c..;isOwner:..true", with(func(q *rebillyapi.ListQuery) {
 			q.Where = []resource.Condition{cond("user_id", resource.Gteq, "a"), cond("user_id", resource.Lteq, "b"),
