@@ -220,3 +220,28 @@ func (c *Checker) Can(ctx context.Context, subject string, act role.Action) (boo
 	}
 	return err == nil, err
 }
+
+// MembersCan answers, for each of userIDs and each of asks (a subject and
+// one of the four actions each), whether the user's active membership in
+// orgID allows it by policy: roles, direct permissions, profile, guest
+// rules and denials, at one policy revision, as System.MembersWho decides.
+// The request facts of the users' own calls are not asked (an allowed
+// address, a second factor that a membership requires may still refuse a
+// call of theirs). It is what a member's answer shows as the member's
+// rights (Rebilly's acl), so it needs the right to read the organization's
+// memberships, whose roles and permissions are readable there too. A user
+// without an active membership gets false for every ask; an ask of an
+// unregistered subject or of another action is invalid.
+func (s *Session) MembersCan(ctx context.Context, orgID string, userIDs []string, asks []access.Grant) ([][]bool, error) {
+	const op = "provisioning.MembersCan"
+	if _, err := s.authorize(ctx, op, orgID, typeMemberships, role.ActionRead); err != nil {
+		return nil, err
+	}
+	for _, g := range asks {
+		if err := s.p.asked(op, g.Subject, role.Action(g.Action)); err != nil {
+			return nil, err
+		}
+	}
+	out, err := s.p.authz.MembersAllow(ctx, s.p.b.Access(), orgID, userIDs, asks)
+	return out, fault.Wrap(op, err)
+}

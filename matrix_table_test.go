@@ -292,6 +292,10 @@ func matrixRules() []matrixRule {
 			_, err := c.s.ListMemberships(c.ctx, membership.Filter{OrganizationID: c.org()})
 			return err
 		}},
+		{op: "Session.MembersCan", need: need("memberships", rRead), call: func(c *matrixCall) error {
+			_, err := c.s.MembersCan(c.ctx, c.org(), []string{c.id(func(f *matrixFixtures) string { return f.memberUser.ID })}, []access.Grant{{Subject: "memberships", Action: "read"}})
+			return err
+		}},
 		{op: "Session.UpdateMembership", need: need("memberships", rUpdate), mutates: true, call: func(c *matrixCall) error {
 			_, err := c.s.UpdateMembership(c.ctx, c.id(func(f *matrixFixtures) string { return f.member.ID }), membership.Update{CommonUpdate: refUpdate()})
 			return err

@@ -109,7 +109,7 @@ func TestUpsertMembership(t *testing.T) {
 		{"an admin activating a pending invitation", admin, w.pendingUser, nil, fault.ErrForbidden, ""},
 		{"a read-only member updating", w.as(w.reader), newcomer, nil, fault.ErrForbidden, ""},
 		{"a stranger", w.as(w.stranger), newcomer, nil, fault.ErrNotFound, ""},
-		{"no role", own, newcomer, func(in *membership.Upsert) { in.RoleIDs = nil }, fault.ErrInvalid, "role_ids"},
+		{"no role", own, newcomer, func(in *membership.Upsert) { in.RoleIDs = []string{} }, fault.ErrInvalid, "role_ids"},
 		{"a role of another organization", own, newcomer, func(in *membership.Upsert) { in.RoleIDs = []string{mustRole(t, w, w.otherOrg.ID)} }, fault.ErrInvalid, "role_ids"},
 		{"a role twice", own, newcomer, func(in *membership.Upsert) { in.RoleIDs = []string{w.readOnly.ID, w.readOnly.ID} }, fault.ErrInvalid, "role_ids[1]"},
 		{"an unknown user", own, &user.User{ID: "nosuchuser"}, nil, fault.ErrInvalid, "user"},

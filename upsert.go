@@ -79,7 +79,11 @@ func (s *Session) UpsertMembership(ctx context.Context, in membership.Upsert) (*
 			if in.KeepGuestExpiryMFA { // nothing to keep: a new member has none
 				in.Guest, in.ExpiresAt, in.MFARequired = false, time.Time{}, false
 			}
-			out, err = s.addActive(ctx, op, org, d, u, in.RoleIDs, in.Rules, resource.CommonInput{})
+			roleIDs, err := s.rolesOrReadOnly(ctx, op, org.ID, in.RoleIDs)
+			if err != nil {
+				return err
+			}
+			out, err = s.addActive(ctx, op, org, d, u, roleIDs, in.Rules, resource.CommonInput{})
 			created = err == nil
 			return err
 		}
@@ -90,7 +94,10 @@ func (s *Session) UpsertMembership(ctx context.Context, in membership.Upsert) (*
 		} else if d, err = s.authorize(ctx, op, org.ID, typeMemberships, role.ActionUpdate); err != nil {
 			return err
 		}
-		up := membership.Update{RoleIDs: &in.RoleIDs, Permissions: &in.Permissions, AllowedIPs: &in.AllowedIPs}
+		up := membership.Update{Permissions: &in.Permissions, AllowedIPs: &in.AllowedIPs}
+		if in.RoleIDs != nil {
+			up.RoleIDs = &in.RoleIDs
+		}
 		if !in.KeepGuestExpiryMFA {
 			up.Guest, up.ExpiresAt, up.MFARequired = &in.Guest, &in.ExpiresAt, &in.MFARequired
 		}
@@ -135,12 +142,8 @@ func (s *Session) AddMember(ctx context.Context, in membership.Add) (*membership
 		if !u.EmailVerified() {
 			return fault.E(op, fault.Forbidden, fault.ErrEmailUnverified)
 		}
-		if len(in.RoleIDs) == 0 {
-			r, err := s.p.b.Roles().RoleOfKind(ctx, org.ID, role.KindReadOnly)
-			if err != nil {
-				return fault.Wrap(op, err)
-			}
-			in.RoleIDs = []string{r.ID}
+		if in.RoleIDs, err = s.rolesOrReadOnly(ctx, op, org.ID, in.RoleIDs); err != nil {
+			return err
 		}
 		out, err = s.addActive(ctx, op, org, d, u, in.RoleIDs, in.Rules, in.CommonInput)
 		return err
@@ -149,6 +152,19 @@ func (s *Session) AddMember(ctx context.Context, in membership.Add) (*membership
 		return nil, err
 	}
 	return out, nil
+}
+
+// rolesOrReadOnly returns the roles of a new member: ids, or, when there
+// are none, the organization's read_only role.
+func (s *Session) rolesOrReadOnly(ctx context.Context, op, orgID string, ids []string) ([]string, error) {
+	if len(ids) > 0 {
+		return ids, nil
+	}
+	r, err := s.p.b.Roles().RoleOfKind(ctx, orgID, role.KindReadOnly)
+	if err != nil {
+		return nil, fault.Wrap(op, err)
+	}
+	return []string{r.ID}, nil
 }
 
 // lockForUser locks the organization, authorizes act on its memberships,

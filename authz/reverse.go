@@ -53,6 +53,49 @@ func (a *Authorizer) Members(ctx context.Context, src access.Store, orgID, subje
 	return resource.NewPage(out, size, func(id string) string { return id }), nil
 }
 
+// MembersAllow answers, for each of userIDs and each of asks, whether the
+// user's active membership in orgID allows it by policy, as Members decides
+// (roles, direct permissions, profile, guest rules, denials; an expired
+// membership allows nothing), all at one policy revision. The request facts
+// of the users' future calls are unknown here: an allowed address or a
+// second factor that a membership requires is not asked. A user without an
+// active membership, a malformed id and an ask of a malformed subject or an
+// unknown action get false.
+func (a *Authorizer) MembersAllow(ctx context.Context, src access.Store, orgID string, userIDs []string, asks []access.Grant) ([][]bool, error) {
+	const op = "authz.MembersAllow"
+	if err := checkOrg(orgID); err != nil {
+		return nil, fault.Wrap(op, err)
+	}
+	sh, err := a.shard(ctx, src, orgID)
+	if err != nil {
+		return nil, fault.Wrap(op, err)
+	}
+	type question struct {
+		o     uint32
+		known bool
+		bit   mask
+		ok    bool
+	}
+	qs := make([]question, len(asks))
+	for i, g := range asks {
+		o, known := objectOf(g.Subject)
+		bit := bitOf(g.Action)
+		qs[i] = question{o, known, bit, role.ValidSubject(g.Subject) && bit != 0 && bit != anyAction}
+	}
+	out := make([][]bool, len(userIDs))
+	for i, id := range userIDs {
+		out[i] = make([]bool, len(asks))
+		pr := sh.principal(keyUser, id)
+		if pr.row == "" || !pr.row.has(rowMember) || pr.expired(a.now) {
+			continue
+		}
+		for j, q := range qs {
+			out[i][j] = q.ok && pr.row.verdict(q.o, q.known, q.bit) == Granted
+		}
+	}
+	return out, nil
+}
+
 // Organizations lists, a page at a time in ascending id order, the
 // organizations where principal p may do act on subject, each decided as
 // Check decides it (with p's request facts). The cursor is the page's Next.

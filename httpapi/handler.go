@@ -185,7 +185,7 @@ func (h *Handler) writeFailure(w http.ResponseWriter, r *http.Request, pattern s
 	}
 	if d := h.dialects[pattern]; d != nil {
 		p, _ := d.ProblemOf(e)
-		httpx.WriteProblem(w, r, p)
+		d.WriteProblem(w, r, p)
 		return
 	}
 	writeErrors(w, e.Status, []*apiError{e})

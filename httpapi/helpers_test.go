@@ -213,16 +213,7 @@ func (s *server) call(t testing.TB, method, path, tok, body string) response {
 
 func (s *server) send(t testing.TB, req *http.Request) response {
 	t.Helper()
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	b, err := io.ReadAll(res.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := response{status: res.StatusCode, header: res.Header, raw: string(b)}
+	r, b := exchange(t, req)
 	if len(b) > 0 {
 		if err := json.Unmarshal(b, &r.doc); err != nil {
 			t.Fatalf("%s %s: body is not JSON: %s", req.Method, req.URL, b)
@@ -274,3 +265,18 @@ func (r response) want(t testing.TB, status int, code string) response {
 }
 
 func slogTo(w io.Writer) *slog.Logger { return slog.New(slog.NewTextHandler(w, nil)) }
+
+// exchange sends req and returns the answer with its body, not decoded.
+func exchange(t testing.TB, req *http.Request) (response, []byte) {
+	t.Helper()
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return response{status: res.StatusCode, header: res.Header, raw: string(b)}, b
+}

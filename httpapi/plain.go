@@ -9,8 +9,9 @@ import (
 	"github.com/provisionkit/provisioning/rebillyapi"
 )
 
-// ProblemMediaType is the media type of the errors of the Rebilly and ECI
-// endpoints the handler serves: RFC 7807 problem details.
+// ProblemMediaType is the media type of RFC 7807 problem details, that of
+// the errors of the ECI endpoints the handler serves (Rebilly's are
+// application/json, as its definitions declare them).
 const ProblemMediaType = httpx.ProblemMediaType
 
 // The handler also serves the plain JSON membership APIs of rebillyapi and
@@ -64,5 +65,5 @@ func (h *Handler) failProblem(w http.ResponseWriter, r *http.Request, d *httpx.D
 	if internal {
 		h.log.ErrorContext(r.Context(), "httpapi: request failed", "error", err, "request_id", w.Header().Get("X-Request-Id"))
 	}
-	httpx.WriteProblem(w, r, p)
+	d.WriteProblem(w, r, p)
 }

@@ -102,8 +102,10 @@ func (l *limiter) allow(w http.ResponseWriter, ip netip.Addr, method, endpoint s
 		h.Set("X-Ratelimit-Remaining", "0")
 		wait := tight.c.start.Add(tight.lim.Per).Sub(now)
 		h.Set("Retry-After", strconv.Itoa(int((wait+time.Second-1)/time.Second)))
-		return problem(http.StatusTooManyRequests, "TOO_MANY_REQUESTS", "Too many requests",
+		e := problem(http.StatusTooManyRequests, "TOO_MANY_REQUESTS", "Too many requests",
 			"The rate limit of "+strconv.Itoa(tight.lim.Requests)+" requests per "+tight.lim.Per.String()+" is exceeded; retry later.")
+		e.RetryAt = tight.c.start.Add(tight.lim.Per)
+		return e
 	}
 	for _, ck := range checks {
 		ck.c.n++

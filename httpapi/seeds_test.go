@@ -37,7 +37,13 @@ type seeds struct {
 
 func newSeeds(t testing.TB, opts ...httpapi.Option) *seeds {
 	t.Helper()
-	s := &seeds{server: newServer(t, opts...)}
+	return seedsOn(t, newServer(t, opts...))
+}
+
+// seedsOn adds the seeds to a new server.
+func seedsOn(t testing.TB, srv *server) *seeds {
+	t.Helper()
+	s := &seeds{server: srv}
 	ctx := context.Background()
 	own := s.p.As(provisioning.User(s.owner.ID))
 	s.adminUser, s.adminToken = s.user(t, "admin@example.com")
@@ -83,8 +89,10 @@ func (s *server) json(t testing.TB, method, path, tok, body string) response {
 	return s.send(t, req)
 }
 
-// problem checks a problem answer: its status, media type, RFC 7807
-// members, and the fields of its invalidFields (in order).
+// problem checks a problem answer: its status, media type (Rebilly's
+// definitions declare application/json, ECI's problems are
+// application/problem+json), RFC 7807 members, and the fields of its
+// invalidFields (in order).
 func (r response) problem(t testing.TB, status int, fields ...string) response {
 	t.Helper()
 	var got []string
@@ -92,7 +100,11 @@ func (r response) problem(t testing.TB, status int, fields ...string) response {
 		got = append(got, r.str("invalidFields."+strconv.Itoa(i)+".field"))
 	}
 	st, _ := r.get("status").(float64)
-	if r.status != status || int(st) != status || r.header.Get("Content-Type") != httpapi.ProblemMediaType ||
+	mt := httpapi.ProblemMediaType
+	if strings.HasPrefix(r.str("instance"), "/memberships") {
+		mt = "application/json"
+	}
+	if r.status != status || int(st) != status || r.header.Get("Content-Type") != mt ||
 		r.str("type") == "" || r.str("title") == "" || r.str("detail") == "" || r.str("instance") == "" || !slices.Equal(got, fields) {
 		t.Fatalf("got %d %s %s; want a %d problem with invalidFields %v", r.status, r.header.Get("Content-Type"), r.raw, status, fields)
 	}
@@ -235,7 +247,7 @@ func TestRebillyRefusals(t *testing.T) {
 		{"permission unknown", reader, s.ownerToken, `{` + ro + `,"permissions":["GetTransactionCollection"]}`, 422, []string{"permissions.0"}},
 		{"every permission by an admin", reader, s.adminToken, `{` + ro + `,"permissions":["*"]}`, 403, nil},
 		{"role of another organization", reader, s.ownerToken, `{"roleIds":["` + s.otherRole.ID + `"]}`, 422, []string{"roleIds"}},
-		{"no role", reader, s.ownerToken, `{"permissions":[]}`, 422, []string{"roleIds"}},
+		{"no role", reader, s.ownerToken, `{"roleIds":[],"permissions":[]}`, 422, []string{"roleIds"}},
 		{"role id not a string", reader, s.ownerToken, `{"roleIds":[1]}`, 422, []string{"roleIds.0"}},
 		{"isOwner on a member", reader, s.ownerToken, `{` + ro + `,"isOwner":true}`, 422, []string{"isOwner"}},
 		{"isOwner not a boolean", reader, s.ownerToken, `{` + ro + `,"isOwner":"yes"}`, 422, []string{"isOwner"}},
@@ -395,8 +407,16 @@ func TestSeedsRateLimit(t *testing.T) {
 		t.Errorf("rate limit headers %v", r.header)
 	}
 	r = s.json(t, "PUT", path, s.ownerToken, body).problem(t, 429)
-	if r.header.Get("X-Ratelimit-Retry-After") != "10" || r.header.Get("Retry-After") != "10" {
+	// Rebilly's X-RateLimit-Retry-After is the UTC time of the retry, in
+	// seconds; Retry-After the seconds to wait.
+	if r.header.Get("X-Ratelimit-Retry-After") != strconv.FormatInt(now.Add(10*time.Second).Unix(), 10) || r.header.Get("Retry-After") != "10" {
 		t.Errorf("retry headers %v", r.header)
+	}
+	// ECI's is the seconds to wait, as before.
+	r = s.json(t, "POST", "/v1/organizations/"+s.org.ID+"/members", s.ownerToken, `{"userId":"`+s.bob.ID+`","isMfaRequired":false}`).want(t, 201, "")
+	r = s.json(t, "POST", "/v1/organizations/"+s.org.ID+"/members", s.ownerToken, `{"userId":"`+s.bob.ID+`","isMfaRequired":false}`).problem(t, 429)
+	if r.header.Get("X-Ratelimit-Retry-After") != "10" || r.header.Get("Retry-After") != "10" {
+		t.Errorf("ECI retry headers %v", r.header)
 	}
 }
 

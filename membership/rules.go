@@ -148,11 +148,17 @@ func parsePermission(v string, subjects *role.Subjects) (access.Grant, bool) {
 // coveredByOther reports whether another, wider grant of all covers g.
 func coveredByOther(g access.Grant, all []access.Grant) bool {
 	for _, h := range all {
-		if h != g && (h.Subject == Wildcard || h.Subject == g.Subject) && (h.Action == Wildcard || h.Action == g.Action) {
+		if h != g && Covers(h, g) {
 			return true
 		}
 	}
 	return false
+}
+
+// Covers reports whether the direct permission held covers g: the same
+// subject or "*", and the same action or "*".
+func Covers(held, g access.Grant) bool {
+	return (held.Subject == Wildcard || held.Subject == g.Subject) && (held.Action == Wildcard || held.Action == g.Action)
 }
 
 // FormatGrant is the canonical text of a direct permission.
@@ -212,7 +218,9 @@ type Upsert struct {
 	OrganizationID string
 	UserID         string
 	// RoleIDs are the member's roles, the primary one (the Commerce Layer
-	// view's role) first; at least one.
+	// view's role) first; at least one when set. nil keeps an existing
+	// member's roles and gives a new member the organization's read_only
+	// role (as Add does); an empty, non-nil list is refused.
 	RoleIDs []string
 	Rules
 	// KeepGuestExpiryMFA leaves an existing membership's Guest, ExpiresAt
@@ -226,7 +234,9 @@ type Upsert struct {
 func (in Upsert) Validate(env Env) (Upsert, error) {
 	var p fault.Problems
 	checkMember(&p, in.OrganizationID, in.UserID)
-	checkRoleIDs(&p, "role_ids", in.RoleIDs)
+	if in.RoleIDs != nil {
+		checkRoleIDs(&p, "role_ids", in.RoleIDs)
+	}
 	in.Rules = in.Rules.canonical(&p, env)
 	return in, p.Err("membership.Upsert")
 }

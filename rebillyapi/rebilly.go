@@ -4,23 +4,25 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
-	"net/url"
 	"strconv"
 
-	"github.com/provisionkit/provisioning/allowlist"
 	"github.com/provisionkit/provisioning/fault"
 	"github.com/provisionkit/provisioning/internal/httpx"
 	"github.com/provisionkit/provisioning/membership"
 )
 
-// rebilly is Rebilly's dialect: invalid input is 422, the role is roleIds.
-var rebilly = &httpx.Dialect{Invalid: http.StatusUnprocessableEntity, Rename: map[string]string{"role": "roleIds"}}
+// rebilly is Rebilly's dialect, as its definitions declare it: invalid input is
+// 422, the role is roleIds, problems are application/json and a 429's
+// X-RateLimit-Retry-After is a UTC timestamp.
+var rebilly = &httpx.Dialect{Invalid: http.StatusUnprocessableEntity, Rename: map[string]string{"role": "roleIds"},
+	MediaType: "application/json", RetryAtTime: true}
 
 // Routes are the endpoints of Rebilly's membership API, which
 // httpapi.New serves.
 func Routes() []httpx.Route {
 	const path = "/memberships/{organizationId}/{userId}"
 	return []httpx.Route{
+		{Dialect: rebilly, Method: http.MethodGet, Path: "/memberships", Serve: listMemberships},
 		{Dialect: rebilly, Method: http.MethodPut, Path: path, Serve: upsertMembership},
 		{Dialect: rebilly, Method: http.MethodGet, Path: path, Serve: getMembership},
 		{Dialect: rebilly, Method: http.MethodDelete, Path: path, Serve: deleteMembership},
@@ -33,8 +35,8 @@ func Routes() []httpx.Route {
 type upsertBody struct {
 	AllowedIPs  []string // nil: null or absent, no restriction
 	Permissions []string // nil: null or absent, none
-	RoleIDs     []string
-	IsOwner     *bool // nil: null or absent
+	RoleIDs     []string // nil: null or absent, the member's roles kept (a new one: read_only)
+	IsOwner     *bool    // nil: null or absent
 }
 
 // decodeUpsert reads the body of a Rebilly PUT: 400 when it is not a JSON
@@ -79,10 +81,11 @@ func stringList(raw map[string]json.RawMessage, name, message string, errs *http
 	return out
 }
 
-// upsertMembership serves Rebilly's PUT: the whole writable state of the
-// membership (absent members are their empty value: allowedIps null, no
-// permissions; roleIds is required). 201 with Location when it created the
-// membership, 200 otherwise.
+// upsertMembership serves Rebilly's PUT: the writable state of the
+// membership (absent allowedIps and permissions are their empty value:
+// null, none; absent roleIds keeps the member's roles, and gives a new
+// member the organization's read_only role). 201 with Location when it
+// created the membership, 200 otherwise.
 //
 // The rules Rebilly does not model (guest, expiry, the member's MFA flag)
 // are kept as they are, under the organization's lock (KeepGuestExpiryMFA),
@@ -101,6 +104,10 @@ func upsertMembership(ctx context.Context, c *httpx.Call) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
+	perms, origin, err := permissionsIn(in.Permissions)
+	if err != nil {
+		return 0, nil, err
+	}
 	existing, err := memberOf(ctx, c, orgID, userID)
 	if err != nil {
 		return 0, nil, err
@@ -114,13 +121,13 @@ func upsertMembership(ctx context.Context, c *httpx.Call) (int, any, error) {
 		return 0, nil, fault.E(op, fault.Conflict, fault.ErrLastOwner)
 	}
 	up := membership.Upsert{OrganizationID: orgID, UserID: userID, RoleIDs: in.RoleIDs,
-		Rules: membership.Rules{Permissions: in.Permissions, AllowedIPs: in.AllowedIPs}, KeepGuestExpiryMFA: true}
+		Rules: membership.Rules{Permissions: perms, AllowedIPs: in.AllowedIPs}, KeepGuestExpiryMFA: true}
 	m, created, err := c.S.UpsertMembership(ctx, up)
 	if err != nil {
-		return 0, nil, err
+		return 0, nil, renumber(err, origin)
 	}
 	c.Touch(m.OrganizationID)
-	doc, err := membershipDoc(ctx, c, m)
+	doc, err := documents{c: c}.one(ctx, m)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -131,7 +138,17 @@ func upsertMembership(ctx context.Context, c *httpx.Call) (int, any, error) {
 	return http.StatusCreated, doc, nil
 }
 
+// getMembership serves Rebilly's GET of one membership; expand=roles
+// embeds its roles.
 func getMembership(ctx context.Context, c *httpx.Call) (int, any, error) {
+	q, err := query(c.R.URL.RawQuery)
+	if err != nil {
+		return 0, nil, err
+	}
+	roles, err := expandRoles(q)
+	if err != nil {
+		return 0, nil, err
+	}
 	m, err := memberOf(ctx, c, c.R.PathValue("organizationId"), c.R.PathValue("userId"))
 	if err == nil && m == nil {
 		err = fault.E("rebillyapi.getMembership", fault.NotFound, nil)
@@ -139,7 +156,7 @@ func getMembership(ctx context.Context, c *httpx.Call) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	doc, err := membershipDoc(ctx, c, m)
+	doc, err := documents{c: c, roles: roles}.one(ctx, m)
 	return http.StatusOK, doc, err
 }
 
@@ -166,54 +183,4 @@ func memberOf(ctx context.Context, c *httpx.Call, orgID, userID string) (*member
 		return nil, err
 	}
 	return &page.Items[0], nil
-}
-
-// membershipJSON is Rebilly's Membership object.
-type membershipJSON struct {
-	Organization organizationJSON `json:"organization"`
-	User         userJSON         `json:"user"`
-	AllowedIPs   []string         `json:"allowedIps"` // null when unrestricted
-	Permissions  []string         `json:"permissions"`
-	IsOwner      bool             `json:"isOwner"`
-	IsDefault    bool             `json:"isDefault"`
-	RoleIDs      []string         `json:"roleIds"`
-	Links        []link           `json:"_links"`
-}
-
-type organizationJSON struct {
-	ID          string  `json:"id"`
-	Name        *string `json:"name"`
-	CreatedTime *string `json:"createdTime"`
-	UpdatedTime *string `json:"updatedTime"`
-}
-
-type userJSON struct {
-	ID    string `json:"id"`
-	Name  string `json:"name"`
-	Email string `json:"email"`
-}
-
-type link struct {
-	Href string `json:"href"`
-	Rel  string `json:"rel"`
-}
-
-func membershipDoc(ctx context.Context, c *httpx.Call, m *membership.Membership) (*membershipJSON, error) {
-	org, err := httpx.Organization(ctx, c.S, m.OrganizationID)
-	if err != nil {
-		return nil, err
-	}
-	doc := &membershipJSON{
-		Organization: organizationJSON{ID: m.OrganizationID},
-		User:         userJSON{ID: m.UserID, Name: httpx.FullName(m), Email: m.UserEmail},
-		AllowedIPs:   allowlist.Strings(m.AllowedIPs),
-		Permissions:  append([]string{}, m.Permissions...),
-		IsOwner:      m.Owner, IsDefault: m.Default, RoleIDs: httpx.RoleIDs(m),
-		Links: []link{{Href: c.Base + "/memberships/" + url.PathEscape(m.OrganizationID) + "/" + url.PathEscape(m.UserID), Rel: "self"}},
-	}
-	if org != nil {
-		doc.Organization.Name = &org.Name
-		doc.Organization.CreatedTime, doc.Organization.UpdatedTime = httpx.TimeString(org.CreatedAt), httpx.TimeString(org.UpdatedAt)
-	}
-	return doc, nil
 }

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/provisionkit/provisioning/fault"
 )
@@ -28,6 +29,9 @@ type Error struct {
 	Pointer   string // source.pointer, e.g. /data/attributes/name
 	Parameter string // source.parameter, e.g. filter[q][name_cont]
 	Meta      map[string]any
+	// RetryAt is when a request a rate limit refused may be retried (zero
+	// for other errors).
+	RetryAt time.Time
 }
 
 func (e *Error) Error() string { return e.Code + ": " + e.Detail }

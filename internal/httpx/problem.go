@@ -1,17 +1,19 @@
 package httpx
 
 import (
+	"cmp"
 	"errors"
 	"mime"
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/provisionkit/provisioning/fault"
 )
 
-// ProblemMediaType is the media type of the errors of the plain JSON
-// endpoints (Rebilly's and ECI's): RFC 7807 problem details.
+// ProblemMediaType is the media type of RFC 7807 problem details: that of
+// the errors of a plain JSON endpoint whose Dialect names none (ECI's).
 const ProblemMediaType = "application/problem+json"
 
 // Dialect is how a plain JSON membership API (Rebilly's, ECI's) speaks on
@@ -24,6 +26,14 @@ type Dialect struct {
 	// Rename maps a library field (before any [index]) to its wire name;
 	// the others are camelCased ("allowed_ips[2]" → "allowedIps.2").
 	Rename map[string]string
+	// MediaType is the media type of its problems; "" is
+	// ProblemMediaType. Rebilly's definitions declare application/json.
+	MediaType string
+	// RetryAtTime makes the X-RateLimit-Retry-After of a 429 the Unix time
+	// (UTC, seconds) after which the request may be retried, as Rebilly's
+	// definitions declare it; otherwise it is the seconds to wait, as
+	// Retry-After.
+	RetryAtTime bool
 }
 
 // Source names a field in the dialect's dot notation.
@@ -74,6 +84,8 @@ type Problem struct {
 	// Pointer is the JSON Pointer of a member of the body given more than
 	// once (code DUPLICATE_KEY).
 	Pointer string `json:"pointer,omitempty"`
+
+	retryAt time.Time // of a rate limit's 429: Error.RetryAt
 }
 
 // InvalidField is a member of a problem's invalidFields.
@@ -102,6 +114,9 @@ func (d *Dialect) ProblemOf(err error) (Problem, bool) {
 		status = http.StatusForbidden
 	}
 	p := Problem{Type: "about:blank", Status: status, Code: objs[0].Code, Detail: objs[0].Detail}
+	if e := (*Error)(nil); errors.As(err, &e) {
+		p.retryAt = e.RetryAt
+	}
 	if objs[0].Code == "DUPLICATE_KEY" { // the body's syntax, not a field's value
 		p.Pointer = objs[0].Pointer
 	} else if status == http.StatusUnprocessableEntity || status == d.Invalid && objs[0].Pointer != "" {
@@ -136,16 +151,18 @@ func missingTarget(err error) bool {
 	return false
 }
 
-// WriteProblem writes problem p of request r.
-func WriteProblem(w http.ResponseWriter, r *http.Request, p Problem) {
+// WriteProblem writes problem p of request r, as the dialect's media type.
+func (d *Dialect) WriteProblem(w http.ResponseWriter, r *http.Request, p Problem) {
 	p.Instance = r.URL.Path
-	switch p.Status {
-	case http.StatusServiceUnavailable:
-		w.Header().Set("Retry-After", "1")
-	case http.StatusTooManyRequests:
-		w.Header().Set("X-Ratelimit-Retry-After", w.Header().Get("Retry-After"))
+	switch h := w.Header(); {
+	case p.Status == http.StatusServiceUnavailable:
+		h.Set("Retry-After", "1")
+	case p.Status == http.StatusTooManyRequests && d.RetryAtTime && !p.retryAt.IsZero():
+		h.Set("X-Ratelimit-Retry-After", strconv.FormatInt(p.retryAt.Add(time.Second-time.Nanosecond).Unix(), 10))
+	case p.Status == http.StatusTooManyRequests:
+		h.Set("X-Ratelimit-Retry-After", h.Get("Retry-After"))
 	}
-	WriteAs(w, ProblemMediaType, p.Status, p)
+	WriteAs(w, cmp.Or(d.MediaType, ProblemMediaType), p.Status, p)
 }
 
 // CheckJSONMediaTypes answers 406 to an Accept that allows neither JSON nor

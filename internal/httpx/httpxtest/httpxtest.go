@@ -10,19 +10,22 @@ import (
 	"github.com/provisionkit/provisioning/internal/httpx"
 )
 
-// Problem is a problem as the tests read it: its status and the fields of
-// its invalidFields.
+// Problem is a problem as the tests read it: its status, detail, and the
+// fields and messages of its invalidFields.
 type Problem struct {
-	Status int
-	Fields []string
+	Status   int
+	Detail   string
+	Fields   []string
+	Messages []string
 }
 
 // ProblemOf returns the problem d answers err with.
 func ProblemOf(d *httpx.Dialect, err error) Problem {
 	p, _ := d.ProblemOf(err)
-	out := Problem{Status: p.Status}
+	out := Problem{Status: p.Status, Detail: p.Detail}
 	for _, f := range p.InvalidFields {
 		out.Fields = append(out.Fields, f.Field)
+		out.Messages = append(out.Messages, f.Message)
 	}
 	return out
 }

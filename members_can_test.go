@@ -1,0 +1,72 @@
+package provisioning_test
+
+import (
+	"context"
+	"errors"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/provisionkit/provisioning/access"
+	"github.com/provisionkit/provisioning/fault"
+	"github.com/provisionkit/provisioning/membership"
+	"github.com/provisionkit/provisioning/storage/storagetest"
+)
+
+// TestMembersCan checks the members' rights by policy on every backend:
+// roles, direct permissions and the guest's denial decide, the request
+// facts a membership requires (a second factor, an address) do not, and an
+// expired membership, a non-member and a malformed id allow nothing.
+func TestMembersCan(t *testing.T) {
+	ctx := context.Background()
+	asks := []access.Grant{{Subject: "memberships", Action: "read"}, {Subject: "memberships", Action: "create"},
+		{Subject: "orders", Action: "update"}, {Subject: "versions", Action: "read"}}
+	for name, open := range storagetest.Backends() {
+		t.Run(name, func(t *testing.T) {
+			e := newEnvOn(t, open(t))
+			owner := e.user(t, "owner@example.com")
+			org, admin, ro := e.org(t, owner, "Acme")
+			own := e.as(owner)
+			yes, soon := true, e.clock.Now().Add(time.Hour)
+			add := func(email, roleID string, u membership.Update) string {
+				usr := e.user(t, email)
+				m := e.member(t, own, org.ID, usr, roleID)
+				if _, err := own.UpdateMembership(ctx, m.ID, u); err != nil {
+					t.Fatal(err)
+				}
+				return usr.ID
+			}
+			perms := []string{"orders:update"}
+			ips := []string{"8.8.8.8"}
+			reader := add("reader@example.com", ro.ID, membership.Update{})
+			fenced := add("fenced@example.com", ro.ID, membership.Update{Permissions: &perms, MFARequired: &yes, AllowedIPs: &ips})
+			guest := add("guest@example.com", admin.ID, membership.Update{Guest: &yes})
+			expiring := add("expiring@example.com", admin.ID, membership.Update{ExpiresAt: &soon})
+			stranger := e.user(t, "stranger@example.com")
+			e.clock.Advance(2 * time.Hour)
+
+			got, err := own.MembersCan(ctx, org.ID, []string{owner.ID, reader, fenced, guest, expiring, stranger.ID, "Not An Id"}, asks)
+			want := [][]bool{
+				{true, true, true, true},     // the owner
+				{true, false, false, true},   // read_only reads everything
+				{true, false, true, true},    // its direct permission, whatever its facts
+				{true, false, true, true},    // a guest admin: all but writes of the library's own subjects
+				{false, false, false, false}, // expired
+				{false, false, false, false}, // not a member
+				{false, false, false, false}, // malformed
+			}
+			if err != nil || !reflect.DeepEqual(got, want) {
+				t.Fatalf("MembersCan = %v, %v; want %v", got, err, want)
+			}
+			if _, err := e.as(stranger).MembersCan(ctx, org.ID, []string{owner.ID}, asks); !errors.Is(err, fault.ErrNotFound) && !errors.Is(err, fault.ErrForbidden) {
+				t.Errorf("a non-member asks: %v; want not found or forbidden", err)
+			}
+			if _, err := own.MembersCan(ctx, org.ID, []string{owner.ID}, []access.Grant{{Subject: "nosuch", Action: "read"}}); !errors.Is(err, fault.ErrInvalid) {
+				t.Errorf("an unregistered subject: %v; want invalid", err)
+			}
+			if _, err := own.MembersCan(ctx, org.ID, []string{owner.ID}, []access.Grant{{Subject: "orders", Action: "*"}}); !errors.Is(err, fault.ErrInvalid) {
+				t.Errorf("a wildcard action: %v; want invalid", err)
+			}
+		})
+	}
+}
