@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -242,3 +243,6 @@ func (r response) want(t testing.TB, status int, code string) response {
 }
 
 func slogTo(w io.Writer) *slog.Logger { return slog.New(slog.NewTextHandler(w, nil)) }
+
+// eciOrg is an organization's id on ECI's paths: its number.
+func eciOrg(o *organization.Organization) string { return strconv.Itoa(int(o.Number)) }
