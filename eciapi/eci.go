@@ -132,4 +132,3 @@ func addMember(ctx context.Context, c *httpx.Call) (int, any, error) {
 	}
 	return http.StatusCreated, doc, err
 }
-

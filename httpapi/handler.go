@@ -17,8 +17,8 @@ import (
 
 	"github.com/provisionkit/provisioning"
 	"github.com/provisionkit/provisioning/audit"
-	"github.com/provisionkit/provisioning/fault"
 	"github.com/provisionkit/provisioning/eciapi"
+	"github.com/provisionkit/provisioning/fault"
 	"github.com/provisionkit/provisioning/internal/httpx"
 	"github.com/provisionkit/provisioning/token"
 )
