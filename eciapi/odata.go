@@ -323,9 +323,27 @@ type (
 func (n andNode) eval(r *row) bool { return n.l.eval(r) && n.r.eval(r) }
 func (n orNode) eval(r *row) bool  { return n.l.eval(r) || n.r.eval(r) }
 func (n notNode) eval(r *row) bool { return !n.x.eval(r) }
-func (n andNode) String() string   { return "(" + n.l.String() + " and " + n.r.String() + ")" }
-func (n orNode) String() string    { return "(" + n.l.String() + " or " + n.r.String() + ")" }
-func (n notNode) String() string   { return "not " + n.x.String() }
+
+// String prints the filter with only the parentheses its precedence needs
+// (not, then and, then or): what it prints parses to a filter that prints
+// the same.
+func (n andNode) String() string { return tight(n.l) + " and " + tight(n.r) }
+func (n orNode) String() string  { return n.l.String() + " or " + n.r.String() }
+func (n notNode) String() string {
+	switch n.x.(type) {
+	case andNode, orNode:
+		return "not (" + n.x.String() + ")"
+	}
+	return "not " + n.x.String()
+}
+
+// tight prints an operand of and: an or in parentheses.
+func tight(n node) string {
+	if _, ok := n.(orNode); ok {
+		return "(" + n.String() + ")"
+	}
+	return n.String()
+}
 
 func (n cmpNode) eval(r *row) bool {
 	v := memberFields[n.field].get(r)
