@@ -40,6 +40,7 @@ func (a *API) Close() { a.imports.close() }
 // Routes are the endpoints of ECI's membership API.
 func (a *API) Routes() []httpx.Route {
 	return []httpx.Route{
+		{Dialect: eci, Method: http.MethodGet, Path: "/v1/organizations", Serve: listOrganizations},
 		{Dialect: eci, Method: http.MethodPost, Path: orgPath + "/members", Serve: addMember},
 		{Dialect: eci, Method: http.MethodGet, Path: orgPath + "/members", Serve: listMembers},
 		{Dialect: eci, Method: http.MethodGet, Path: orgPath + "/members/{userId}", Serve: getMember},

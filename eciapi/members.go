@@ -322,6 +322,33 @@ type organizationJSON struct {
 	Modified      *string `json:"modified"`
 }
 
+// orgDoc is ECI's organization of o.
+func orgDoc(o *organization.Organization) organizationJSON {
+	return organizationJSON{ID: o.Number, Name: o.Slug, DisplayName: o.Name, IsMfaRequired: o.MFARequired,
+		Modified: httpx.TimeString(o.UpdatedAt)}
+}
+
+// listOrganizations serves GET /v1/organizations: the caller's
+// organizations (Session.ListOrganizations), {"value": […]}, each under its
+// int32 id, which the other paths take.
+func listOrganizations(ctx context.Context, c *httpx.Call) (int, any, error) {
+	value := []organizationJSON{}
+	for pr := (resource.PageRequest{Limit: resource.MaxPageLimit}); ; {
+		page, err := c.S.ListOrganizations(ctx, organization.Filter{PageRequest: pr})
+		if err != nil {
+			return 0, nil, err
+		}
+		for i := range page.Items {
+			value = append(value, orgDoc(&page.Items[i]))
+		}
+		if page.Next == "" {
+			break
+		}
+		pr.After = page.Next
+	}
+	return http.StatusOK, map[string]any{"value": value}, nil
+}
+
 // updateMFA serves PATCH /v1/organizations/{id}/mfa, body
 // {"isMfaRequired": boolean} (required): Session.UpdateOrganization of the
 // organization's MFARequired (an organization update, audited); 200 with
@@ -351,6 +378,5 @@ func updateMFA(ctx context.Context, c *httpx.Call) (int, any, error) {
 		return 0, nil, err
 	}
 	c.Touch(org.ID)
-	return http.StatusOK, organizationJSON{ID: got.Number, Name: got.Slug, DisplayName: got.Name,
-		IsMfaRequired: got.MFARequired, Modified: httpx.TimeString(got.UpdatedAt)}, nil
+	return http.StatusOK, orgDoc(got), nil
 }

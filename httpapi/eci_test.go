@@ -55,6 +55,10 @@ func TestECIOrganizationMFA(t *testing.T) {
 		t.Error("no version records mfa_required")
 	}
 	s.json(t, "GET", eciPath(eciOrg(s.org), "/members"), s.readerToken, "").problem(t, 403)
+	r = s.json(t, "GET", "/v1/organizations", s.adminToken, "")
+	if r.status != 200 || r.count("value") != 1 || r.get("value.0.id") != float64(s.org.Number) || r.get("value.0.isMfaRequired") != true {
+		t.Errorf("GET /v1/organizations: %d %s", r.status, r.raw)
+	}
 }
 
 // eciSeeds are the seeds with a guest by derivation (stranger, whose home
