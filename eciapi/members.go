@@ -221,11 +221,7 @@ func invitation(ctx context.Context, c *httpx.Call, orgID string, in inviteBody,
 // verified). The names are checked but not stored: the library creates no
 // user, whose own record carries the names once the person signs up.
 func inviteMember(ctx context.Context, c *httpx.Call) (int, any, error) {
-	b, err := httpx.ReadBody(c.R)
-	if err != nil {
-		return 0, nil, err
-	}
-	raw, err := httpx.BodyObject(b)
+	raw, err := bodyObject(c)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -354,11 +350,7 @@ func listOrganizations(ctx context.Context, c *httpx.Call) (int, any, error) {
 // organization's MFARequired (an organization update, audited); 200 with
 // the organization.
 func updateMFA(ctx context.Context, c *httpx.Call) (int, any, error) {
-	b, err := httpx.ReadBody(c.R)
-	if err != nil {
-		return 0, nil, err
-	}
-	raw, err := httpx.BodyObject(b)
+	raw, err := bodyObject(c)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -379,4 +371,13 @@ func updateMFA(ctx context.Context, c *httpx.Call) (int, any, error) {
 	}
 	c.Touch(org.ID)
 	return http.StatusOK, orgDoc(got), nil
+}
+
+// bodyObject reads the request's body, which must be a JSON object.
+func bodyObject(c *httpx.Call) (map[string]json.RawMessage, error) {
+	b, err := httpx.ReadBody(c.R)
+	if err != nil {
+		return nil, err
+	}
+	return httpx.BodyObject(b)
 }

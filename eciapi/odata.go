@@ -515,25 +515,32 @@ func (p *parser) word(w string) bool {
 }
 
 func (p *parser) or() (node, error) {
-	l, err := p.and()
-	for err == nil && p.word("or") {
+	return p.chain("or", p.and, func(l, r node) node { return orNode{l, r} })
+}
+
+func (p *parser) and() (node, error) {
+	return p.chain("and", p.unary, func(l, r node) node { return andNode{l, r} })
+}
+
+// chain parses operands joined by the word op, left to right.
+func (p *parser) chain(op string, operand func() (node, error), join func(l, r node) node) (node, error) {
+	l, err := operand()
+	for err == nil && p.word(op) {
 		var r node
-		if r, err = p.and(); err == nil {
-			l = orNode{l, r}
+		if r, err = operand(); err == nil {
+			l = join(l, r)
 		}
 	}
 	return l, err
 }
 
-func (p *parser) and() (node, error) {
-	l, err := p.unary()
-	for err == nil && p.word("and") {
-		var r node
-		if r, err = p.unary(); err == nil {
-			l = andNode{l, r}
-		}
+// punct takes the punctuation mark want, or refuses what stands there.
+func (p *parser) punct(want, context string) error {
+	c, err := p.next("'" + want + "'")
+	if err == nil && (c.quoted || c.text != want) {
+		err = badQuery("$filter", "unexpected %q at %d where '%s' was expected%s", c.text, c.pos, want, context)
 	}
-	return l, err
+	return err
 }
 
 // filterFuncs are the functions of $filter.
@@ -563,10 +570,7 @@ func (p *parser) unary() (node, error) {
 		if err != nil {
 			return nil, err
 		}
-		if c, err := p.next("')'"); err != nil || c.quoted || c.text != ")" {
-			return nil, cmp.Or(err, badQuery("$filter", "unexpected %q at %d where ')' was expected", c.text, c.pos))
-		}
-		return n, nil
+		return n, p.punct(")", "")
 	}
 	if nt, ok := p.peek(); ok && !nt.quoted && nt.text == "(" {
 		return p.call(t)
@@ -587,8 +591,9 @@ func (p *parser) call(fn token) (node, error) {
 	if err := checkField(f, kindString, fn.text); err != nil {
 		return nil, err
 	}
-	if c, err := p.next("','"); err != nil || c.quoted || c.text != "," {
-		return nil, cmp.Or(err, badQuery("$filter", "%s takes a field and a string", fn.text))
+	takes := " (" + fn.text + " takes a field and a string)"
+	if err := p.punct(",", takes); err != nil {
+		return nil, err
 	}
 	arg, err := p.next("a string")
 	if err != nil {
@@ -597,8 +602,8 @@ func (p *parser) call(fn token) (node, error) {
 	if !arg.quoted {
 		return nil, badQuery("$filter", "%s takes a 'string', not %q", fn.text, arg.text)
 	}
-	if c, err := p.next("')'"); err != nil || c.quoted || c.text != ")" {
-		return nil, cmp.Or(err, badQuery("$filter", "%s takes a field and a string", fn.text))
+	if err := p.punct(")", takes); err != nil {
+		return nil, err
 	}
 	return funcNode{fn: fn.text, field: f.text, arg: arg.text}, nil
 }
