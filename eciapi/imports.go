@@ -111,7 +111,7 @@ func (im *imports) add(j *importJob) error {
 		done, finished := k.status != ImportRunning, k.finished
 		k.mu.Unlock()
 		switch {
-		case done && time.Now().Sub(finished) > ImportTTL:
+		case done && time.Since(finished) > ImportTTL:
 			delete(im.jobs, id)
 		case done && (oldest == nil || k.created.Before(oldest.created)):
 			oldest = k
