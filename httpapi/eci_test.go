@@ -183,6 +183,11 @@ func TestECIGetMember(t *testing.T) {
 	s.json(t, "GET", eciPath(eciOrg(s.org), "/members/"+s.bob.ID), s.ownerToken, "").problem(t, 404)
 	s.json(t, "GET", eciPath(eciOrg(s.otherOrg), "/members/"+strangerID), s.ownerToken, "").problem(t, 404)
 	s.json(t, "GET", eciPath(eciOrg(s.org), "/members/"+strangerID+"?$top=1"), s.ownerToken, "").problem(t, 400)
+	r = s.json(t, "PUT", eciPath(eciOrg(s.org), "/members"), s.ownerToken, "{}").problem(t, 405)
+	if allow := r.header.Get("Allow"); allow != "POST, GET" {
+		t.Errorf("Allow: %q", allow)
+	}
+	s.json(t, "PATCH", eciPath(eciOrg(s.org), "/members/invite"), s.ownerToken, "{}").problem(t, 405)
 }
 
 // TestECIInviteMember: makeAdmin grants the admin role, else read_only;
