@@ -177,10 +177,13 @@
 //
 // The same handler serves the plain JSON membership APIs of rebillyapi
 // (Rebilly's PUT, GET and DELETE /memberships/{organizationId}/{userId})
-// and eciapi (ECI's POST /v1/organizations/{organizationId}/members), on
-// the same mux, through the same facade calls, with the same bearer
-// tokens, rate limits, body limit and request ids; their writes drop kept
-// counts as the handler's own do. Their errors are RFC 7807 problems
-// (application/problem+json, ProblemMediaType), not error objects; those
-// packages document their wire formats.
+// and eciapi (ECI's organization members under
+// /v1/organizations/{organizationId}, whose ids are the organizations'
+// numbers), on the same mux, through the same facade calls, with the same
+// bearer tokens, rate limits, body limit and request ids; their writes
+// drop kept counts as the handler's own do. Their errors are RFC 7807
+// problems (application/problem+json, ProblemMediaType), not error
+// objects; those packages document their wire formats. ECI's bulk imports
+// run in goroutines of the handler: Close stops them, after the server's
+// shutdown.
 package httpapi

@@ -2,6 +2,7 @@ package httpapi_test
 
 import (
 	"context"
+	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"slices"
@@ -9,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"go.uber.org/goleak"
 
 	"github.com/provisionkit/provisioning"
 	"github.com/provisionkit/provisioning/audit"
@@ -247,6 +250,7 @@ func TestECIRemoveRoles(t *testing.T) {
 // caller reads it; after Close no import starts.
 func TestECIImport(t *testing.T) {
 	s := newSeeds(t)
+	before := goleak.IgnoreCurrent()
 	h, err := httpapi.New(s.p, httpapi.Tokens(s.tokens))
 	if err != nil {
 		t.Fatal(err)
@@ -309,10 +313,26 @@ func TestECIImport(t *testing.T) {
 		t.Errorf("the reader's import: %s", r.raw)
 	}
 
+	// Close waits for a running job, which ends (done, or failed as cut
+	// short) before it returns.
+	var rows []string
+	for i := range 1000 {
+		rows = append(rows, `{"emailAddress":"bulk`+strconv.Itoa(i)+`@example.com"}`)
+	}
+	r = srv.json(t, "POST", path, s.ownerToken, `{"members":[`+strings.Join(rows, ",")+`]}`)
+	if r.status != 202 {
+		t.Fatalf("bulk import: %d %s", r.status, r.raw)
+	}
 	h.Close()
 	h.Close()
+	if r = srv.json(t, "GET", r.header.Get("Location"), s.ownerToken, ""); r.str("status") == "running" {
+		t.Errorf("a job still runs after Close: %s", r.raw)
+	}
 	srv.json(t, "POST", path, s.ownerToken, `{"members":[{"emailAddress":"five@example.com"}]}`).problem(t, 503)
 	if _, err := s.p.As(provisioning.User(s.owner.ID)).GetMembershipByEmail(context.Background(), s.org.ID, "five@example.com"); err == nil {
 		t.Error("an import after Close invited")
 	}
+	srv.Close()
+	http.DefaultClient.CloseIdleConnections()
+	goleak.VerifyNone(t, before) // no job outlives Close
 }
