@@ -231,6 +231,16 @@ func matrixRules() []matrixRule {
 			_, err := c.s.GetOrganization(c.ctx, c.org())
 			return err
 		}},
+		// By its number (ECI's integer ids): as GetOrganization; a number
+		// no organization has is not found.
+		{op: "Session.GetOrganizationByNumber", need: need("organizations", rRead), call: func(c *matrixCall) error {
+			n := int32(1<<31 - 1)
+			if c.tg != missing {
+				n = c.f.org.Number
+			}
+			_, err := c.s.GetOrganizationByNumber(c.ctx, n)
+			return err
+		}},
 		{op: "Session.ListOrganizations", scope: self, call: func(c *matrixCall) error {
 			_, err := c.s.ListOrganizations(c.ctx, organization.Filter{})
 			return err
@@ -544,6 +554,10 @@ func matrixRules() []matrixRule {
 		}},
 		{op: "System.VerifyEmail", scope: host, mutates: true, hostWant: map[matrixTarget]outcome{sameOrg: ok, otherOrg: ok, missing: fault.NotFound}, call: func(c *matrixCall) error {
 			_, err := c.w.p.System().VerifyEmail(c.ctx, c.id(func(f *matrixFixtures) string { return f.memberUser.ID }), c.f.memberUser.Email)
+			return err
+		}},
+		{op: "System.SetUserMFADisabled", scope: host, mutates: true, hostWant: map[matrixTarget]outcome{sameOrg: ok, otherOrg: ok, missing: fault.NotFound}, call: func(c *matrixCall) error {
+			_, err := c.w.p.System().SetUserMFADisabled(c.ctx, c.id(func(f *matrixFixtures) string { return f.memberUser.ID }), true)
 			return err
 		}},
 		{op: "System.ListSecurityEvents", scope: host, hostWant: map[matrixTarget]outcome{noTarget: ok}, call: func(c *matrixCall) error {

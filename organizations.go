@@ -156,6 +156,27 @@ func (s *Session) GetOrganization(ctx context.Context, id string) (*organization
 	return o, fault.Wrap(op, s.countTotals(ctx, o))
 }
 
+// GetOrganizationByNumber returns the organization of that Number (the
+// integer id of APIs such as ECI's), as GetOrganization would: one the
+// caller is an active member of. A number no organization has is not
+// found, like one the caller may not see.
+func (s *Session) GetOrganizationByNumber(ctx context.Context, number int32) (*organization.Organization, error) {
+	const op = "provisioning.GetOrganizationByNumber"
+	if err := s.authenticated(op); err != nil {
+		return nil, err
+	}
+	o, err := s.p.b.Organizations().GetByNumber(ctx, number)
+	if fault.KindOf(err) == fault.NotFound {
+		return nil, fault.E(op, fault.NotFound, nil) // as for one the caller may not see
+	} else if err != nil {
+		return nil, fault.Wrap(op, err)
+	}
+	if _, err := s.authorize(ctx, op, o.ID, typeOrganizations, role.ActionRead); err != nil {
+		return nil, err
+	}
+	return o, fault.Wrap(op, s.countTotals(ctx, o))
+}
+
 // countTotals fills the organization's subscription totals, and its plan.
 func (s *Session) countTotals(ctx context.Context, o *organization.Organization) error {
 	s.p.described(o)

@@ -31,9 +31,12 @@ func (y *System) CreateUser(ctx context.Context, in user.Create) (*user.User, er
 		if err := y.s.p.b.Users().Create(ctx, u); err != nil {
 			return fault.Wrap(op, err)
 		}
-		return y.s.record(ctx, "", typeUsers, u.ID, audit.Create,
-			created("email", u.Email, "first_name", u.FirstName, "last_name", u.LastName, "time_zone", u.TimeZone,
-				"email_verified_at", resource.TimeValue(u.EmailVerifiedAt)))
+		ch := created("email", u.Email, "first_name", u.FirstName, "last_name", u.LastName, "time_zone", u.TimeZone,
+			"email_verified_at", resource.TimeValue(u.EmailVerifiedAt))
+		if u.MFADisabled {
+			ch.Record("mfa_disabled", nil, true)
+		}
+		return y.s.record(ctx, "", typeUsers, u.ID, audit.Create, ch)
 	})
 	if err != nil {
 		return nil, err
@@ -336,4 +339,49 @@ func (s *Session) userOnly(op string) error {
 		return fault.E(op, fault.Forbidden, errors.New("only a user has a user record"))
 	}
 	return nil
+}
+
+// SetUserMFADisabled turns a user's second factor off (disabled true) or
+// back on: a user whose second factor is off is exempt from every
+// requirement of one, the organizations' and the memberships' alike
+// (access.EffectiveMFA), in every organization the user belongs to, whose
+// policies change in the same transaction. It is the host's decision
+// (its own authentication knows whether the user can use a second factor),
+// so it is made on the system handle only. An unknown user is not found;
+// the same value again changes nothing and records nothing.
+func (y *System) SetUserMFADisabled(ctx context.Context, userID string, disabled bool) (*user.User, error) {
+	const op = "provisioning.SetUserMFADisabled"
+	var out *user.User
+	err := y.s.tx(ctx, func(ctx context.Context) error {
+		u, err := y.s.p.b.Users().Lock(ctx, userID)
+		if err != nil {
+			return fault.Wrap(op, err)
+		}
+		out = u
+		if u.MFADisabled == disabled {
+			return nil
+		}
+		var orgs []string
+		for after := ""; ; {
+			page, err := y.s.p.b.Access().Organizations(ctx, access.User(u.ID), after, resource.MaxPageLimit)
+			if err != nil {
+				return fault.Wrap(op, err)
+			}
+			orgs = append(orgs, page...)
+			if len(page) < resource.MaxPageLimit {
+				break
+			}
+			after = page[len(page)-1]
+		}
+		u.MFADisabled, u.UpdatedAt = disabled, y.s.now()
+		if err := y.s.p.b.Users().SetMFADisabled(ctx, u.ID, disabled, u.UpdatedAt); err != nil {
+			return fault.Wrap(op, err)
+		}
+		return y.s.apply(ctx, change{typ: typeUsers, id: u.ID, ev: audit.Update,
+			ch: resource.Changes{"mfa_disabled": {!disabled, disabled}}, in: orgs})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
 }

@@ -71,6 +71,7 @@ func TestEveryMutatingCallWritesOneVersion(t *testing.T) {
 		"AddMember": true, "UpsertMembership": true, "CreateRole": true, "CreatePermission": true, "UpdatePermission": true,
 		"CreateCredential": true, "CreateAppMembership": true, "UpdateAppMembership": true, "DeleteAppMembership": true,
 		"DeleteCredential": true, "DeleteMembership": true, "DeleteProfile": true, "TransferOwnership": true}
+	bumps["SetUserMFADisabled"] = true // in every organization of the user
 
 	// Fixtures the calls below work on.
 	app, err := own.CreateCredential(ctx, credential.Create{OrganizationID: w.org.ID, Name: "Orders", Kind: "orders"})
@@ -337,6 +338,10 @@ func TestEveryMutatingCallWritesOneVersion(t *testing.T) {
 			_, err := w.as(w.reader).ConfirmEmail(ctx, w.mail.lastChange(t).Code)
 			return err
 		}, 2, func() error { _, err := w.as(w.reader).ConfirmEmail(ctx, "wrong"); return err }},
+		{"SetUserMFADisabled", func() error {
+			_, err := w.p.System().SetUserMFADisabled(ctx, w.reader.ID, true)
+			return err
+		}, 1, func() error { _, err := w.p.System().SetUserMFADisabled(ctx, "nobody", true); return err }},
 		{"VerifyEmail", func() error {
 			_, err := w.p.System().VerifyEmail(ctx, w.reader.ID, "reader.verified@example.com")
 			return err

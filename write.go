@@ -21,6 +21,9 @@ type change struct {
 	// res is the resource after the change, for the rules that read more
 	// than the changes (a membership's status on update); nil otherwise.
 	res any
+	// in are the organizations where a change of a user (org "") decides:
+	// the user's active memberships'.
+	in []string
 }
 
 // changed reports whether the change records one of the fields.
@@ -91,14 +94,23 @@ var affectsPolicy = map[string]func(change) bool{
 		return false // a rotated secret
 	},
 	typeAppMemberships: func(change) bool { return true },
+	// A user whose second factor is off is exempt from every requirement of one.
+	typeUsers: func(c change) bool { return c.changed("mfa_disabled") },
 	// A profile's application memberships go with it.
 	typeProfiles: func(c change) bool { return c.ev == audit.Destroy },
 }
 
-// bumps reports whether the change gives its organization a new policy revision.
-func (c change) bumps() bool {
+// bumps returns the organizations the change gives a new policy revision:
+// its own, or a user's (in), when the table's rule says so.
+func (c change) bumps() []string {
 	rule := affectsPolicy[c.typ]
-	return c.org != "" && rule != nil && rule(c)
+	if rule == nil || !rule(c) {
+		return nil
+	}
+	if c.org != "" {
+		return []string{c.org}
+	}
+	return c.in
 }
 
 type writeKey struct{}
@@ -141,18 +153,17 @@ func (s *Session) apply(ctx context.Context, changes ...change) error {
 		return fault.Wrap(op, err)
 	}
 	for _, c := range changes {
-		if !c.bumps() {
-			continue
-		}
-		st.mu.Lock()
-		skip := st.bumped[c.org]
-		st.bumped[c.org] = true
-		st.mu.Unlock()
-		if skip {
-			continue
-		}
-		if err := s.p.b.Organizations().BumpPolicy(ctx, c.org); err != nil {
-			return fault.Wrap(op, err)
+		for _, org := range c.bumps() {
+			st.mu.Lock()
+			skip := st.bumped[org]
+			st.bumped[org] = true
+			st.mu.Unlock()
+			if skip {
+				continue
+			}
+			if err := s.p.b.Organizations().BumpPolicy(ctx, org); err != nil {
+				return fault.Wrap(op, err)
+			}
 		}
 	}
 	return nil

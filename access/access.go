@@ -132,8 +132,18 @@ type Member struct {
 	ExpiresAt time.Time
 	// MFARequired requires this member to authenticate with a second factor.
 	MFARequired bool
+	// MFADisabled: the host turned the user's second factor off, which
+	// exempts the member from the organization's requirement and its own.
+	MFADisabled bool
 	// AllowedIPs, when not nil, lists the only networks calls may come from.
 	AllowedIPs []netip.Prefix
+}
+
+// EffectiveMFA is the second-factor rule: a member must authenticate with
+// a second factor when the organization or the membership requires it,
+// unless the host turned the user's second factor off.
+func EffectiveMFA(orgRequired, memberRequired, userDisabled bool) bool {
+	return (orgRequired || memberRequired) && !userDisabled
 }
 
 // Grant is one direct permission: an action on a subject, "*" meaning any.

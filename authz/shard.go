@@ -386,7 +386,7 @@ func newShard(snap *access.Snapshot) (*shard, error) {
 		if m.Guest {
 			d.flags |= rowGuest
 		}
-		if m.MFARequired || snap.MFARequired {
+		if access.EffectiveMFA(snap.MFARequired, m.MFARequired, m.MFADisabled) {
 			d.flags |= rowMFA
 		}
 		if m.UserID == snap.OwnerUserID {

@@ -4,11 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"strconv"
 	"unicode/utf8"
 
 	"github.com/provisionkit/provisioning/fault"
 	"github.com/provisionkit/provisioning/internal/httpx"
 	"github.com/provisionkit/provisioning/membership"
+	"github.com/provisionkit/provisioning/organization"
 )
 
 // MaxUserID is the longest userId ECI's add-member accepts.
@@ -16,14 +18,60 @@ const MaxUserID = 40
 
 // eci is ECI's dialect: invalid input is 400 (ProblemDetails), the user is
 // userId and the member's MFA flag isMfaRequired.
-var eci = &httpx.Dialect{Invalid: http.StatusBadRequest, Rename: map[string]string{"user": "userId", "mfa_required": "isMfaRequired"}}
+var eci = &httpx.Dialect{Invalid: http.StatusBadRequest, Rename: map[string]string{"user": "userId", "mfa_required": "isMfaRequired", "user_email": "emailAddress"}}
 
-// Routes are the endpoints of ECI's membership API, which httpapi.New
-// serves.
-func Routes() []httpx.Route {
+// orgPath is the path of an organization's members.
+const orgPath = "/v1/organizations/{organizationId}"
+
+// API is ECI's membership API: its routes, which httpapi.New serves, and
+// the bulk imports they run, which Close stops.
+type API struct {
+	imports *imports
+}
+
+// New returns the API, with no import running.
+func New() *API { return &API{imports: newImports()} }
+
+// Close stops the running imports (their rows not yet written are
+// reported as not done) and waits for them; the routes answer no new
+// import after it. It is safe to call more than once.
+func (a *API) Close() { a.imports.close() }
+
+// Routes are the endpoints of ECI's membership API.
+func (a *API) Routes() []httpx.Route {
 	return []httpx.Route{
-		{Dialect: eci, Method: http.MethodPost, Path: "/v1/organizations/{organizationId}/members", Serve: addMember},
+		{Dialect: eci, Method: http.MethodGet, Path: "/v1/organizations", Serve: listOrganizations},
+		{Dialect: eci, Method: http.MethodPost, Path: orgPath + "/members", Serve: addMember},
+		{Dialect: eci, Method: http.MethodGet, Path: orgPath + "/members", Serve: listMembers},
+		{Dialect: eci, Method: http.MethodGet, Path: orgPath + "/members/{userId}", Serve: getMember},
+		{Dialect: eci, Method: http.MethodPost, Path: orgPath + "/members/invite", Serve: inviteMember},
+		{Dialect: eci, Method: http.MethodDelete, Path: orgPath + "/members/{userId}/roles", Serve: removeRoles},
+		{Dialect: eci, Method: http.MethodPatch, Path: orgPath + "/mfa", Serve: updateMFA},
+		{Dialect: eci, Method: http.MethodPost, Path: orgPath + "/members/import", Serve: a.imports.start},
+		{Dialect: eci, Method: http.MethodGet, Path: orgPath + "/member-imports/{jobId}", Serve: a.imports.get},
 	}
+}
+
+// errNoOrganization is an organization id that maps to no organization the
+// caller may see.
+var errNoOrganization = fault.E("eciapi", fault.NotFound, nil)
+
+// organizationOf resolves the path's organizationId, ECI's int32, to the
+// library's organization of that Number (organization.Organization.Number,
+// in decimal without sign or leading zeros): 404 when it is anything else
+// (the library's own string id included, as ECI's int32 route answers) or
+// when no organization the caller may read has it.
+func organizationOf(ctx context.Context, c *httpx.Call) (*organization.Organization, error) {
+	raw := c.R.PathValue("organizationId")
+	n, err := strconv.ParseInt(raw, 10, 32)
+	if err != nil || n <= 0 || strconv.FormatInt(n, 10) != raw {
+		return nil, errNoOrganization
+	}
+	org, err := c.S.GetOrganizationByNumber(ctx, int32(n))
+	if fault.KindOf(err) == fault.NotFound {
+		return nil, errNoOrganization
+	}
+	return org, err
 }
 
 // addBody is the body of ECI's add-member; both members are required.
@@ -60,7 +108,6 @@ func decodeAddMember(b []byte) (addBody, error) {
 }
 
 // addMember serves ECI's add-member: 201 with the OrganizationMember.
-// Organization ids are the library's (strings), not ECI's int32.
 func addMember(ctx context.Context, c *httpx.Call) (int, any, error) {
 	b, err := httpx.ReadBody(c.R)
 	if err != nil {
@@ -70,81 +117,19 @@ func addMember(ctx context.Context, c *httpx.Call) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	m, err := c.S.AddMember(ctx, membership.Add{OrganizationID: c.R.PathValue("organizationId"), UserID: in.UserID,
+	org, err := organizationOf(ctx, c)
+	if err != nil {
+		return 0, nil, err
+	}
+	m, err := c.S.AddMember(ctx, membership.Add{OrganizationID: org.ID, UserID: in.UserID,
 		Rules: membership.Rules{MFARequired: in.MFARequired}})
 	if err != nil {
 		return 0, nil, err
 	}
 	c.Touch(m.OrganizationID)
-	doc, err := memberDoc(ctx, c, m)
+	doc, err := newDocs(c, org).member(ctx, m, true)
+	if err == nil {
+		doc.CreatedBy, doc.ModifiedBy = &c.Principal.ID, &c.Principal.ID // the one version of a new membership names the caller
+	}
 	return http.StatusCreated, doc, err
-}
-
-// memberJSON is ECI's OrganizationMember.
-type memberJSON struct {
-	ID                      string     `json:"id"`
-	UserID                  string     `json:"userId"`
-	OrganizationID          string     `json:"organizationId"`
-	OrganizationName        *string    `json:"organizationName"`
-	OrganizationDisplayName *string    `json:"organizationDisplayName"`
-	IsGuest                 bool       `json:"isGuest"`
-	IsMfaRequired           *bool      `json:"isMfaRequired"`
-	IsMembershipMfaRequired bool       `json:"isMembershipMfaRequired"`
-	Roles                   []roleJSON `json:"roles"`
-	Created                 *string    `json:"created"`
-	CreatedBy               string     `json:"createdBy"`
-	Modified                *string    `json:"modified"`
-	ModifiedBy              string     `json:"modifiedBy"`
-	User                    userJSON   `json:"user"`
-}
-
-type roleJSON struct {
-	ID          string  `json:"id"`
-	Name        *string `json:"name"`
-	Expires     *string `json:"expires"`
-	Description *string `json:"description"`
-}
-
-type userJSON struct {
-	ID             string  `json:"id"`
-	EmailAddress   string  `json:"emailAddress"`
-	GivenName      string  `json:"givenName"`
-	FamilyName     string  `json:"familyName"`
-	DisplayName    string  `json:"displayName"`
-	OrganizationID *string `json:"organizationId"`
-}
-
-// memberDoc encodes a membership the caller just created: createdBy and
-// modifiedBy are the caller (the one version of a new membership names
-// it). Role names are read as the caller, null when it may not read them.
-func memberDoc(ctx context.Context, c *httpx.Call, m *membership.Membership) (*memberJSON, error) {
-	org, err := httpx.Organization(ctx, c.S, m.OrganizationID)
-	if err != nil {
-		return nil, err
-	}
-	doc := &memberJSON{ID: m.ID, UserID: m.UserID, OrganizationID: m.OrganizationID, IsGuest: m.Guest,
-		IsMembershipMfaRequired: m.MFARequired, Roles: []roleJSON{},
-		Created: httpx.TimeString(m.CreatedAt), CreatedBy: c.Principal.ID, Modified: httpx.TimeString(m.UpdatedAt), ModifiedBy: c.Principal.ID,
-		User: userJSON{ID: m.UserID, EmailAddress: m.UserEmail, GivenName: m.UserFirstName, FamilyName: m.UserLastName,
-			DisplayName: httpx.FullName(m)}}
-	if doc.User.DisplayName == "" {
-		doc.User.DisplayName = m.UserEmail
-	}
-	if m.Default { // the user's home organization is known only when it is this one
-		doc.User.OrganizationID = &doc.OrganizationID
-	}
-	if org != nil {
-		doc.OrganizationName, doc.OrganizationDisplayName, doc.IsMfaRequired = &org.Slug, &org.Name, &org.MFARequired
-	}
-	for _, id := range httpx.RoleIDs(m) {
-		r := roleJSON{ID: id, Expires: httpx.TimeString(m.ExpiresAt)}
-		switch got, err := c.S.GetRole(ctx, id); {
-		case err == nil:
-			r.Name = &got.Name
-		case fault.KindOf(err) != fault.Forbidden:
-			return nil, err
-		}
-		doc.Roles = append(doc.Roles, r)
-	}
-	return doc, nil
 }

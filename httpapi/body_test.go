@@ -177,7 +177,7 @@ func TestDuplicateKeys(t *testing.T) {
 	// The Rebilly and ECI endpoints answer a problem with the pointer.
 	for _, tt := range []struct{ method, path, body, pointer string }{
 		{"PUT", "/memberships/" + s.org.ID + "/" + s.owner.ID, `{"roleIds":["` + s.readOnly.ID + `"],"roleIds":["` + s.admin.ID + `"]}`, "/roleIds"},
-		{"POST", "/v1/organizations/" + s.org.ID + "/members", `{"userId":"u1","isMfaRequired":false,"userId":"u2"}`, "/userId"},
+		{"POST", "/v1/organizations/" + eciOrg(s.org) + "/members", `{"userId":"u1","isMfaRequired":false,"userId":"u2"}`, "/userId"},
 	} {
 		r := s.json(t, tt.method, tt.path, s.ownerToken, tt.body)
 		if r.status != 400 || r.doc["code"] != "DUPLICATE_KEY" || r.doc["pointer"] != tt.pointer || r.doc["invalidFields"] != nil {

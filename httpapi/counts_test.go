@@ -285,7 +285,7 @@ func TestCountCacheSeedWrites(t *testing.T) {
 			}
 		}, 8},
 		{"ECI POST", func(t *testing.T) {
-			if r := f.json(t, "POST", "/v1/organizations/"+f.org.ID+"/members", f.ownerToken,
+			if r := f.json(t, "POST", "/v1/organizations/"+eciOrg(f.org)+"/members", f.ownerToken,
 				`{"userId":"`+u2.ID+`","isMfaRequired":false}`); r.status != 201 {
 				t.Fatalf("POST: %d %s", r.status, r.raw)
 			}

@@ -188,12 +188,14 @@
 //
 // The same handler serves the plain JSON membership APIs of rebillyapi
 // (Rebilly's GET /memberships and PUT, GET and DELETE
-// /memberships/{organizationId}/{userId}) and eciapi (ECI's POST
-// /v1/organizations/{organizationId}/members), on the same mux, through
-// the same facade calls, with the same bearer tokens, rate limits, body
-// limit and request ids; their writes drop kept counts as the handler's own
-// do. Their errors are RFC 7807 problems, not error objects: served as
-// application/json on Rebilly's routes (as its definitions declare them)
-// and as application/problem+json (ProblemMediaType) on ECI's; those
-// packages document their wire formats.
+// /memberships/{organizationId}/{userId}) and eciapi (ECI's organization
+// members under /v1/organizations/{organizationId}, whose ids are the
+// organizations' numbers), on the same mux, through the same facade calls,
+// with the same bearer tokens, rate limits, body limit and request ids;
+// their writes drop kept counts as the handler's own do. Their errors are
+// RFC 7807 problems, not error objects: served as application/json on
+// Rebilly's routes (as its definitions declare them) and as
+// application/problem+json (ProblemMediaType) on ECI's; those packages
+// document their wire formats. ECI's bulk imports run in goroutines of the
+// handler: Close stops them, after the server's shutdown.
 package httpapi

@@ -63,7 +63,7 @@ func TestUnverifiedUserOverHTTP(t *testing.T) {
 		t.Errorf("an unverified user: %s", r.raw)
 	}
 	s.json(t, "PUT", "/memberships/"+s.org.ID+"/"+u.ID, s.ownerToken, `{"roleIds":["`+s.readOnly.ID+`"]}`).problem(t, 403)
-	s.json(t, "POST", "/v1/organizations/"+s.org.ID+"/members", s.ownerToken, `{"userId":"`+u.ID+`","isMfaRequired":false}`).problem(t, 403)
+	s.json(t, "POST", "/v1/organizations/"+eciOrg(s.org)+"/members", s.ownerToken, `{"userId":"`+u.ID+`","isMfaRequired":false}`).problem(t, 403)
 	if r := s.json(t, "PUT", "/memberships/"+s.org.ID+"/"+u.ID, s.ownerToken, `{"roleIds":["`+s.readOnly.ID+`"]}`); r.str("code") != "EMAIL_NOT_VERIFIED" {
 		t.Errorf("the upsert of an unverified user: %s; want code EMAIL_NOT_VERIFIED", r.raw)
 	}

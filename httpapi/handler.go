@@ -17,6 +17,7 @@ import (
 
 	"github.com/provisionkit/provisioning"
 	"github.com/provisionkit/provisioning/audit"
+	"github.com/provisionkit/provisioning/eciapi"
 	"github.com/provisionkit/provisioning/fault"
 	"github.com/provisionkit/provisioning/internal/httpx"
 	"github.com/provisionkit/provisioning/token"
@@ -56,7 +57,13 @@ type Handler struct {
 	methods  map[string][]string       // path pattern → its methods, for 405
 	dialects map[string]*httpx.Dialect // path pattern → the dialect of the Rebilly and ECI endpoints
 	counts   *countCache               // the kept counts of large lists
+	eci      *eciapi.API               // ECI's routes and their running imports
 }
+
+// Close stops the background work the handler owns, ECI's bulk imports
+// (eciapi.API.Close), and waits for it: call it when the server has shut
+// down. It is safe to call more than once.
+func (h *Handler) Close() { h.eci.Close() }
 
 // Option configures a Handler.
 type Option interface{ apply(*Handler) }
@@ -103,7 +110,7 @@ func New(p *provisioning.Provisioner, auth Authenticator, opts ...Option) (*Hand
 	}
 	h := &Handler{p: p, auth: auth, log: slog.New(slog.DiscardHandler), limits: newLimiter(DefaultRateLimits, nil),
 		clientIP: remoteIP, kinds: kinds(), mux: http.NewServeMux(), methods: map[string][]string{},
-		dialects: map[string]*httpx.Dialect{}, counts: newCountCache(DefaultCountCache, nil)}
+		dialects: map[string]*httpx.Dialect{}, counts: newCountCache(DefaultCountCache, nil), eci: eciapi.New()}
 	for _, o := range opts {
 		o.apply(h)
 	}

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -280,3 +281,6 @@ func exchange(t testing.TB, req *http.Request) (response, []byte) {
 	}
 	return response{status: res.StatusCode, header: res.Header, raw: string(b)}, b
 }
+
+// eciOrg is an organization's id on ECI's paths: its number.
+func eciOrg(o *organization.Organization) string { return strconv.Itoa(int(o.Number)) }

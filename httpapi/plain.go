@@ -4,7 +4,6 @@ import (
 	"net/http"
 	"slices"
 
-	"github.com/provisionkit/provisioning/eciapi"
 	"github.com/provisionkit/provisioning/internal/httpx"
 	"github.com/provisionkit/provisioning/rebillyapi"
 )
@@ -19,8 +18,25 @@ const ProblemMediaType = httpx.ProblemMediaType
 // limit, request ids and logging, and their writes drop kept counts as the
 // handler's own do.
 func (h *Handler) plainRoutes() {
-	for _, rt := range slices.Concat(rebillyapi.Routes(), eciapi.Routes()) {
+	var paths []string
+	for _, rt := range slices.Concat(rebillyapi.Routes(), h.eci.Routes()) {
+		if _, ok := h.methods[rt.Path]; !ok {
+			paths = append(paths, rt.Path)
+		}
 		h.mount(rt)
+	}
+	// The other methods of each path are 405. They are registered one by
+	// one, not as a pattern of every method, which would conflict with a
+	// sibling's wildcard (…/members/invite and GET …/members/{userId}).
+	for _, path := range paths {
+		for _, m := range []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+			http.MethodDelete, http.MethodOptions} {
+			served := h.methods[path]
+			if slices.Contains(served, m) || m == http.MethodHead && slices.Contains(served, http.MethodGet) {
+				continue
+			}
+			h.mux.HandleFunc(m+" "+path, h.notAllowed(path))
+		}
 	}
 }
 
@@ -28,7 +44,6 @@ func (h *Handler) plainRoutes() {
 // application/json, its errors as problems of its dialect.
 func (h *Handler) mount(rt httpx.Route) {
 	if _, ok := h.methods[rt.Path]; !ok {
-		h.mux.HandleFunc(rt.Path, h.notAllowed(rt.Path))
 		h.dialects[rt.Path] = rt.Dialect
 	}
 	h.methods[rt.Path] = append(h.methods[rt.Path], rt.Method)

@@ -374,7 +374,7 @@ func TestSeedsMediaTypes(t *testing.T) {
 		wantStatus      int
 	}{
 		{"JSON:API body", "/memberships/" + s.org.ID + "/" + s.reader.ID, httpapi.MediaType, "", 415},
-		{"text body", "/v1/organizations/" + s.org.ID + "/members", "text/plain", "", 415},
+		{"text body", "/v1/organizations/" + eciOrg(s.org) + "/members", "text/plain", "", 415},
 		{"XML only", "/memberships/" + s.org.ID + "/" + s.reader.ID, "application/json", "application/xml", 406},
 		{"problem accepted", "/memberships/" + s.org.ID + "/" + s.reader.ID, "application/json; charset=utf-8", "application/problem+json", 200},
 	}
@@ -471,7 +471,7 @@ func TestECIAddMember(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := api.json(t, "POST", "/v1/organizations/"+tt.giveOrg.ID+"/members", tt.giveCaller,
+			r := api.json(t, "POST", "/v1/organizations/"+eciOrg(tt.giveOrg)+"/members", tt.giveCaller,
 				`{"userId":"`+tt.giveUser.ID+`","isMfaRequired":`+map[bool]string{true: "true", false: "false"}[tt.giveMFA]+`,"extra":[1]}`)
 			if r.status != 201 || r.header.Get("Content-Type") != "application/json" {
 				t.Fatalf("status %d %s: %s", r.status, r.header.Get("Content-Type"), r.raw)
@@ -480,12 +480,12 @@ func TestECIAddMember(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			want := map[string]any{"userId": tt.giveUser.ID, "organizationId": tt.giveOrg.ID, "organizationName": tt.giveOrg.Slug,
+			want := map[string]any{"userId": tt.giveUser.ID, "organizationId": float64(tt.giveOrg.Number), "organizationName": tt.giveOrg.Slug,
 				"organizationDisplayName": tt.giveOrg.Name, "isGuest": tt.wantGuest, "isMfaRequired": tt.wantOrgMFA,
 				"isMembershipMfaRequired": tt.giveMFA, "roles.0.id": roles.Items[0].ID, "roles.0.name": roles.Items[0].Name,
 				"roles.0.expires": nil, "createdBy": tt.giveCaller, "modifiedBy": tt.giveCaller,
 				"user.id": tt.giveUser.ID, "user.emailAddress": tt.giveUser.Email, "user.displayName": tt.giveUser.Email,
-				"user.organizationId": tt.giveOrg.ID}
+				"user.organizationId": float64(tt.giveOrg.Number), "user.isMfaDisabled": false, "user.mfaRequired": tt.giveMFA || tt.wantOrgMFA}
 			for k, v := range want {
 				if r.get(k) != v {
 					t.Errorf("%s = %v; want %v", k, r.get(k), v)
@@ -510,7 +510,7 @@ func TestECIAddMember(t *testing.T) {
 // writes anything.
 func TestECIRefusals(t *testing.T) {
 	s := newSeeds(t)
-	path := "/v1/organizations/" + s.org.ID + "/members"
+	path := "/v1/organizations/" + eciOrg(s.org) + "/members"
 	bob := `"userId":"` + s.bob.ID + `"`
 	tests := []struct {
 		name       string
@@ -532,7 +532,7 @@ func TestECIRefusals(t *testing.T) {
 		{"already a member", path, s.ownerToken, `{"userId":"` + s.reader.ID + `","isMfaRequired":true}`, 409, nil},
 		{"the owner", path, s.adminToken, `{"userId":"` + s.owner.ID + `","isMfaRequired":false}`, 409, nil},
 		{"read-only member", path, s.readerToken, `{` + bob + `,"isMfaRequired":true}`, 403, nil},
-		{"another organization", "/v1/organizations/" + s.otherOrg.ID + "/members", s.ownerToken, `{` + bob + `,"isMfaRequired":true}`, 404, nil},
+		{"another organization", "/v1/organizations/" + eciOrg(s.otherOrg) + "/members", s.ownerToken, `{` + bob + `,"isMfaRequired":true}`, 404, nil},
 		{"unknown organization", "/v1/organizations/12345/members", s.ownerToken, `{` + bob + `,"isMfaRequired":true}`, 404, nil},
 		{"no token", path, "", `{` + bob + `,"isMfaRequired":true}`, 401, nil},
 	}

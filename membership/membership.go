@@ -67,10 +67,31 @@ type Membership struct {
 	// MFARequired requires this member to use a second factor; the
 	// organization's flag may require it too (EffectiveMFA).
 	MFARequired bool
+	// UserMFADisabled reports that the host turned the user's second
+	// factor off (user.User.MFADisabled), which no requirement overrides
+	// (read-only, from the user; false while there is no user).
+	UserMFADisabled bool
 	// Default reports that the organization is the user's default one
 	// (read-only: kept by the library, changed by SetDefaultOrganization).
 	Default bool
 	resource.Common
+}
+
+// EffectiveMFA reports whether the member must authenticate with a second
+// factor in an organization whose own requirement is orgRequired: when the
+// organization or the membership requires it, unless the host turned the
+// user's second factor off.
+func (m Membership) EffectiveMFA(orgRequired bool) bool {
+	return access.EffectiveMFA(orgRequired, m.MFARequired, m.UserMFADisabled)
+}
+
+// IsGuest reports whether the member is a guest of the organization: a
+// guest by its own flag (Guest, which a host or an admin sets, and which
+// always wins), or a user whose home organization (the default one,
+// user.User.DefaultOrganizationID) is another. A membership without a user
+// yet (pending) is a guest only by its flag.
+func (m Membership) IsGuest() bool {
+	return m.Guest || m.UserID != "" && !m.Default
 }
 
 // Expired reports whether the membership's rights have ended at now.

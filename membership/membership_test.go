@@ -269,3 +269,35 @@ func TestFilterValidate(t *testing.T) {
 		}
 	}
 }
+
+// TestIsGuestAndEffectiveMFA: a guest by its flag (which wins) or by a home
+// organization elsewhere; the second factor required by the organization or
+// the member, unless the user's is disabled.
+func TestIsGuestAndEffectiveMFA(t *testing.T) {
+	tests := []struct {
+		name      string
+		give      membership.Membership
+		giveOrg   bool
+		wantGuest bool
+		wantMFA   bool
+	}{
+		{"at home", membership.Membership{UserID: "u", Default: true}, false, false, false},
+		{"home elsewhere", membership.Membership{UserID: "u"}, false, true, false},
+		{"flagged at home", membership.Membership{UserID: "u", Default: true, Guest: true}, false, true, false},
+		{"pending, no user", membership.Membership{}, false, false, false},
+		{"pending, flagged", membership.Membership{Guest: true}, false, true, false},
+		{"organization requires", membership.Membership{UserID: "u", Default: true}, true, false, true},
+		{"member requires", membership.Membership{UserID: "u", Default: true, MFARequired: true}, false, false, true},
+		{"both, user's off", membership.Membership{UserID: "u", Default: true, MFARequired: true, UserMFADisabled: true}, true, false, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := tt.give.IsGuest(); got != tt.wantGuest {
+				t.Errorf("IsGuest = %v; want %v", got, tt.wantGuest)
+			}
+			if got := tt.give.EffectiveMFA(tt.giveOrg); got != tt.wantMFA {
+				t.Errorf("EffectiveMFA(%v) = %v; want %v", tt.giveOrg, got, tt.wantMFA)
+			}
+		})
+	}
+}

@@ -61,6 +61,10 @@ type Organization struct {
 	// MFARequired requires every member to authenticate with a second
 	// factor (a member may also be required to on its own).
 	MFARequired bool
+	// Number is a small positive number, unique and never reused,
+	// assigned by the store at creation in creation order, for the APIs
+	// whose organization ids are 32-bit integers (ECI's); read-only.
+	Number int32
 	resource.Common
 }
 
@@ -322,6 +326,9 @@ type Store interface {
 	// Create fails with fault.ErrAlreadyExists (field "slug") when the slug is taken.
 	Create(ctx context.Context, o *Organization) error
 	Get(ctx context.Context, id string) (*Organization, error)
+	// GetByNumber reads the organization of that Number; fault.ErrNotFound
+	// when none has it.
+	GetByNumber(ctx context.Context, number int32) (*Organization, error)
 	// Lock reads the organization and locks its row until the transaction
 	// ends, so that membership and ownership changes of one organization
 	// happen one at a time.

@@ -22,6 +22,11 @@ type User struct {
 	LastName            string
 	TimeZone            string
 	OTPRequiredForLogin bool // read-only: set by the host's authentication
+	// MFADisabled exempts the user from every requirement of a second
+	// factor, the organizations' and the memberships' alike
+	// (access.EffectiveMFA). Read-only here: only the host sets it
+	// (System.SetUserMFADisabled, or Create.MFADisabled).
+	MFADisabled bool
 	// DefaultOrganizationID is the user's default organization: the first
 	// one the user became an active member of, moved to the oldest
 	// remaining one when that membership is removed, or to the one the user
@@ -61,6 +66,9 @@ type Create struct {
 	// vouches for it). Leave it false otherwise: the user then accepts no
 	// invitation until the address is verified (System.VerifyEmail).
 	EmailVerified bool
+	// MFADisabled exempts the user from every second-factor requirement
+	// (User.MFADisabled).
+	MFADisabled bool
 	resource.CommonInput
 }
 
@@ -81,7 +89,7 @@ func (c Create) Validate() (Create, error) {
 // New builds the user for valid input.
 func (c Create) New(id string, now time.Time) *User {
 	u := &User{ID: id, Email: c.Email, FirstName: c.FirstName, LastName: c.LastName,
-		TimeZone: c.TimeZone, OTPRequiredForLogin: c.OTPRequiredForLogin, Common: c.CommonInput.New(now)}
+		TimeZone: c.TimeZone, OTPRequiredForLogin: c.OTPRequiredForLogin, MFADisabled: c.MFADisabled, Common: c.CommonInput.New(now)}
 	if c.EmailVerified {
 		u.EmailVerifiedAt = u.CreatedAt
 	}
@@ -182,4 +190,6 @@ type Store interface {
 	// SetDefaultOrganization sets (orgID "" clears) the user's default
 	// organization. Callers hold the user's row lock (Lock).
 	SetDefaultOrganization(ctx context.Context, userID, orgID string) error
+	// SetMFADisabled sets the user's MFADisabled, updated at at.
+	SetMFADisabled(ctx context.Context, userID string, disabled bool, at time.Time) error
 }

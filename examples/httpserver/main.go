@@ -152,6 +152,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
+	defer api.Close() // after the server's shutdown: stops ECI's running imports
 	h := routes(api, p, tokens, mail, cfg, log)
 	ln, err := net.Listen("tcp", cfg.addr)
 	if err != nil {

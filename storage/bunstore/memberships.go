@@ -125,7 +125,7 @@ func (v *membershipView) domain() membership.Membership {
 		Owner: v.Owner, RoleID: v.RoleID, RoleIDs: v.roleIDs(), ProfileID: v.ProfileID, AccessScope: access.Scope(v.AccessScope),
 		ProfileAccessScope: access.Scope(v.ProfileAccessScope), InvitationExpiresAt: v.InvitationExpiresAt.UTC(),
 		Permissions: nilIfEmpty(v.Permissions), AllowedIPs: v.AllowedIPs.prefixes(), Guest: v.Guest,
-		ExpiresAt: utcOrZero(v.ExpiresAt), MFARequired: v.MFARequired, Default: v.Default, Common: v.common()}
+		ExpiresAt: utcOrZero(v.ExpiresAt), MFARequired: v.MFARequired, UserMFADisabled: v.UserMFADisabled, Default: v.Default, Common: v.common()}
 }
 
 // view selects memberships with the user's names, the profile's scope and the owner flag.
@@ -137,6 +137,7 @@ func (s memberStore) view(ctx context.Context, dst any) *bun.SelectQuery {
 		ColumnExpr("COALESCE(mp.access_scope, '') AS profile_access_scope").
 		ColumnExpr("CASE WHEN o.owner_membership_id = m.id THEN 1 ELSE 0 END AS owner").
 		ColumnExpr("CASE WHEN u.default_organization_id = m.organization_id THEN 1 ELSE 0 END AS is_default").
+		ColumnExpr("CASE WHEN u.mfa_disabled THEN 1 ELSE 0 END AS user_mfa_disabled").
 		ColumnExpr("o.policy_revision AS org_policy_revision").
 		Join("JOIN provisioning_organizations AS o ON o.id = m.organization_id").
 		Join("LEFT JOIN provisioning_users AS u ON u.id = m.user_id").

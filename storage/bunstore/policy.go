@@ -97,11 +97,15 @@ func (s policyStore) snapshot(ctx context.Context, orgID string, only *access.Pr
 	for i := range perms {
 		snap.Permissions = append(snap.Permissions, perms[i].domain())
 	}
-	var members []membershipRow
+	var members []struct {
+		membershipRow   `bun:",extend"`
+		UserMFADisabled bool `bun:"user_mfa_disabled,scanonly"`
+	}
 	if only == nil || only.Kind == access.KindUser { // a credential has no membership
 		q := s.idb(ctx).NewSelect().Model(&members).
 			Column("id", "user_id", "role_id", "extra_role_ids", "membership_profile_id", "permissions", "allowed_ips",
 				"guest", "expires_at", "mfa_required").
+			ColumnExpr("CASE WHEN EXISTS (SELECT 1 FROM provisioning_users AS u WHERE u.id = m.user_id AND u.mfa_disabled) THEN 1 ELSE 0 END AS user_mfa_disabled").
 			Where("m.organization_id = ? AND m.status = 'active' AND m.user_id IS NOT NULL", orgID)
 		if only != nil {
 			q = q.Where("m.user_id = ?", only.ID)
@@ -113,7 +117,7 @@ func (s policyStore) snapshot(ctx context.Context, orgID string, only *access.Pr
 	for _, m := range members {
 		snap.Members = append(snap.Members, access.Member{MembershipID: m.ID, UserID: m.UserID,
 			RoleIDs: m.roleIDs(), ProfileID: m.ProfileID, Grants: membership.Grants(m.Permissions), Guest: m.Guest,
-			ExpiresAt: utcOrZero(m.ExpiresAt), MFARequired: m.MFARequired, AllowedIPs: m.AllowedIPs.prefixes()})
+			ExpiresAt: utcOrZero(m.ExpiresAt), MFARequired: m.MFARequired, MFADisabled: m.UserMFADisabled, AllowedIPs: m.AllowedIPs.prefixes()})
 		if m.ID == org.OwnerMembershipID {
 			snap.OwnerUserID = m.UserID
 		}

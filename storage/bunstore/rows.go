@@ -145,6 +145,7 @@ type userRow struct {
 	LastName      string `bun:"last_name,notnull"`
 	TimeZone      string `bun:"time_zone,notnull"`
 	OTPRequired   bool   `bun:"otp_required_for_login,notnull"`
+	MFADisabled   bool   `bun:"mfa_disabled,notnull"`
 	DefaultOrgID  string `bun:"default_organization_id,nullzero"`
 	// EmailVerifiedAt is NULL while the address is not verified.
 	EmailVerifiedAt time.Time `bun:"email_verified_at,nullzero"`
@@ -181,6 +182,9 @@ type orgRow struct {
 	LimitRoles        int        `bun:"limit_roles,notnull"`
 	MFARequired       bool       `bun:"mfa_required,notnull"`
 	CanSwitchLive     bool       `bun:"can_switch_live,notnull"`
+	// Number is assigned by the database (a sequence, AUTO_INCREMENT or,
+	// on SQLite, a trigger): inserted as DEFAULT or NULL, never updated.
+	Number int32 `bun:"number,nullzero"`
 	commonCols
 }
 
@@ -245,6 +249,7 @@ type membershipView struct {
 	ProfileAccessScope string `bun:"profile_access_scope,scanonly"`
 	Owner              bool   `bun:"owner,scanonly"`
 	Default            bool   `bun:"is_default,scanonly"`
+	UserMFADisabled    bool   `bun:"user_mfa_disabled,scanonly"`
 	// OrgRevision is the organization's policy revision, read in the same
 	// statement (access.NoteRevision).
 	OrgRevision string `bun:"org_policy_revision,scanonly"`

@@ -16,14 +16,14 @@ type userStore struct{ base }
 
 func toUserRow(u *user.User) *userRow {
 	return &userRow{ID: u.ID, Email: u.Email, FirstName: u.FirstName, LastName: u.LastName,
-		TimeZone: u.TimeZone, OTPRequired: u.OTPRequiredForLogin, DefaultOrgID: u.DefaultOrganizationID,
+		TimeZone: u.TimeZone, OTPRequired: u.OTPRequiredForLogin, MFADisabled: u.MFADisabled, DefaultOrgID: u.DefaultOrganizationID,
 		EmailVerifiedAt: utcOrZero(u.EmailVerifiedAt), PendingEmail: u.PendingEmail,
 		PendingEmailExpiresAt: utcOrZero(u.PendingEmailExpiresAt), commonCols: fromCommon(u.Common)}
 }
 
 func (r *userRow) domain() *user.User {
 	return &user.User{ID: r.ID, Email: r.Email, FirstName: r.FirstName, LastName: r.LastName,
-		TimeZone: r.TimeZone, OTPRequiredForLogin: r.OTPRequired, DefaultOrganizationID: r.DefaultOrgID,
+		TimeZone: r.TimeZone, OTPRequiredForLogin: r.OTPRequired, MFADisabled: r.MFADisabled, DefaultOrganizationID: r.DefaultOrgID,
 		EmailVerifiedAt: utcOrZero(r.EmailVerifiedAt), PendingEmail: r.PendingEmail,
 		PendingEmailExpiresAt: utcOrZero(r.PendingEmailExpiresAt), Common: r.common()}
 }
@@ -104,6 +104,12 @@ func (s userStore) SetEmail(ctx context.Context, userID, address string, verifie
 		Set("pending_email_expires_at = NULL").
 		Where("id = ?", userID).Exec(ctx)
 	return s.affected("user.SetEmail", res, err)
+}
+
+func (s userStore) SetMFADisabled(ctx context.Context, userID string, disabled bool, at time.Time) error {
+	res, err := s.idb(ctx).NewUpdate().Model((*userRow)(nil)).
+		Set("mfa_disabled = ?", disabled).Set("updated_at = ?", at.UTC()).Where("id = ?", userID).Exec(ctx)
+	return s.affected("user.SetMFADisabled", res, err)
 }
 
 func (s userStore) SetPendingEmail(ctx context.Context, userID, address string, codeHash []byte, expiresAt time.Time) error {

@@ -11,6 +11,7 @@ import (
 	"github.com/provisionkit/provisioning/membership"
 	"github.com/provisionkit/provisioning/organization"
 	"github.com/provisionkit/provisioning/role"
+	"github.com/provisionkit/provisioning/user"
 )
 
 // rulesCases are the subtests of the membership rules' columns: several
@@ -22,6 +23,8 @@ var rulesCases = []testCase{
 	{"Update", testRulesUpdate},
 	{"Snapshot", testRulesSnapshot},
 	{"OrganizationMFA", testRulesOrganizationMFA},
+	{"OrganizationNumber", testRulesOrganizationNumber},
+	{"UserMFADisabled", testRulesUserMFADisabled},
 	{"CredentialAllowlist", testRulesCredentialAllowlist},
 	{"DefaultOrganization", testRulesDefaultOrganization},
 	{"OldestActiveOrganization", testRulesOldestActive},
@@ -246,4 +249,77 @@ func testRulesOldestActive(t *testing.T, e *env) {
 	wantEqual(t, "oldest of two", oldest(), b.org.ID)
 	must(t, e.s.Memberships().Delete(t.Context(), mb.ID))
 	wantEqual(t, "after deleting it", oldest(), c.org.ID)
+}
+
+// testRulesOrganizationNumber: every organization gets a positive number at
+// creation, larger than the ones before, which Create reports, Get and
+// GetByNumber read, and Update never changes; a number nobody has is not
+// found.
+func testRulesOrganizationNumber(t *testing.T, e *env) {
+	a, b := e.newOrg(t), e.newOrg(t)
+	if a.Number <= 0 || b.Number <= a.Number {
+		t.Fatalf("numbers %d then %d; want positive and growing", a.Number, b.Number)
+	}
+	got, err := e.s.Organizations().GetByNumber(t.Context(), b.Number)
+	must(t, err)
+	if got.ID != b.ID || got.Number != b.Number {
+		t.Errorf("GetByNumber(%d) = %s (%d); want %s", b.Number, got.ID, got.Number, b.ID)
+	}
+	got.Number, got.Name = a.Number, "Renamed"
+	must(t, e.s.Organizations().Update(t.Context(), got))
+	again, err := e.s.Organizations().Get(t.Context(), b.ID)
+	must(t, err)
+	if again.Number != b.Number || again.Name != "Renamed" {
+		t.Errorf("after Update: number %d, name %q; want %d, Renamed", again.Number, again.Name, b.Number)
+	}
+	for _, n := range []int32{0, -1, b.Number + 1000} {
+		_, err := e.s.Organizations().GetByNumber(t.Context(), n)
+		wantIs(t, "GetByNumber of nothing", err, fault.ErrNotFound)
+	}
+}
+
+// testRulesUserMFADisabled: a user's MFADisabled is stored at creation, set
+// and cleared, and read with the user's memberships and by the snapshot.
+func testRulesUserMFADisabled(t *testing.T, e *env) {
+	tn := e.newTenant(t)
+	u := e.newUser(t, func(u *user.User) { u.MFADisabled = true })
+	m := e.newMember(t, tn.org.ID, tn.admin.ID, activeFor(u))
+	got, err := e.s.Users().Get(t.Context(), u.ID)
+	must(t, err)
+	if !got.MFADisabled {
+		t.Fatal("Get: MFADisabled = false, want true")
+	}
+	memberFlag := func() bool {
+		t.Helper()
+		got, err := e.s.Memberships().Get(t.Context(), m.ID)
+		must(t, err)
+		return got.UserMFADisabled
+	}
+	snapFlag := func() bool {
+		t.Helper()
+		snap, err := e.s.Access().Snapshot(t.Context(), tn.org.ID)
+		must(t, err)
+		for _, sm := range snap.Members {
+			if sm.UserID == u.ID {
+				return sm.MFADisabled
+			}
+		}
+		t.Fatalf("the snapshot has no member %s", u.ID)
+		return false
+	}
+	wantEqual(t, "membership, snapshot", [2]bool{memberFlag(), snapFlag()}, [2]bool{true, true})
+	later := t0.Add(time.Hour)
+	must(t, e.s.Users().SetMFADisabled(t.Context(), u.ID, false, later))
+	got, err = e.s.Users().Get(t.Context(), u.ID)
+	must(t, err)
+	if got.MFADisabled || !got.UpdatedAt.Equal(later) {
+		t.Errorf("after SetMFADisabled(false): MFADisabled %v, updated %v; want false, %v", got.MFADisabled, got.UpdatedAt, later)
+	}
+	wantEqual(t, "membership, snapshot", [2]bool{memberFlag(), snapFlag()}, [2]bool{false, false})
+	owner, err := e.s.Users().Get(t.Context(), tn.owner.ID)
+	must(t, err)
+	if owner.MFADisabled {
+		t.Error("another user's MFADisabled is true")
+	}
+	wantIs(t, "SetMFADisabled of nobody", e.s.Users().SetMFADisabled(t.Context(), e.id(), true, later), fault.ErrNotFound)
 }
