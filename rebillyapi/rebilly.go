@@ -178,6 +178,9 @@ func deleteMembership(ctx context.Context, c *httpx.Call) (int, any, error) {
 // memberOf returns the active membership of a user in an organization, nil
 // when there is none; an organization the caller may not see is not found.
 func memberOf(ctx context.Context, c *httpx.Call, orgID, userID string) (*membership.Membership, error) {
+	if orgID == "" { // a list without an organization would run across the caller's
+		return nil, fault.InvalidField("rebillyapi.memberOf", "organization", "required", "can't be blank")
+	}
 	page, err := c.S.ListMemberships(ctx, membership.Filter{OrganizationID: orgID, UserID: userID})
 	if err != nil || len(page.Items) == 0 {
 		return nil, err
