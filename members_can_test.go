@@ -10,6 +10,7 @@ import (
 	"github.com/provisionkit/provisioning/access"
 	"github.com/provisionkit/provisioning/fault"
 	"github.com/provisionkit/provisioning/membership"
+	"github.com/provisionkit/provisioning/role"
 	"github.com/provisionkit/provisioning/storage/storagetest"
 )
 
@@ -66,6 +67,46 @@ func TestMembersCan(t *testing.T) {
 			}
 			if _, err := own.MembersCan(ctx, org.ID, []string{owner.ID}, []access.Grant{{Subject: "orders", Action: "*"}}); !errors.Is(err, fault.ErrInvalid) {
 				t.Errorf("a wildcard action: %v; want invalid", err)
+			}
+		})
+	}
+}
+
+// TestRolesCan checks what roles allow by their own lines on every
+// backend: an admin role everything, a read_only role every read, a custom
+// role its permissions only (not the reads every member has), a role of
+// another organization nothing.
+func TestRolesCan(t *testing.T) {
+	ctx := context.Background()
+	asks := []access.Grant{{Subject: "memberships", Action: "read"}, {Subject: "memberships", Action: "create"},
+		{Subject: "orders", Action: "update"}, {Subject: "versions", Action: "read"}}
+	for name, open := range storagetest.Backends() {
+		t.Run(name, func(t *testing.T) {
+			e := newEnvOn(t, open(t))
+			owner := e.user(t, "owner@example.com")
+			org, admin, ro := e.org(t, owner, "Acme")
+			_, otherAdmin, _ := e.org(t, e.user(t, "other@example.com"), "Other")
+			own := e.as(owner)
+			custom, err := own.CreateRole(ctx, role.Create{OrganizationID: org.ID, Name: "Orders"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := own.CreatePermission(ctx, role.PermissionCreate{RoleID: custom.ID, Subject: "orders", CanUpdate: true}); err != nil {
+				t.Fatal(err)
+			}
+			got, err := own.RolesCan(ctx, org.ID, []string{admin.ID, ro.ID, custom.ID, otherAdmin.ID, "Not An Id"}, asks)
+			want := [][]bool{
+				{true, true, true, true},
+				{true, false, false, true},
+				{false, false, true, false},
+				{false, false, false, false},
+				{false, false, false, false},
+			}
+			if err != nil || !reflect.DeepEqual(got, want) {
+				t.Fatalf("RolesCan = %v, %v; want %v", got, err, want)
+			}
+			if _, err := own.RolesCan(ctx, org.ID, []string{ro.ID}, []access.Grant{{Subject: "nosuch", Action: "read"}}); !errors.Is(err, fault.ErrInvalid) {
+				t.Errorf("an unregistered subject: %v; want invalid", err)
 			}
 		})
 	}
