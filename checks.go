@@ -245,3 +245,27 @@ func (s *Session) MembersCan(ctx context.Context, orgID string, userIDs []string
 	out, err := s.p.authz.MembersAllow(ctx, s.p.b.Access(), orgID, userIDs, asks)
 	return out, fault.Wrap(op, err)
 }
+
+// RolesCan answers, for each of roleIDs and each of asks (a subject and one
+// of the four actions each), whether the role of orgID allows it by its own
+// lines: an admin role everything, a read_only role every read, a custom
+// role its permissions, at one policy revision (Rebilly's acl of a role).
+// What a member holding it may do also depends on the member's other rules
+// (see MembersCan). It needs the right to read the organization's roles and
+// permissions. A role the organization does not have gets false for every
+// ask; an ask of an unregistered subject or of another action is invalid.
+func (s *Session) RolesCan(ctx context.Context, orgID string, roleIDs []string, asks []access.Grant) ([][]bool, error) {
+	const op = "provisioning.RolesCan"
+	for _, subject := range []string{typeRoles, typePermissions} {
+		if _, err := s.authorize(ctx, op, orgID, subject, role.ActionRead); err != nil {
+			return nil, err
+		}
+	}
+	for _, g := range asks {
+		if err := s.p.asked(op, g.Subject, role.Action(g.Action)); err != nil {
+			return nil, err
+		}
+	}
+	out, err := s.p.authz.RolesAllow(ctx, s.p.b.Access(), orgID, roleIDs, asks)
+	return out, fault.Wrap(op, err)
+}

@@ -302,6 +302,10 @@ func matrixRules() []matrixRule {
 			_, err := c.s.ListMemberships(c.ctx, membership.Filter{OrganizationID: c.org()})
 			return err
 		}},
+		{op: "Session.RolesCan", need: need("permissions", rRead), call: func(c *matrixCall) error {
+			_, err := c.s.RolesCan(c.ctx, c.org(), []string{c.id(func(f *matrixFixtures) string { return f.readOnly.ID })}, []access.Grant{{Subject: "memberships", Action: "read"}})
+			return err
+		}},
 		{op: "Session.MembersCan", need: need("memberships", rRead), call: func(c *matrixCall) error {
 			_, err := c.s.MembersCan(c.ctx, c.org(), []string{c.id(func(f *matrixFixtures) string { return f.memberUser.ID })}, []access.Grant{{Subject: "memberships", Action: "read"}})
 			return err

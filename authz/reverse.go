@@ -62,7 +62,35 @@ func (a *Authorizer) Members(ctx context.Context, src access.Store, orgID, subje
 // active membership, a malformed id and an ask of a malformed subject or an
 // unknown action get false.
 func (a *Authorizer) MembersAllow(ctx context.Context, src access.Store, orgID string, userIDs []string, asks []access.Grant) ([][]bool, error) {
-	const op = "authz.MembersAllow"
+	return a.allow(ctx, src, "authz.MembersAllow", orgID, userIDs, asks, func(sh *shard, id string) func(uint32, bool, mask) Reason {
+		pr := sh.principal(keyUser, id)
+		if pr.row == "" || !pr.row.has(rowMember) || pr.expired(a.now) {
+			return nil
+		}
+		return pr.row.verdict
+	})
+}
+
+// RolesAllow answers, for each of roleIDs and each of asks, whether the
+// role of orgID allows it by its own lines (an admin role everything, a
+// read_only role every read, a custom role its permissions), at one policy
+// revision: what the role gives whoever holds it, before the rules of the
+// holder (the reads every member has, a guest's denials). A role the
+// organization does not have, and an ask of a malformed subject or an
+// unknown action, get false.
+func (a *Authorizer) RolesAllow(ctx context.Context, src access.Store, orgID string, roleIDs []string, asks []access.Grant) ([][]bool, error) {
+	return a.allow(ctx, src, "authz.RolesAllow", orgID, roleIDs, asks, func(sh *shard, id string) func(uint32, bool, mask) Reason {
+		if g := sh.role(id); g != nil {
+			return g.verdict
+		}
+		return nil
+	})
+}
+
+// allow answers asks for each of ids of orgID's policy, with the verdict
+// of each id that lines returns (nil: every answer false).
+func (a *Authorizer) allow(ctx context.Context, src access.Store, op, orgID string, ids []string, asks []access.Grant,
+	lines func(sh *shard, id string) func(obj uint32, known bool, bit mask) Reason) ([][]bool, error) {
 	if err := checkOrg(orgID); err != nil {
 		return nil, fault.Wrap(op, err)
 	}
@@ -82,15 +110,15 @@ func (a *Authorizer) MembersAllow(ctx context.Context, src access.Store, orgID s
 		bit := bitOf(g.Action)
 		qs[i] = question{o, known, bit, role.ValidSubject(g.Subject) && bit != 0 && bit != anyAction}
 	}
-	out := make([][]bool, len(userIDs))
-	for i, id := range userIDs {
+	out := make([][]bool, len(ids))
+	for i, id := range ids {
 		out[i] = make([]bool, len(asks))
-		pr := sh.principal(keyUser, id)
-		if pr.row == "" || !pr.row.has(rowMember) || pr.expired(a.now) {
+		verdict := lines(sh, id)
+		if verdict == nil {
 			continue
 		}
 		for j, q := range qs {
-			out[i][j] = q.ok && pr.row.verdict(q.o, q.known, q.bit) == Granted
+			out[i][j] = q.ok && verdict(q.o, q.known, q.bit) == Granted
 		}
 	}
 	return out, nil

@@ -192,6 +192,16 @@ func TestRebillyListShape(t *testing.T) {
 			t.Errorf("%s = %v; want %v", k, got, v)
 		}
 	}
+	// The read_only role's own acl: every read, as the reader's.
+	reads := []string{"GetOrganizationCollection", "GetOrganization", "GetMembershipCollection", "GetMembership",
+		"GetRoleCollection", "GetRole", "GetApiKeyCollection", "GetApiKey"}
+	if got := r.items[0].strs("_embedded.roles.0.acl.0.permissions"); !slices.Equal(got, reads) {
+		t.Errorf("the read_only role's acl %v; want %v", got, reads)
+	}
+	admin := s.json(t, "GET", "/memberships/"+s.org.ID+"/"+s.adminUser.ID+"?expand=roles", s.ownerToken, "").want(t, 200, "")
+	if got := admin.count("_embedded.roles.0.acl.0.permissions"); got != len(rebillyapi.Operations()) {
+		t.Errorf("the admin role's acl %v; want every operation", admin.get("_embedded.roles.0.acl"))
+	}
 	tests := []struct {
 		name       string
 		giveQuery  string

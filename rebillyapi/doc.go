@@ -29,8 +29,9 @@
 // and profile allow by policy, Session.MembersCan; an allowed address or a
 // second factor that the membership requires still applies to each call);
 // _links, its self link; and, with expand=roles on a GET, _embedded.roles
-// (id, name, createdTime, updatedTime of each role; a role's own acl is not
-// computed).
+// (id, name, createdTime, updatedTime of each role and its acl: the
+// operations the role's own lines allow, Session.RolesCan; this needs the
+// right to read the organization's roles and permissions).
 //
 // permissions are Rebilly's operation ids, or "*" for every right (only the
 // owner grants it). Each id stands for the library's grants of this table

@@ -63,12 +63,14 @@ type embeddedJSON struct {
 	Roles []roleJSON `json:"roles"`
 }
 
-// roleJSON is an embedded role: its id, name and times.
+// roleJSON is an embedded role: its id, name, acl (the operations its own
+// lines allow, Session.RolesCan) and times.
 type roleJSON struct {
-	ID          string  `json:"id"`
-	Name        string  `json:"name"`
-	CreatedTime *string `json:"createdTime"`
-	UpdatedTime *string `json:"updatedTime"`
+	ID          string    `json:"id"`
+	Name        string    `json:"name"`
+	ACL         []aclJSON `json:"acl"`
+	CreatedTime *string   `json:"createdTime"`
+	UpdatedTime *string   `json:"updatedTime"`
 }
 
 // documents renders memberships of one organization: each answer's
@@ -148,7 +150,7 @@ func (d documents) document(m *membership.Membership, org *organization.Organiza
 		AllowedIPs:   allowlist.Strings(m.AllowedIPs),
 		Permissions:  permissionsOut(m.Permissions),
 		IsOwner:      m.Owner, IsDefault: m.Default, RoleIDs: httpx.RoleIDs(m),
-		ACL:   []aclJSON{{Scope: scopeJSON{OrganizationID: []string{m.OrganizationID}}, Permissions: allowedOperations(allowed)}},
+		ACL:   acl(m.OrganizationID, allowed),
 		Links: []link{{Href: d.c.Base + "/memberships/" + url.PathEscape(m.OrganizationID) + "/" + url.PathEscape(m.UserID), Rel: "self"}},
 	}
 	if org != nil {
@@ -156,6 +158,12 @@ func (d documents) document(m *membership.Membership, org *organization.Organiza
 		doc.Organization.CreatedTime, doc.Organization.UpdatedTime = httpx.TimeString(org.CreatedAt), httpx.TimeString(org.UpdatedAt)
 	}
 	return doc
+}
+
+// acl is the acl of an organization's member or role: the operation ids
+// whose every grant allowed (answering asks) holds.
+func acl(orgID string, allowed []bool) []aclJSON {
+	return []aclJSON{{Scope: scopeJSON{OrganizationID: []string{orgID}}, Permissions: allowedOperations(allowed)}}
 }
 
 // allowedOperations are the operation ids whose every grant allowed
@@ -184,6 +192,10 @@ func (d documents) rolesOf(ctx context.Context, orgID string, ms []membership.Me
 			}
 		}
 	}
+	allowed, err := d.c.S.RolesCan(ctx, orgID, ids, asks)
+	if err != nil {
+		return nil, err
+	}
 	out := make(map[string]roleJSON, len(ids))
 	for chunk := range slices.Chunk(ids, resource.MaxConditionArg) {
 		f := role.Filter{OrganizationID: orgID, PageRequest: resource.PageRequest{Limit: resource.MaxPageLimit,
@@ -194,7 +206,8 @@ func (d documents) rolesOf(ctx context.Context, orgID string, ms []membership.Me
 				return nil, err
 			}
 			for _, r := range page.Items {
-				out[r.ID] = roleJSON{ID: r.ID, Name: r.Name, CreatedTime: httpx.TimeString(r.CreatedAt), UpdatedTime: httpx.TimeString(r.UpdatedAt)}
+				out[r.ID] = roleJSON{ID: r.ID, Name: r.Name, ACL: acl(orgID, allowed[slices.Index(ids, r.ID)]),
+					CreatedTime: httpx.TimeString(r.CreatedAt), UpdatedTime: httpx.TimeString(r.UpdatedAt)}
 			}
 			if page.Next == "" {
 				break
