@@ -413,8 +413,8 @@ func TestSeedsRateLimit(t *testing.T) {
 		t.Errorf("retry headers %v", r.header)
 	}
 	// ECI's is the seconds to wait, as before.
-	r = s.json(t, "POST", "/v1/organizations/"+s.org.ID+"/members", s.ownerToken, `{"userId":"`+s.bob.ID+`","isMfaRequired":false}`).want(t, 201, "")
-	r = s.json(t, "POST", "/v1/organizations/"+s.org.ID+"/members", s.ownerToken, `{"userId":"`+s.bob.ID+`","isMfaRequired":false}`).problem(t, 429)
+	r = s.json(t, "POST", "/v1/organizations/"+eciOrg(s.org)+"/members", s.ownerToken, `{"userId":"`+s.bob.ID+`","isMfaRequired":false}`).want(t, 201, "")
+	r = s.json(t, "POST", "/v1/organizations/"+eciOrg(s.org)+"/members", s.ownerToken, `{"userId":"`+s.bob.ID+`","isMfaRequired":false}`).problem(t, 429)
 	if r.header.Get("X-Ratelimit-Retry-After") != "10" || r.header.Get("Retry-After") != "10" {
 		t.Errorf("ECI retry headers %v", r.header)
 	}
