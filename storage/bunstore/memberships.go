@@ -163,6 +163,9 @@ func (s memberStore) Create(ctx context.Context, m *membership.Membership, token
 	if tokenHash != nil {
 		row.InvitationTokenHash = hex.EncodeToString(tokenHash)
 	}
+	if h, tx := s.hotTx(ctx); h != nil {
+		return s.err("membership.Create", h.insertMembership.exec(ctx, tx, row))
+	}
 	_, err := s.idb(ctx).NewInsert().Model(row).Returning("NULL").Exec(ctx)
 	return s.err("membership.Create", err)
 }
@@ -182,10 +185,25 @@ func (s memberStore) CreateMany(ctx context.Context, ms []*membership.Membership
 			rows[i].InvitationTokenHash = hex.EncodeToString(tokenHashes[i])
 		}
 	}
+	if h, tx := s.hotTx(ctx); h != nil && s.s.dialect == dialect.SQLite {
+		// SQLite runs a prepared single-row INSERT in a few microseconds,
+		// and parses a multi-row one with every value inlined for much
+		// longer than it takes to run it.
+		return s.err(op, h.insertMembership.exec(ctx, tx, anys(rows)...))
+	}
 	return chunked(rows, s.chunkRows(), (*membershipRow).size, func(chunk []*membershipRow) error {
 		_, err := s.idb(ctx).NewInsert().Model(&chunk).Returning("NULL").Exec(ctx)
 		return s.err(op, err)
 	})
+}
+
+// anys returns the elements of rows as a []any.
+func anys[R any](rows []R) []any {
+	out := make([]any, len(rows))
+	for i, r := range rows {
+		out[i] = r
+	}
+	return out
 }
 
 func (s memberStore) TakenEmails(ctx context.Context, orgID string, canonicalEmails []string) ([]string, error) {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 
+	"github.com/uptrace/bun/dialect"
+
 	"github.com/provisionkit/provisioning/audit"
 	"github.com/provisionkit/provisioning/fault"
 	"github.com/provisionkit/provisioning/resource"
@@ -47,6 +49,9 @@ func (s versionStore) AppendMany(ctx context.Context, vs []*audit.Version) error
 			Event: string(v.Event), Changes: changes, WhoType: v.Who.Type, WhoID: v.Who.ID, RequestID: v.RequestID,
 			commonCols: fromCommon(v.Common)}
 		changed[rows[i]] = len(b)
+	}
+	if h, tx := s.hotTx(ctx); h != nil && (len(rows) == 1 || s.s.dialect == dialect.SQLite) {
+		return s.err(op, h.insertVersion.exec(ctx, tx, anys(rows)...))
 	}
 	size := func(r *versionRow) int {
 		return 2*changed[r] + sqlSize(r.ID, r.OrganizationID, r.ResourceType, r.ResourceID, r.Event, r.WhoType, r.WhoID,
