@@ -34,6 +34,7 @@ type hotStmts struct {
 	// recordMembership inserts a membership and its version in one
 	// statement (PostgreSQL: a data-modifying WITH).
 	recordMembership *sql.Stmt
+	lockTarget       *sql.Stmt // LockTarget's statement
 }
 
 // prepareHot prepares the hot statements once, for the write transactions
@@ -66,6 +67,7 @@ func (s *Store) prepareHot(ctx context.Context) error {
 	h := &hotStmts{}
 	h.insertMembership = newInsertion(s, (*membershipRow)(nil), prepare)
 	h.insertVersion = newInsertion(s, (*versionRow)(nil), prepare)
+	h.lockTarget = prepare(s.lockTargetQuery())
 	if s.dialect == dialect.PG {
 		h.recordMembership = prepare(recordQuery(h.insertMembership, h.insertVersion))
 	}

@@ -25,6 +25,24 @@ func (r *versionRow) domain() audit.Version {
 		Common: r.common()}
 }
 
+// toVersionRow returns the row of v, and the size of its changes in JSON.
+func toVersionRow(op string, v *audit.Version) (*versionRow, int, error) {
+	changes := jsonObject{}
+	for k, pair := range v.Changes {
+		changes[k] = []any{pair[0], pair[1]}
+	}
+	b, err := json.Marshal(changes)
+	if err != nil {
+		return nil, 0, fault.E(op, fault.Internal, err)
+	}
+	if err := checkJSON(op, changes, jsonObject(v.Metadata)); err != nil {
+		return nil, 0, err
+	}
+	return &versionRow{ID: v.ID, OrganizationID: v.OrganizationID, ResourceType: v.ResourceType, ResourceID: v.ResourceID,
+		Event: string(v.Event), Changes: changes, WhoType: v.Who.Type, WhoID: v.Who.ID, RequestID: v.RequestID,
+		commonCols: fromCommon(v.Common)}, len(b), nil
+}
+
 func (s versionStore) Append(ctx context.Context, v *audit.Version) error {
 	return s.AppendMany(ctx, []*audit.Version{v})
 }
@@ -34,21 +52,11 @@ func (s versionStore) AppendMany(ctx context.Context, vs []*audit.Version) error
 	rows := make([]*versionRow, len(vs))
 	changed := make(map[*versionRow]int, len(vs)) // the bytes of each row's changes, as JSON
 	for i, v := range vs {
-		changes := jsonObject{}
-		for k, pair := range v.Changes {
-			changes[k] = []any{pair[0], pair[1]}
-		}
-		b, err := json.Marshal(changes)
+		row, n, err := toVersionRow(op, v)
 		if err != nil {
-			return fault.E(op, fault.Internal, err)
-		}
-		if err := checkJSON(op, changes, jsonObject(v.Metadata)); err != nil {
 			return err
 		}
-		rows[i] = &versionRow{ID: v.ID, OrganizationID: v.OrganizationID, ResourceType: v.ResourceType, ResourceID: v.ResourceID,
-			Event: string(v.Event), Changes: changes, WhoType: v.Who.Type, WhoID: v.Who.ID, RequestID: v.RequestID,
-			commonCols: fromCommon(v.Common)}
-		changed[rows[i]] = len(b)
+		rows[i], changed[row] = row, n
 	}
 	if h, tx := s.hotTx(ctx); h != nil && (len(rows) == 1 || s.s.dialect == dialect.SQLite) {
 		return s.err(op, h.insertVersion.exec(ctx, tx, anys(rows)...))

@@ -120,6 +120,7 @@ var suite = []struct {
 		{"ForeignKeys", testMemberForeignKeys},
 		{"ConcurrentCreate", testMemberConcurrentCreate},
 	}},
+	{"Invitations", inviteCases},
 	{"Profiles", []testCase{
 		{"RoundTrip", testProfileRoundTrip},
 		{"Update", testProfileUpdate},
