@@ -198,7 +198,7 @@ func (s memberStore) CreateRecorded(ctx context.Context, m *membership.Membershi
 	if err != nil {
 		return err
 	}
-	vrow, _, err := toVersionRow(op, v)
+	vrow, err := toVersionRow(op, v)
 	if err != nil {
 		return err
 	}
