@@ -38,8 +38,9 @@ type InviteResult struct {
 //
 // Each invitation's OrganizationID must be orgID or blank. The Notifier
 // hears of each created membership after commit. Invitations of people
-// without a user are written in a few multi-row statements; those of
-// existing users, who become active members at once, one by one.
+// without a user are written together (in a few multi-row statements, or
+// on SQLite one prepared statement run per row); those of existing users,
+// who become active members at once, one by one.
 func (s *Session) InviteMany(ctx context.Context, orgID string, invites []membership.Invite) ([]InviteResult, error) {
 	const op = "provisioning.InviteMany"
 	if len(invites) > MaxInvitesPerCall {

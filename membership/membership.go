@@ -275,7 +275,8 @@ type Store interface {
 	// and the user of the canonical email, when they exist.
 	LockTarget(ctx context.Context, orgID, roleID, canonicalEmail string) (Target, error)
 	// CreateMany inserts pending invitations, each with the hash of its
-	// token, in as few statements as the backend can. The caller has made
+	// token, in the fastest way the backend has (few multi-row statements,
+	// or a prepared one run per row). The caller has made
 	// sure, under the organization's lock, that no email is taken; a key
 	// that fires anyway fails the whole call.
 	CreateMany(ctx context.Context, ms []*Membership, invitationTokenHashes [][]byte) error
