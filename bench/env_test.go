@@ -97,7 +97,7 @@ func cpuPerOp(b *testing.B) func(ops int) {
 	start := cpuTime(b)
 	return func(ops int) {
 		if ops > 0 {
-			b.ReportMetric(float64((cpuTime(b) - start).Nanoseconds())/float64(ops), "cpu-ns/op")
+			b.ReportMetric(float64((cpuTime(b)-start).Nanoseconds())/float64(ops), "cpu-ns/op")
 		}
 	}
 }
