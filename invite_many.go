@@ -13,6 +13,7 @@ import (
 	"github.com/provisionkit/provisioning/membership"
 	"github.com/provisionkit/provisioning/organization"
 	"github.com/provisionkit/provisioning/role"
+	"github.com/provisionkit/provisioning/user"
 )
 
 // MaxInvitesPerCall bounds the invitations of one InviteMany call.
@@ -37,8 +38,9 @@ type InviteResult struct {
 //
 // Each invitation's OrganizationID must be orgID or blank. The Notifier
 // hears of each created membership after commit. Invitations of people
-// without a user are written in a few multi-row statements; those of
-// existing users, who become active members at once, one by one.
+// without a user are written together (in a few multi-row statements, or
+// on SQLite one prepared statement run per row); those of existing users,
+// who become active members at once, one by one.
 func (s *Session) InviteMany(ctx context.Context, orgID string, invites []membership.Invite) ([]InviteResult, error) {
 	const op = "provisioning.InviteMany"
 	if len(invites) > MaxInvitesPerCall {
@@ -51,7 +53,7 @@ func (s *Session) InviteMany(ctx context.Context, orgID string, invites []member
 		if err != nil {
 			return err
 		}
-		out, sent, err = s.invite(ctx, op, org, d, invites, false)
+		out, sent, err = s.invite(ctx, op, org, d, invites, nil)
 		return err
 	})
 	if err != nil {
@@ -69,13 +71,19 @@ func (s *Session) InviteMany(ctx context.Context, orgID string, invites []member
 // limit first, then the unique keys), and inserts what remains
 // (insertInvited). An error that concerns the call is returned; one that
 // concerns an invitation is its result's. It returns the invitations to
-// send after commit. With one, the call is about one invitation (Invite),
-// which meets the unique keys on insert and fails with them, for a
-// statement less; otherwise each must fail alone, and the keys are read
-// first.
-func (s *Session) invite(ctx context.Context, op string, org *organization.Organization, d authz.Decision, invites []membership.Invite, one bool) ([]InviteResult, []Invitation, error) {
+// send after commit. With pre, what lockedTarget read, the call is about
+// one invitation (Invite), which meets the unique keys on insert and fails
+// with them, for a statement less; otherwise each must fail alone, and the
+// keys are read first.
+func (s *Session) invite(ctx context.Context, op string, org *organization.Organization, d authz.Decision, invites []membership.Invite, pre *prefetched) ([]InviteResult, []Invitation, error) {
+	one := pre != nil
 	out := make([]InviteResult, len(invites))
 	roles := map[string]roleFound{} // each role read once
+	if one && pre.roleID != "" {
+		var f roleFound
+		f.r, f.err = roleOf(op, "role", org.ID, pre.t.Role, nil)
+		roles["role\x00"+pre.roleID] = f
+	}
 	roleAs := func(ctx context.Context, op, field, orgID, id string) (*role.Role, error) {
 		f, ok := roles[field+"\x00"+id]
 		if !ok {
@@ -134,9 +142,17 @@ func (s *Session) invite(ctx context.Context, op string, org *organization.Organ
 			taken[e] = true
 		}
 	}
-	users, err := s.p.b.Users().ListByEmails(ctx, emails)
-	if err != nil {
-		return nil, nil, fault.Wrap(op, err)
+	var users []user.User
+	switch {
+	case one && len(emails) == 1 && emails[0] == pre.email:
+		if pre.t.User != nil {
+			users = []user.User{*pre.t.User}
+		}
+	default:
+		var err error
+		if users, err = s.p.b.Users().ListByEmails(ctx, emails); err != nil {
+			return nil, nil, fault.Wrap(op, err)
+		}
 	}
 	byEmail := make(map[string]int, len(users))
 	for k := range users {

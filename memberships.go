@@ -49,11 +49,11 @@ func (s *Session) Invite(ctx context.Context, in0 membership.Invite) (*membershi
 	var m *membership.Membership
 	var inv Invitation
 	err := s.tx(ctx, func(ctx context.Context) error {
-		org, d, err := s.lockedOrg(ctx, op, in0.OrganizationID, typeMemberships, role.ActionCreate)
+		pre, d, err := s.lockedTarget(ctx, op, in0)
 		if err != nil {
 			return err
 		}
-		res, sent, err := s.invite(ctx, op, org, d, []membership.Invite{in0}, true)
+		res, sent, err := s.invite(ctx, op, pre.t.Organization, d, []membership.Invite{in0}, pre)
 		if err != nil {
 			return err
 		}
@@ -68,6 +68,34 @@ func (s *Session) Invite(ctx context.Context, in0 membership.Invite) (*membershi
 	}
 	s.notify(ctx, inv)
 	return m, nil
+}
+
+// prefetched is what an invitation read with its organization's lock
+// (lockedTarget): the role of roleID and the user of email.
+type prefetched struct {
+	roleID, email string
+	t             membership.Target
+}
+
+// lockedTarget is lockedOrg for one invitation (the lock, then the
+// authorization of inviting) that also reads, with the lock, the role the
+// invitation grants and the user of its address (membership.Store's
+// LockTarget). Input that is not valid reads no role and no user: the plan
+// refuses it after the authorization.
+func (s *Session) lockedTarget(ctx context.Context, op string, in membership.Invite) (*prefetched, authz.Decision, error) {
+	if err := s.authenticated(op); err != nil {
+		return nil, authz.Decision{}, err
+	}
+	pre := &prefetched{}
+	if v, err := in.Validate(s.env()); err == nil {
+		pre.roleID, pre.email = v.RoleID, v.UserEmail
+	}
+	var err error
+	if pre.t, err = s.p.b.Memberships().LockTarget(ctx, in.OrganizationID, pre.roleID, pre.email); err != nil {
+		return nil, authz.Decision{}, missing(op, err)
+	}
+	d, err := s.authorize(ctx, op, in.OrganizationID, typeMemberships, role.ActionCreate)
+	return pre, d, err
 }
 
 // env is what membership input validation needs from the Provisioner.
@@ -139,16 +167,18 @@ func (s *Session) createMembership(ctx context.Context, op string, org *organiza
 
 // insertMembership is createMembership once the plan's limit is checked.
 func (s *Session) insertMembership(ctx context.Context, op string, org *organization.Organization, m *membership.Membership, tokenHash []byte, field string) error {
+	if m.Status != membership.Active {
+		c := change{org: org.ID, typ: typeMemberships, id: m.ID, ev: audit.Create, ch: membershipCreated(m)}
+		return s.createPending(ctx, op, m, tokenHash, field, c)
+	}
 	if err := s.p.b.Memberships().Create(ctx, m, tokenHash); err != nil {
 		if errors.Is(err, fault.ErrAlreadyExists) {
 			return &fault.Error{Op: op, Kind: fault.Conflict, Field: field, Err: err}
 		}
 		return fault.Wrap(op, err)
 	}
-	if m.Status == membership.Active {
-		if err := s.joined(ctx, op, m); err != nil {
-			return err
-		}
+	if err := s.joined(ctx, op, m); err != nil {
+		return err
 	}
 	return s.record(ctx, org.ID, typeMemberships, m.ID, audit.Create, membershipCreated(m))
 }
@@ -230,7 +260,12 @@ func (s *Session) roleIn(ctx context.Context, op, orgID, roleID string) (*role.R
 // roleAs loads a role that must belong to orgID; otherwise field does not exist.
 func (s *Session) roleAs(ctx context.Context, op, field, orgID, roleID string) (*role.Role, error) {
 	r, err := s.p.b.Roles().GetRole(ctx, roleID)
-	if fault.KindOf(err) == fault.NotFound || err == nil && r.OrganizationID != orgID {
+	return roleOf(op, field, orgID, r, err)
+}
+
+// roleOf is roleAs of a role read (r, or the error of its read).
+func roleOf(op, field, orgID string, r *role.Role, err error) (*role.Role, error) {
+	if fault.KindOf(err) == fault.NotFound || err == nil && (r == nil || r.OrganizationID != orgID) {
 		return nil, fault.InvalidField(op, field, "not_found", "does not exist")
 	}
 	return r, fault.Wrap(op, err)

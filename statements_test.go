@@ -2,6 +2,7 @@ package provisioning_test
 
 import (
 	"context"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -9,6 +10,7 @@ import (
 	"github.com/uptrace/bun"
 
 	"github.com/provisionkit/provisioning/fault"
+	"github.com/provisionkit/provisioning/internal/faultdb"
 	"github.com/provisionkit/provisioning/membership"
 )
 
@@ -168,5 +170,45 @@ func TestGetMembershipByEmailDecidesOnce(t *testing.T) {
 		if got := w.count(t, "provisioning_security_events", "1 = 1") - before; got != 1 {
 			t.Errorf("%s: %d security events, want 1", address, got)
 		}
+	}
+}
+
+// TestInviteStatements: once its statements are prepared, an invitation of
+// a new address on SQLite runs, as the driver sees them, the wait for the
+// write lock, one read under it (the organization with the role and the
+// user of the address), the insert of the membership, the insert of its
+// version, and the commit.
+func TestInviteStatements(t *testing.T) {
+	ctx := context.Background()
+	ctl := &faultdb.Controller{}
+	db := openFaultDB(t, filepath.Join(t.TempDir(), "statements.db"), ctl)
+	t.Cleanup(func() { db.Close() })
+	w := newWorldOn(t, db)
+	own := w.as(w.owner)
+	invite := func(address string) []faultdb.Step {
+		ctl.Start()
+		defer ctl.Stop()
+		if _, err := own.Invite(ctx, membership.Invite{OrganizationID: w.org.ID, UserEmail: address, RoleID: w.readOnly.ID}); err != nil {
+			t.Fatal(err)
+		}
+		return ctl.Steps()
+	}
+	invite("first@example.com") // prepares the statements, loads the policy
+	var got []string
+	// The statements' starts (the driver's record of them is cut short).
+	for _, s := range invite("second@example.com") {
+		q, _, _ := strings.Cut(s.Query, " (")
+		if strings.HasPrefix(q, "SELECT ") {
+			q = strings.Join(strings.SplitAfterN(q, ",", 3)[:2], "") + " ..."
+		}
+		got = append(got, strings.TrimSpace(s.Kind.String()+" "+q))
+	}
+	want := []string{
+		"Exec PRAGMA busy_timeout = 0", "Begin", "Exec PRAGMA busy_timeout = 10000",
+		"Query SELECT o.id, o.name, ...", // the organization's columns, then the role's and the user's
+		"Exec INSERT INTO provisioning_memberships", "Exec INSERT INTO provisioning_versions", "Commit",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("statements:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }

@@ -129,6 +129,13 @@ type writeState struct {
 // and gives each organization whose policy the changes affect (see
 // affectsPolicy) a new revision, once per transaction.
 func (s *Session) apply(ctx context.Context, changes ...change) error {
+	return s.applyWith(ctx, nil, changes...)
+}
+
+// applyWith is apply whose versions write, when set, writes itself,
+// with the change they record (in one statement where the backend can):
+// its error is the call's, as it returns it.
+func (s *Session) applyWith(ctx context.Context, write func(ctx context.Context, vs []*audit.Version) error, changes ...change) error {
 	const op = "provisioning.write"
 	st, ok := ctx.Value(writeKey{}).(*writeState)
 	if !ok {
@@ -144,9 +151,14 @@ func (s *Session) apply(ctx context.Context, changes ...change) error {
 		}
 	}
 	var err error
-	if len(versions) == 1 {
+	switch {
+	case write != nil:
+		if err := write(ctx, versions); err != nil {
+			return err
+		}
+	case len(versions) == 1:
 		err = s.p.b.Versions().Append(ctx, versions[0])
-	} else if len(versions) > 1 {
+	case len(versions) > 1:
 		err = s.p.b.Versions().AppendMany(ctx, versions)
 	}
 	if err != nil {
@@ -167,6 +179,19 @@ func (s *Session) apply(ctx context.Context, changes ...change) error {
 		}
 	}
 	return nil
+}
+
+// createPending stores a new pending membership m of the change c, with
+// its version, in one step (membership.Store's CreateRecorded). A unique
+// key that fires is a conflict on field.
+func (s *Session) createPending(ctx context.Context, op string, m *membership.Membership, tokenHash []byte, field string, c change) error {
+	return s.applyWith(ctx, func(ctx context.Context, vs []*audit.Version) error {
+		err := s.p.b.Memberships().CreateRecorded(ctx, m, tokenHash, vs[0])
+		if errors.Is(err, fault.ErrAlreadyExists) {
+			return &fault.Error{Op: op, Kind: fault.Conflict, Field: field, Err: err}
+		}
+		return fault.Wrap(op, err)
+	}, c)
 }
 
 // record is apply of one change.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"syscall"
 	"testing"
 	"time"
 
@@ -85,4 +86,26 @@ func datasetBackends() []string {
 		out = append(out, be.name)
 	}
 	return out
+}
+
+// cpuPerOp reports, as cpu-ns/op, the CPU time (user and system) the
+// process spent from the call to the returned function's, per op: on a
+// machine that other work keeps busy, ns/op also counts the time spent
+// waiting for a core, and the CPU time is what a call costs here (the
+// database server's, for PostgreSQL, is not in it).
+func cpuPerOp(b *testing.B) func(ops int) {
+	start := cpuTime(b)
+	return func(ops int) {
+		if ops > 0 {
+			b.ReportMetric(float64((cpuTime(b)-start).Nanoseconds())/float64(ops), "cpu-ns/op")
+		}
+	}
+}
+
+func cpuTime(b *testing.B) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		b.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

@@ -55,6 +55,7 @@ func BenchmarkInvite(b *testing.B) {
 			w := newWorld(b, be.open(b))
 			ctx := context.Background()
 			b.ResetTimer()
+			defer cpuPerOp(b)(b.N)
 			for i := 0; i < b.N; i++ {
 				_, err := w.own.Invite(ctx, membership.Invite{OrganizationID: w.org.ID, UserEmail: fmt.Sprintf("m%d@example.com", i), RoleID: w.ro.ID})
 				if err != nil {
@@ -74,6 +75,7 @@ func BenchmarkInvite(b *testing.B) {
 				ctx := context.Background()
 				now := time.Now().UTC()
 				b.ResetTimer()
+				defer cpuPerOp(b)(b.N)
 				for i := 0; i < b.N; i++ {
 					tx, err := w.db.BeginTx(ctx, nil)
 					if err != nil {
@@ -108,6 +110,7 @@ func BenchmarkInviteMany(b *testing.B) {
 				w := newWorld(b, be.open(b))
 				ctx := context.Background()
 				b.ResetTimer()
+				defer cpuPerOp(b)(b.N)
 				for done := 0; done < b.N; {
 					invites := make([]membership.Invite, min(batch, b.N-done))
 					for k := range invites {

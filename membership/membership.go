@@ -13,10 +13,13 @@ import (
 
 	"github.com/provisionkit/provisioning/access"
 	"github.com/provisionkit/provisioning/allowlist"
+	"github.com/provisionkit/provisioning/audit"
 	"github.com/provisionkit/provisioning/email"
 	"github.com/provisionkit/provisioning/fault"
+	"github.com/provisionkit/provisioning/organization"
 	"github.com/provisionkit/provisioning/resource"
 	"github.com/provisionkit/provisioning/role"
+	"github.com/provisionkit/provisioning/user"
 )
 
 // Status is the state of a membership.
@@ -272,13 +275,30 @@ func (f Filter) Validate() (Filter, error) {
 	return f, p.Err("membership.List")
 }
 
+// Target is what an invitation reads under its organization's lock: the
+// organization, the role it grants and the user of the invited address.
+type Target struct {
+	Organization *organization.Organization
+	Role         *role.Role // nil: the organization has no role of that id
+	User         *user.User // nil: no user has that address
+}
+
 // Store is the storage contract for memberships.
 type Store interface {
 	// Create fails with fault.ErrAlreadyExists (field "user_email") when the
 	// organization already has a membership for the email.
 	Create(ctx context.Context, m *Membership, invitationTokenHash []byte) error
+	// CreateRecorded is Create that also appends v, the version of the
+	// creation, in as few statements as the backend can: both or neither.
+	CreateRecorded(ctx context.Context, m *Membership, invitationTokenHash []byte, v *audit.Version) error
+	// LockTarget locks the organization orgID as organization.Store's
+	// Lock does (fault.ErrNotFound when there is none) and reads, in the
+	// same statement where the backend can, the organization's role roleID
+	// and the user of the canonical email, when they exist.
+	LockTarget(ctx context.Context, orgID, roleID, canonicalEmail string) (Target, error)
 	// CreateMany inserts pending invitations, each with the hash of its
-	// token, in as few statements as the backend can. The caller has made
+	// token, in the fastest way the backend has (few multi-row statements,
+	// or a prepared one run per row). The caller has made
 	// sure, under the organization's lock, that no email is taken; a key
 	// that fires anyway fails the whole call.
 	CreateMany(ctx context.Context, ms []*Membership, invitationTokenHashes [][]byte) error

@@ -49,6 +49,10 @@ type Store struct {
 	// busyMS is SQLite's busy timeout in milliseconds plus one, once read
 	// (beginSQLite); 0 before.
 	busyMS atomic.Int64
+	// hot are the prepared statements of the write path, once prepared
+	// (prepareHot, under hotMu).
+	hot   atomic.Pointer[hotStmts]
+	hotMu sync.Mutex
 
 	orgs     orgStore
 	users    userStore
@@ -375,6 +379,11 @@ func (t *openTx) release() {
 // Every context takes the same path, one that can never end too
 // (context.Background): the statements of a call do not depend on it.
 func (s *Store) begin(ctx context.Context, opts *sql.TxOptions) (*openTx, error) {
+	if opts == nil || !opts.ReadOnly {
+		if err := s.prepareHot(ctx); err != nil {
+			return nil, s.translate("begin", err)
+		}
+	}
 	switch {
 	case s.dialect == dialect.SQLite && (opts == nil || !opts.ReadOnly):
 		return s.beginSQLite(ctx, opts)

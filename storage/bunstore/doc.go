@@ -35,4 +35,11 @@
 // PostgreSQL, so listeners hear of it on commit only. There, through bun's
 // pgdriver, Access() is an access.Watcher that listens; on SQLite and MySQL
 // it is not one, and callers poll the revision.
+//
+// On SQLite and PostgreSQL the statements every invitation runs (the read
+// of its organization under the lock, the inserts of a membership and of a
+// version) are prepared once per connection, with placeholders, the first
+// time a write transaction begins; bun's query hooks do not see them, as
+// bun runs its hooks only for the statements it writes itself. Everything
+// else, and every statement on MySQL, goes through bun.
 package bunstore

@@ -5,12 +5,15 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"reflect"
+	"strings"
 	"time"
 
 	"github.com/uptrace/bun"
 	"github.com/uptrace/bun/dialect"
 
 	"github.com/provisionkit/provisioning/access"
+	"github.com/provisionkit/provisioning/audit"
 	"github.com/provisionkit/provisioning/fault"
 	"github.com/provisionkit/provisioning/membership"
 	"github.com/provisionkit/provisioning/resource"
@@ -156,16 +159,162 @@ func (s memberStore) getWhere(ctx context.Context, op string, where string, args
 	return &m, nil
 }
 
-func (s memberStore) Create(ctx context.Context, m *membership.Membership, tokenHash []byte) error {
+// newRow returns the row of a new membership with its token's hash.
+func newRow(op string, m *membership.Membership, tokenHash []byte) (*membershipRow, error) {
 	row := toMembershipRow(m)
-	if err := checkJSON("membership.Create", row.Metadata); err != nil {
-		return err
+	if err := checkJSON(op, row.Metadata); err != nil {
+		return nil, err
 	}
 	if tokenHash != nil {
 		row.InvitationTokenHash = hex.EncodeToString(tokenHash)
 	}
-	_, err := s.idb(ctx).NewInsert().Model(row).Returning("NULL").Exec(ctx)
-	return s.err("membership.Create", err)
+	return row, nil
+}
+
+func (s memberStore) Create(ctx context.Context, m *membership.Membership, tokenHash []byte) error {
+	const op = "membership.Create"
+	row, err := newRow(op, m, tokenHash)
+	if err != nil {
+		return err
+	}
+	if h, tx := s.hotTx(ctx); h != nil {
+		return s.err(op, h.insertMembership.exec(ctx, tx, row))
+	}
+	_, err = s.idb(ctx).NewInsert().Model(row).Returning("NULL").Exec(ctx)
+	return s.err(op, err)
+}
+
+func (s memberStore) CreateRecorded(ctx context.Context, m *membership.Membership, tokenHash []byte, v *audit.Version) error {
+	const op = "membership.Create"
+	h, tx := s.hotTx(ctx)
+	if h == nil || h.recordMembership == nil {
+		return s.s.InTx(ctx, func(ctx context.Context) error { // joins ctx's transaction, if any
+			if err := s.Create(ctx, m, tokenHash); err != nil {
+				return err
+			}
+			return s.s.versions.Append(ctx, v)
+		})
+	}
+	row, err := newRow(op, m, tokenHash)
+	if err != nil {
+		return err
+	}
+	vrow, err := toVersionRow(op, v)
+	if err != nil {
+		return err
+	}
+	args, err := h.insertMembership.args(row, nil)
+	if err == nil {
+		args, err = h.insertVersion.args(vrow, args)
+	}
+	if err != nil {
+		return fault.E(op, fault.Internal, err)
+	}
+	st := tx.StmtContext(ctx, h.recordMembership)
+	defer st.Close()
+	_, err = st.ExecContext(ctx, args...)
+	return s.err(op, err)
+}
+
+// targetRow is an organization read with a role and a user (LockTarget):
+// the role's and user's columns are NULL when there is none.
+type targetRow struct {
+	orgRow `bun:",extend"`
+	Role   roleRow `bun:"embed:r_"`
+	User   userRow `bun:"embed:u_"`
+}
+
+// lockTargetQuery is the statement of LockTarget: the organization's row
+// (locked until the transaction ends, where the dialect has row locks),
+// its role of an id and the user of an address; its arguments are the
+// role's id, the address and the organization's id.
+func (s *Store) lockTargetQuery() string {
+	var cols []string
+	for _, t := range []struct {
+		model        any
+		alias, embed string
+	}{{(*orgRow)(nil), "o", ""}, {(*roleRow)(nil), "r", "r_"}, {(*userRow)(nil), "u", "u_"}} {
+		for _, f := range s.db.Table(reflect.TypeOf(t.model).Elem()).Fields {
+			c := t.alias + "." + f.Name
+			if t.embed != "" {
+				c += " AS " + t.embed + f.Name
+			}
+			cols = append(cols, c)
+		}
+	}
+	q := "SELECT " + strings.Join(cols, ", ") + " FROM provisioning_organizations AS o" +
+		" LEFT JOIN provisioning_roles AS r ON r.id = " + s.placeholder(1) + " AND r.organization_id = o.id" +
+		" LEFT JOIN provisioning_users AS u ON u.email = " + s.placeholder(2) +
+		" WHERE o.id = " + s.placeholder(3)
+	if s.dialect == dialect.PG {
+		q += " FOR UPDATE OF o"
+	}
+	return q
+}
+
+func (s memberStore) LockTarget(ctx context.Context, orgID, roleID, canonicalEmail string) (membership.Target, error) {
+	const op = "membership.LockTarget"
+	if !resource.ValidID(orgID) {
+		return membership.Target{}, fault.E(op, fault.NotFound, nil)
+	}
+	h, tx := s.hotTx(ctx)
+	if h == nil {
+		return s.lockTargetApart(ctx, orgID, roleID, canonicalEmail)
+	}
+	st := tx.StmtContext(ctx, h.lockTarget)
+	defer st.Close()
+	rows, err := st.QueryContext(ctx, roleID, canonicalEmail, orgID)
+	if err != nil {
+		return membership.Target{}, s.err(op, err)
+	}
+	var row targetRow
+	if err := s.s.db.ScanRows(ctx, rows, &row); err != nil {
+		return membership.Target{}, s.err(op, err)
+	}
+	if row.ID == "" { // no row: ScanRows leaves the struct as it was
+		return membership.Target{}, fault.E(op, fault.NotFound, nil)
+	}
+	if ts, ok := ctx.Value(txStateKey{}).(*txState); ok {
+		ts.lock(orgID, row.PolicyRevision)
+	}
+	o := row.orgRow.domain()
+	t := membership.Target{Organization: &o}
+	if row.Role.ID != "" {
+		r := row.Role.domain()
+		t.Role = &r
+	}
+	if row.User.ID != "" {
+		t.User = row.User.domain()
+	}
+	return t, nil
+}
+
+// lockTargetApart is LockTarget in three statements: MySQL, whose FOR
+// UPDATE would lock the role's and the user's rows too, or a call outside
+// a transaction.
+func (s memberStore) lockTargetApart(ctx context.Context, orgID, roleID, canonicalEmail string) (membership.Target, error) {
+	o, err := s.s.orgs.Lock(ctx, orgID)
+	if err != nil {
+		return membership.Target{}, err
+	}
+	t := membership.Target{Organization: o}
+	if roleID != "" {
+		switch r, err := s.s.roles.GetRole(ctx, roleID); {
+		case err == nil && r.OrganizationID == orgID:
+			t.Role = r
+		case err != nil && fault.KindOf(err) != fault.NotFound:
+			return membership.Target{}, err
+		}
+	}
+	if canonicalEmail != "" {
+		switch u, err := s.s.users.GetByEmail(ctx, canonicalEmail); {
+		case err == nil:
+			t.User = u
+		case fault.KindOf(err) != fault.NotFound:
+			return membership.Target{}, err
+		}
+	}
+	return t, nil
 }
 
 func (s memberStore) CreateMany(ctx context.Context, ms []*membership.Membership, tokenHashes [][]byte) error {
@@ -183,10 +332,25 @@ func (s memberStore) CreateMany(ctx context.Context, ms []*membership.Membership
 			rows[i].InvitationTokenHash = hex.EncodeToString(tokenHashes[i])
 		}
 	}
+	if h, tx := s.hotTx(ctx); h != nil && s.s.dialect == dialect.SQLite {
+		// SQLite runs a prepared single-row INSERT in a few microseconds,
+		// and parses a multi-row one with every value inlined for much
+		// longer than it takes to run it.
+		return s.err(op, h.insertMembership.exec(ctx, tx, anys(rows)...))
+	}
 	return chunked(rows, s.chunkRows(), (*membershipRow).size, func(chunk []*membershipRow) error {
 		_, err := s.idb(ctx).NewInsert().Model(&chunk).Returning("NULL").Exec(ctx)
 		return s.err(op, err)
 	})
+}
+
+// anys returns the elements of rows as a []any.
+func anys[R any](rows []R) []any {
+	out := make([]any, len(rows))
+	for i, r := range rows {
+		out[i] = r
+	}
+	return out
 }
 
 func (s memberStore) TakenEmails(ctx context.Context, orgID string, canonicalEmails []string) ([]string, error) {

@@ -7,6 +7,8 @@ import (
 
 	"github.com/uptrace/bun"
 
+	"github.com/uptrace/bun/dialect"
+
 	"github.com/provisionkit/provisioning/audit"
 	"github.com/provisionkit/provisioning/fault"
 	"github.com/provisionkit/provisioning/resource"
@@ -31,6 +33,20 @@ func (r *versionRow) domain() audit.Version {
 		Common: r.common()}
 }
 
+// toVersionRow returns the row of v.
+func toVersionRow(op string, v *audit.Version) (*versionRow, error) {
+	changes := jsonObject{}
+	for k, pair := range v.Changes {
+		changes[k] = []any{pair[0], pair[1]}
+	}
+	if err := checkJSON(op, changes, jsonObject(v.Metadata)); err != nil {
+		return nil, err
+	}
+	return &versionRow{ID: v.ID, OrganizationID: v.OrganizationID, ResourceType: v.ResourceType, ResourceID: v.ResourceID,
+		Event: string(v.Event), Changes: changes, WhoType: v.Who.Type, WhoID: v.Who.ID, RequestID: v.RequestID,
+		commonCols: fromCommon(v.Common)}, nil
+}
+
 func (s versionStore) Append(ctx context.Context, v *audit.Version) error {
 	return s.AppendMany(ctx, []*audit.Version{v})
 }
@@ -38,23 +54,24 @@ func (s versionStore) Append(ctx context.Context, v *audit.Version) error {
 func (s versionStore) AppendMany(ctx context.Context, vs []*audit.Version) error {
 	const op = "version.Append"
 	rows := make([]*versionRow, len(vs))
-	changed := make(map[*versionRow]int, len(vs)) // the bytes of each row's changes, as JSON
 	for i, v := range vs {
-		changes := jsonObject{}
-		for k, pair := range v.Changes {
-			changes[k] = []any{pair[0], pair[1]}
+		var err error
+		if rows[i], err = toVersionRow(op, v); err != nil {
+			return err
 		}
-		b, err := json.Marshal(changes)
+	}
+	if h, tx := s.hotTx(ctx); h != nil && (len(rows) == 1 || s.s.dialect == dialect.SQLite) {
+		return s.err(op, h.insertVersion.exec(ctx, tx, anys(rows)...))
+	}
+	// bun writes a Valuer's error into the statement: the changes are
+	// encoded first, which also sizes the statements.
+	changed := make(map[*versionRow]int, len(vs)) // the bytes of each row's changes, as JSON
+	for _, r := range rows {
+		b, err := json.Marshal(r.Changes)
 		if err != nil {
 			return fault.E(op, fault.Internal, err)
 		}
-		if err := checkJSON(op, changes, jsonObject(v.Metadata)); err != nil {
-			return err
-		}
-		rows[i] = &versionRow{ID: v.ID, OrganizationID: v.OrganizationID, ResourceType: v.ResourceType, ResourceID: v.ResourceID,
-			Event: string(v.Event), Changes: changes, WhoType: v.Who.Type, WhoID: v.Who.ID, RequestID: v.RequestID,
-			commonCols: fromCommon(v.Common)}
-		changed[rows[i]] = len(b)
+		changed[r] = len(b)
 	}
 	size := func(r *versionRow) int {
 		return 2*changed[r] + sqlSize(r.ID, r.OrganizationID, r.ResourceType, r.ResourceID, r.Event, r.WhoType, r.WhoID,

@@ -122,6 +122,7 @@ var suite = []struct {
 		{"ForeignKeys", testMemberForeignKeys},
 		{"ConcurrentCreate", testMemberConcurrentCreate},
 	}},
+	{"Invitations", inviteCases},
 	{"Profiles", []testCase{
 		{"RoundTrip", testProfileRoundTrip},
 		{"Update", testProfileUpdate},

@@ -1,6 +1,7 @@
 package storagetest
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"testing"
@@ -21,7 +22,15 @@ var bulkCases = []testCase{
 	{"AppendMany", testBulkAppendMany},
 }
 
+// testBulkCreateMany creates many memberships outside a transaction, then
+// inside one (where a backend may take other statements).
 func testBulkCreateMany(t *testing.T, e *env) {
+	for _, inTx := range []bool{false, true} {
+		bulkCreateMany(t, e, inTx)
+	}
+}
+
+func bulkCreateMany(t *testing.T, e *env, inTx bool) {
 	tn := e.newTenant(t)
 	const n = 1234 // three statements' worth
 	ms := make([]*membership.Membership, n)
@@ -31,7 +40,12 @@ func testBulkCreateMany(t *testing.T, e *env) {
 		hashes[i] = e.hash()
 	}
 	ms[7].Permissions, ms[7].RoleIDs = []string{"orders:read"}, []string{tn.admin.ID}
-	must(t, e.s.Memberships().CreateMany(t.Context(), ms, hashes))
+	create := func(ctx context.Context) error { return e.s.Memberships().CreateMany(ctx, ms, hashes) }
+	if inTx {
+		must(t, e.s.InTx(t.Context(), create))
+	} else {
+		must(t, create(t.Context()))
+	}
 	got, err := e.s.Memberships().Count(t.Context(), tn.org.ID)
 	must(t, err)
 	wantEqual(t, "count", got, n+1)

@@ -61,25 +61,51 @@ func testMemberRoundTrip(t *testing.T, e *env) {
 			want: func(m membership.Membership) membership.Membership { return m },
 		},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			give := tt.give(e.id())
-			var hash []byte
-			if tt.giveHash {
-				hash = e.hash()
+	// Each membership is created outside a transaction, inside one (where
+	// a backend may take other statements), and with its version; the
+	// active one, once per user.
+	creates := []struct {
+		name   string
+		create func(ctx context.Context, m *membership.Membership, hash []byte) error
+	}{
+		{"", e.s.Memberships().Create},
+		{"/in a transaction", func(ctx context.Context, m *membership.Membership, hash []byte) error {
+			return e.s.InTx(ctx, func(ctx context.Context) error { return e.s.Memberships().Create(ctx, m, hash) })
+		}},
+		{"/recorded", func(ctx context.Context, m *membership.Membership, hash []byte) error {
+			v := e.version(tn.org.ID)
+			err := e.s.InTx(ctx, func(ctx context.Context) error { return e.s.Memberships().CreateRecorded(ctx, m, hash, v) })
+			if err == nil {
+				e.wantVersion(t, v)
 			}
-			in := give
-			must(t, e.s.Memberships().Create(t.Context(), &in, hash))
-			want := tt.want(give)
-			got, err := e.s.Memberships().Get(t.Context(), give.ID)
-			must(t, err)
-			wantEqual(t, "Get", *got, want)
-			if hash != nil {
-				got, err := e.s.Memberships().GetByInvitation(t.Context(), hash)
+			return err
+		}},
+	}
+	for _, c := range creates {
+		for _, tt := range tests {
+			t.Run(tt.name+c.name, func(t *testing.T) {
+				give := tt.give(e.id())
+				if give.UserID != "" {
+					other := e.newUser(t, func(u *user.User) { u.FirstName, u.LastName = "Ada", "Lovelace" })
+					give.UserID, give.UserEmail = other.ID, other.Email
+				}
+				var hash []byte
+				if tt.giveHash {
+					hash = e.hash()
+				}
+				in := give
+				must(t, c.create(t.Context(), &in, hash))
+				want := tt.want(give)
+				got, err := e.s.Memberships().Get(t.Context(), give.ID)
 				must(t, err)
-				wantEqual(t, "GetByInvitation", *got, want)
-			}
-		})
+				wantEqual(t, "Get", *got, want)
+				if hash != nil {
+					got, err := e.s.Memberships().GetByInvitation(t.Context(), hash)
+					must(t, err)
+					wantEqual(t, "GetByInvitation", *got, want)
+				}
+			})
+		}
 	}
 }
 

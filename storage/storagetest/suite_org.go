@@ -109,10 +109,18 @@ func testOrgLock(t *testing.T, e *env) {
 // testOrgLockSerializes: read-modify-write under Lock loses no update.
 func testOrgLockSerializes(t *testing.T, e *env) {
 	o := e.newOrg(t, func(o *organization.Organization) { o.Name = "0" })
+	lockSerializes(t, e, o.ID, func(ctx context.Context) (*organization.Organization, error) {
+		return e.s.Organizations().Lock(ctx, o.ID)
+	})
+}
+
+// lockSerializes checks that ten concurrent transactions that increment
+// the name of organization id, read with lock, lose no increment.
+func lockSerializes(t *testing.T, e *env, id string, lock func(ctx context.Context) (*organization.Organization, error)) {
 	const n = 10
 	errs := race(n, func(int) error {
 		return e.s.InTx(t.Context(), func(ctx context.Context) error {
-			cur, err := e.s.Organizations().Lock(ctx, o.ID)
+			cur, err := lock(ctx)
 			if err != nil {
 				return err
 			}
@@ -129,7 +137,7 @@ func testOrgLockSerializes(t *testing.T, e *env) {
 			t.Errorf("transaction %d: %v", i, err)
 		}
 	}
-	got, err := e.s.Organizations().Get(t.Context(), o.ID)
+	got, err := e.s.Organizations().Get(t.Context(), id)
 	must(t, err)
 	if got.Name != strconv.Itoa(n) {
 		t.Errorf("counter = %s after %d locked increments, want %d", got.Name, n, n)

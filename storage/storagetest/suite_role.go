@@ -292,22 +292,31 @@ func testVersionRoundTrip(t *testing.T, e *env) {
 		}},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			give := tt.give(e.id())
-			in := give
-			must(t, e.s.Versions().Append(t.Context(), &in))
-			want := give
-			want.Common = utcCommon(give.Common)
-			got, err := e.s.Versions().Get(t.Context(), give.ID)
-			must(t, err)
-			wantEqual(t, "Get", *got, want)
-			if give.OrganizationID == "" {
-				return
-			}
-			p, err := e.s.Versions().List(t.Context(), audit.Filter{OrganizationID: give.OrganizationID, ResourceID: give.ResourceID, Event: give.Event})
-			must(t, err)
-			wantEqual(t, "List", p.Items, []audit.Version{want})
-		})
+		for _, inTx := range []bool{false, true} {
+			t.Run(tt.name+map[bool]string{true: "/in a transaction"}[inTx], func(t *testing.T) {
+				give := tt.give(e.id())
+				if inTx {
+					give.ResourceID = e.id() // so that List finds this run's version alone
+				}
+				in := give
+				if inTx {
+					must(t, e.s.InTx(t.Context(), func(ctx context.Context) error { return e.s.Versions().Append(ctx, &in) }))
+				} else {
+					must(t, e.s.Versions().Append(t.Context(), &in))
+				}
+				want := give
+				want.Common = utcCommon(give.Common)
+				got, err := e.s.Versions().Get(t.Context(), give.ID)
+				must(t, err)
+				wantEqual(t, "Get", *got, want)
+				if give.OrganizationID == "" {
+					return
+				}
+				p, err := e.s.Versions().List(t.Context(), audit.Filter{OrganizationID: give.OrganizationID, ResourceID: give.ResourceID, Event: give.Event})
+				must(t, err)
+				wantEqual(t, "List", p.Items, []audit.Version{want})
+			})
+		}
 	}
 	dup := e.newVersion(t, tn.org.ID)
 	again := *dup
