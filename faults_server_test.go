@@ -173,6 +173,12 @@ func (tm *serverTemplate) restore(t testing.TB, db *bun.DB) {
 	if db.Dialect().Name() == dialect.MySQL {
 		stmts = append(stmts, "SET FOREIGN_KEY_CHECKS = 1")
 	}
+	if db.Dialect().Name() == dialect.PG {
+		// Copied rows do not move a sequence (MySQL's AUTO_INCREMENT
+		// follows them): the organizations' numbers go on after the copy's.
+		stmts = append(stmts, "SELECT setval(pg_get_serial_sequence('provisioning_organizations', 'number'), "+
+			"(SELECT COALESCE(MAX(number), 0) + 1 FROM provisioning_organizations), false)")
+	}
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
 		t.Fatal(err)
