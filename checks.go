@@ -221,6 +221,16 @@ func (c *Checker) Can(ctx context.Context, subject string, act role.Action) (boo
 	return err == nil, err
 }
 
+// askedAll validates each of asks as asked does.
+func (p *Provisioner) askedAll(op string, asks []access.Grant) error {
+	for _, g := range asks {
+		if err := p.asked(op, g.Subject, role.Action(g.Action)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // MembersCan answers, for each of userIDs and each of asks (a subject and
 // one of the four actions each), whether the user's active membership in
 // orgID allows it by policy: roles, direct permissions, profile, guest
@@ -237,10 +247,8 @@ func (s *Session) MembersCan(ctx context.Context, orgID string, userIDs []string
 	if _, err := s.authorize(ctx, op, orgID, typeMemberships, role.ActionRead); err != nil {
 		return nil, err
 	}
-	for _, g := range asks {
-		if err := s.p.asked(op, g.Subject, role.Action(g.Action)); err != nil {
-			return nil, err
-		}
+	if err := s.p.askedAll(op, asks); err != nil {
+		return nil, err
 	}
 	out, err := s.p.authz.MembersAllow(ctx, s.p.b.Access(), orgID, userIDs, asks)
 	return out, fault.Wrap(op, err)
@@ -261,10 +269,8 @@ func (s *Session) RolesCan(ctx context.Context, orgID string, roleIDs []string, 
 			return nil, err
 		}
 	}
-	for _, g := range asks {
-		if err := s.p.asked(op, g.Subject, role.Action(g.Action)); err != nil {
-			return nil, err
-		}
+	if err := s.p.askedAll(op, asks); err != nil {
+		return nil, err
 	}
 	out, err := s.p.authz.RolesAllow(ctx, s.p.b.Access(), orgID, roleIDs, asks)
 	return out, fault.Wrap(op, err)

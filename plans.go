@@ -64,7 +64,9 @@ func (p *Provisioner) knownPlan(op, field, name string) error {
 
 // planOf returns the plan in force for a subscription: the catalogue's plan
 // it names, else the default plan, with the subscription's own limits in
-// place of the plan's.
+// place of the plan's. Its Features are the catalogue's, read only here
+// (described hands out a copy): the gates and limits on every write read
+// the plan without copying it.
 func (p *Provisioner) planOf(sub organization.Subscription) organization.Plan {
 	pl, ok := p.plans[sub.PlanType]
 	if !ok {
@@ -73,7 +75,6 @@ func (p *Provisioner) planOf(sub organization.Subscription) organization.Plan {
 			pl.Name = sub.PlanType // a label: every organization is on the default plan
 		}
 	}
-	pl.Features = slices.Clone(pl.Features) // the catalogue's stays the catalogue's
 	pl.Limits = pl.Limits.Over(sub.Limits)
 	return pl
 }
@@ -82,6 +83,7 @@ func (p *Provisioner) planOf(sub organization.Subscription) organization.Plan {
 func (p *Provisioner) described(o *organization.Organization) *organization.Organization {
 	if o != nil {
 		o.Plan = p.planOf(o.Subscription)
+		o.Plan.Features = slices.Clone(o.Plan.Features) // the catalogue's stays the catalogue's
 	}
 	return o
 }

@@ -380,3 +380,23 @@ func TestOnlyTheHostSetsPlans(t *testing.T) {
 		}
 	}
 }
+
+// TestPlanFeaturesAreCopies: an organization's Plan is a copy: changing its
+// features changes neither the catalogue nor another organization's plan.
+func TestPlanFeaturesAreCopies(t *testing.T) {
+	ctx := context.Background()
+	e := newEnvOn(t, storagetest.SQLite(t), provisioning.WithPlans("enterprise", growthPlan, enterprisePlan))
+	owner := e.user(t, "owner@example.com")
+	org, _, _ := e.org(t, owner, "Copies")
+	if len(org.Plan.Features) != 2 {
+		t.Fatalf("features %v, want enterprise's two", org.Plan.Features)
+	}
+	org.Plan.Features[0] = "teleport"
+	again, err := e.as(owner).GetOrganization(ctx, org.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.Plan.Features[0] != organization.CustomRoles {
+		t.Errorf("features %v after a caller changed its copy, want the catalogue's", again.Plan.Features)
+	}
+}
