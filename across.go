@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strconv"
 
 	"github.com/provisionkit/provisioning/access"
 	"github.com/provisionkit/provisioning/authz"
@@ -50,12 +51,20 @@ func errBothScopes(op string) error {
 	return fault.InvalidField(op, "organization_ids", "exclusive", "must be empty when organization_id is set")
 }
 
+// maxListedOrganizations bounds the organizations a list may name, so that
+// its query's IN (...) stays within every backend's limit of parameters.
+const maxListedOrganizations = 1000
+
 // readableIn returns, in id order, the organizations of a list of subject
 // across organizations: the caller's, narrowed to asked when it names any,
 // where the caller may read subject. The system principal gets asked.
 func (s *Session) readableIn(ctx context.Context, op, subject string, asked []string) ([]readableOrg, error) {
 	if err := s.authenticated(op); err != nil {
 		return nil, err
+	}
+	if len(asked) > maxListedOrganizations {
+		return nil, fault.InvalidField(op, "organization_ids", "too_many",
+			"names at most "+strconv.Itoa(maxListedOrganizations)+" organizations")
 	}
 	var p fault.Problems
 	for _, id := range asked {

@@ -233,6 +233,7 @@ func TestListsAcrossOrganizationsPrincipals(t *testing.T) {
 		{"no principal", e.p.As(provisioning.Principal{}), membership.Filter{}, fault.ErrUnauthenticated},
 		{"the system, naming no organization", system, membership.Filter{}, fault.ErrForbidden},
 		{"an organization and a set", ann, membership.Filter{OrganizationID: w.a.ID, OrganizationIDs: []string{w.b.ID}}, fault.ErrInvalid},
+		{"the system, naming too many organizations", system, membership.Filter{OrganizationIDs: manyIDs(1001)}, fault.ErrInvalid},
 		{"a malformed organization id", ann, membership.Filter{OrganizationIDs: []string{"not an id"}}, fault.ErrInvalid},
 		{"a bad sort key", ann, membership.Filter{OrganizationIDs: w.notMFA(), PageRequest: resource.PageRequest{Sort: []resource.SortKey{{Field: "invitation_token_hash"}}}}, fault.ErrInvalid},
 		{"a bad condition", ann, membership.Filter{OrganizationIDs: w.notMFA(), PageRequest: resource.PageRequest{Where: []resource.Condition{{Fields: []string{"password"}, Op: resource.Eq, Values: []string{"x"}}}}}, fault.ErrInvalid},
@@ -263,5 +264,14 @@ func appIDs(items []appmembership.AppMembership) []string {
 func reversedStrings(s []string) []string {
 	out := slices.Clone(s)
 	slices.Reverse(out)
+	return out
+}
+
+// manyIDs returns n well-formed organization ids.
+func manyIDs(n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = fmt.Sprintf("org%023d", i)
+	}
 	return out
 }
